@@ -1,0 +1,138 @@
+"""Reading product cards: JSON text in, validated card dicts out, or one clear error naming the field.
+
+The contract's JSON schema is the first gate; a few limits the schema leaves open are added here
+because they protect the graph (ids become IRIs) and the process (unbounded strings).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .paths import SCHEMA_DIR
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+MAX_STRING = 4096
+MAX_BATCH = 100_000
+
+
+class CardError(ValueError):
+    """A card (or batch) that cannot be used. ``field`` is the dotted path of the offending value."""
+
+    def __init__(self, field: str, message: str, index: int | None = None):
+        self.field = field
+        self.index = index
+        self.detail = message
+        where = field if index is None else f"[{index}].{field}" if field else f"[{index}]"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = json.loads((SCHEMA_DIR / "product-card.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(error) -> tuple[str, str]:
+    """Turn a jsonschema error into (field, message) a user can act on."""
+    path = _path(error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return (f"{path}.{missing}" if path else missing), "required field is missing"
+    if error.validator == "enum":
+        allowed = ", ".join("null" if v is None else str(v) for v in error.validator_value)
+        return path, f"unknown code {_short(error.instance)}; expected one of: {allowed}"
+    if error.validator == "type":
+        return path, f"wrong type: expected {error.validator_value}, got {_short(error.instance)}"
+    if error.validator == "pattern":
+        return path, f"{_short(error.instance)} does not match {error.validator_value}"
+    if error.validator == "maxLength":
+        return path, f"string too long ({len(error.instance)} > {error.validator_value} characters)"
+    if error.validator == "uniqueItems":
+        return path, "duplicate items in list"
+    return path, error.message
+
+
+def _check_strings(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise CardError(path, f"string too long ({len(value)} > {MAX_STRING} characters)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if len(key) > MAX_STRING:
+                raise CardError(path, "object key too long")
+            _check_strings(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_strings(item, f"{path}[{i}]")
+
+
+def validate_card(card: Any) -> dict:
+    """Return the card if it satisfies the contract, else raise :class:`CardError` for the first problem."""
+    if not isinstance(card, dict):
+        raise CardError("", f"a product card must be a JSON object, got {type(card).__name__}")
+    errors = sorted(_validator().iter_errors(card), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        field, message = _describe(errors[0])
+        raise CardError(field, message)
+    card_id = card["id"]
+    if ".." in card_id or "/" in card_id:
+        raise CardError("id", f"{_short(card_id)} must not contain '/' or '..'")
+    _check_strings(card, "")
+    return card
+
+
+def parse_cards(text: str | bytes) -> tuple[list[dict], bool]:
+    """Parse one card or an array of cards. Returns (cards, was_array).
+
+    The whole batch is refused when any card is bad, so nothing is half-processed.
+    """
+    if isinstance(text, bytes):
+        if len(text) > MAX_INPUT_BYTES:
+            raise CardError("", f"input too large ({len(text)} bytes > {MAX_INPUT_BYTES})")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CardError("", f"input is not UTF-8: {exc.reason} at byte {exc.start}") from None
+    if len(text) > MAX_INPUT_BYTES:
+        raise CardError("", f"input too large ({len(text)} characters > {MAX_INPUT_BYTES})")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CardError("", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    return load_cards(data)
+
+
+def load_cards(data: Any) -> tuple[list[dict], bool]:
+    """Validate already-decoded JSON: one card or a list of cards."""
+    if isinstance(data, list):
+        if not data:
+            raise CardError("", "empty array: no product card given")
+        if len(data) > MAX_BATCH:
+            raise CardError("", f"too many cards ({len(data)} > {MAX_BATCH})")
+        seen: dict[str, int] = {}
+        for index, card in enumerate(data):
+            try:
+                validate_card(card)
+            except CardError as exc:
+                raise CardError(exc.field, exc.detail, index) from None
+            if card["id"] in seen:
+                raise CardError("id", f"duplicate id {card['id']!r} (also at index {seen[card['id']]})", index)
+            seen[card["id"]] = index
+        return data, True
+    return [validate_card(data)], False

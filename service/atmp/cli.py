@@ -1,0 +1,141 @@
+"""The ``atmp`` command line.
+
+Exit codes: 0 success, 1 a validation that does not conform, 2 unusable input (one line on
+stderr naming the field, never a traceback), 3 an internal failure of the reasoner or ontology.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from .card import CardError, parse_cards
+
+EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class InputError(Exception):
+    """Bad command-line input (file missing, unreadable...)."""
+
+
+def _read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown for long batches only."""
+
+    def __init__(self, stream: TextIO, enabled: bool):
+        self.stream = stream
+        self.enabled = enabled
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        pct = done * 100 // total
+        if pct == self.last and done != total:
+            return
+        self.last = pct
+        bar = "#" * (pct // 4)
+        self.stream.write(f"\rclassifying [{bar:<25}] {done}/{total}")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _table(results: list[dict]) -> str:
+    headers = ["id", "ATMP", "exclusion / NMPA subclass", "Tianjin subcategory", "tier", "criteria", "borderline", "ok"]
+    rows = []
+    for r in results:
+        nm = r["exclusion"] if not r["atmp"] else f"{r['nmpa']['class']}: {r['nmpa']['subclass']}"
+        rows.append([
+            r["id"],
+            "yes" if r["atmp"] else "no",
+            nm or "-",
+            r["tianjin"]["subcategory"] or "-",
+            r["tianjin"]["risk_tier"] or "-",
+            ",".join(map(str, r["tianjin"]["criteria"])) or "-",
+            ",".join(b["code"] for b in r["borderline"]) or "-",
+            "yes" if r["conforms"] else "NO",
+        ])
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from .classify import classify_cards
+    from .ontology import load_model
+
+    cards, was_array = parse_cards(_read_input(args.path))
+    model = load_model(Path(args.ontology) if args.ontology else None)
+    progress = Progress(sys.stderr, enabled=len(cards) >= args.progress_min and (sys.stderr.isatty() or args.progress))
+    results = classify_cards(cards, engine=args.engine, model=model, progress=progress)
+    if args.format == "table":
+        print(_table(results))
+    else:
+        out = results if was_array else results[0]
+        print(json.dumps(out, ensure_ascii=False, indent=2 if args.pretty else None))
+    return EXIT_OK
+
+
+def cmd_context(args: argparse.Namespace) -> int:
+    from .ontology import load_model
+
+    model = load_model(Path(args.ontology) if args.ontology else None)
+    print(json.dumps(model.jsonld_context(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atmp", description="Classify advanced therapy products under Chinese regulation (N and T), with reasons.")
+    parser.add_argument("--ontology", help="ontology file to use instead of ontology/atmp.ttl (rule-change drills)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("classify", help="classify one card or a JSON array of cards")
+    p.add_argument("path", help="JSON file, or - for standard input")
+    p.add_argument("--format", choices=["json", "table"], default="json")
+    p.add_argument("--engine", choices=["hermit", "owlready2", "compiled"], default="hermit",
+                   help="hermit: warm in-process HermiT (default); owlready2: owlready2 batch run of HermiT; compiled: closed-world evaluation of the same axioms")
+    p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+    p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("context", help="print the JSON-LD @context that maps a card onto the ontology")
+    p.set_defaults(func=cmd_context)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CardError as exc:
+        print(f"atmp: invalid input: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except InputError as exc:
+        print(f"atmp: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        print(f"atmp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

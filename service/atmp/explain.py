@@ -1,0 +1,88 @@
+"""Explanations: each conclusion with the card facts and the ontology axioms behind it, in zh and en.
+
+The reasons come from walking the deciding class's definition over the product's facts
+(:class:`atmp.expressions.ProductContext`); this module only renders them with the labels,
+definitions and sources the ontology carries.
+"""
+
+from __future__ import annotations
+
+from rdflib import URIRef
+
+from .expressions import ProductContext
+from .ontology import OntologyModel, ResultClass, _local
+
+MAX_DEPTH = 6
+
+
+def _value_label(model: OntologyModel, value) -> tuple[str, dict[str, str]]:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+        return text, {"en": text, "zh": "是" if value else "否"}
+    return model.code_of.get(value, _local(value)), model.label(value)
+
+
+def _field(model: OntologyModel, prop: URIRef) -> str:
+    for p in model.properties:
+        if p.iri == prop:
+            return p.field
+    return _local(prop)
+
+
+def render_reason(model: OntologyModel, reason: tuple) -> dict:
+    kind = reason[0]
+    if kind == "fact":
+        field = _field(model, reason[1])
+        code, label = _value_label(model, reason[2])
+        item = {"field": field, "value": code if not isinstance(reason[2], bool) else reason[2]}
+        en, zh = f"{field} = {label.get('en', code)}", f"{field} = {label.get('zh', code)}"
+        if len(reason) > 3 and reason[3] is not None:
+            cls_label = model.label(reason[3])
+            en += f" ({cls_label.get('en')})"
+            zh += f"（{cls_label.get('zh')}）"
+        item.update({"en": en, "zh": zh})
+        return item
+    if kind == "absent":
+        field = _field(model, reason[1])
+        return {"field": field, "value": None, "en": f"{field}: not stated on the card", "zh": f"{field}：产品卡未说明"}
+    cls = reason[1]
+    label = model.label(cls)
+    source = model.source(cls)
+    if kind == "not":
+        return {"rule": _local(cls), "holds": False, "source": source,
+                "en": f"does not meet: {label.get('en')}", "zh": f"不符合：{label.get('zh')}"}
+    if kind == "asserted":
+        return {"rule": _local(cls), "holds": True, "source": source,
+                "en": f"asserted on the product: {label.get('en')}", "zh": f"直接断言于产品：{label.get('zh')}"}
+    return {"rule": _local(cls), "holds": True, "source": source,
+            "en": f"meets: {label.get('en')}", "zh": f"符合：{label.get('zh')}"}
+
+
+def because(model: OntologyModel, ctx: ProductContext, cls: URIRef) -> list[dict]:
+    """Facts and rules behind ``cls``, following named classes down to card facts (deduplicated)."""
+    out: list[dict] = []
+    seen: set[tuple] = set()
+
+    def walk(c: URIRef, depth: int) -> None:
+        for reason in ctx.why(c):
+            key = reason[:3]
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(render_reason(model, reason))
+            if reason[0] == "class" and depth < MAX_DEPTH:
+                walk(reason[1], depth + 1)
+
+    walk(cls, 0)
+    return out
+
+
+def explanation_entry(model: OntologyModel, ctx: ProductContext, rc: ResultClass, conclusion: str) -> dict:
+    return {
+        "conclusion": conclusion,
+        "rule": _local(rc.iri),
+        "label": rc.label,
+        "text": rc.definition,
+        "because": because(model, ctx, rc.iri),
+        "source": rc.source,
+    }
