@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from atmp.classify import classify_cards
 from atmp.ontology import load_model
 

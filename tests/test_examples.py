@@ -6,7 +6,6 @@ import json
 
 import jsonschema
 import pytest
-
 from atmp.classify import classify_cards
 from atmp.paths import SCHEMA_DIR
 

@@ -170,27 +170,46 @@ class Evaluator:
 
 
 class ProductContext:
-    """Memoised membership and reasons of one product."""
+    """Memoised membership and reasons of one product.
+
+    Membership is three-valued, like the reasoner's view: ``True`` (entailed), ``False``
+    (its negation entailed) or ``None`` (neither: e.g. a primitive class such as criterion 14 that
+    nothing asserts). Closure axioms make every defined class two-valued; only primitive classes
+    stay unknown, and an unknown never counts as a membership.
+    """
 
     def __init__(self, ev: Evaluator, facts: ProductFacts):
         self.ev = ev
         self.facts = facts
-        self.memo: dict[URIRef, bool] = {}
+        self.memo: dict[URIRef, bool | None] = {}
         self._active: set[URIRef] = set()
 
     def member(self, cls: URIRef) -> bool:
+        return self.truth(cls) is True
+
+    def truth(self, cls: URIRef) -> bool | None:
         if cls in self.memo:
             return self.memo[cls]
-        if cls in self._active:  # a definitional cycle never makes a class true by itself
-            return False
+        if cls in self._active:  # a definitional cycle decides nothing; results above it are not cached
+            self._cycle = True
+            return None
+        outer_cycle, self._cycle = getattr(self, "_cycle", False), False
         self._active.add(cls)
-        result = cls == OWL.Thing or cls in self.facts.types
-        if not result:
-            result = any(self.holds(e) for e in self.ev.defs.equivalents.get(cls, ()))
-        if not result:
-            result = any(self.member(sub) for sub in self.ev.defs.subclasses.get(cls, ()))
+        result: bool | None = None
+        if cls == OWL.Thing or cls in self.facts.types:
+            result = True
+        else:
+            defs = [self.holds(e) for e in self.ev.defs.equivalents.get(cls, ())]
+            if True in defs:
+                result = True
+            elif False in defs:
+                result = False  # C = E is complete: a subclass cannot make C true when E is false
+            elif any(self.truth(sub) is True for sub in self.ev.defs.subclasses.get(cls, ())):
+                result = True
         self._active.discard(cls)
-        self.memo[cls] = result
+        if not self._cycle:
+            self.memo[cls] = result
+        self._cycle = outer_cycle or self._cycle
         return result
 
     def _values(self, prop: URIRef) -> tuple:
@@ -201,15 +220,18 @@ class ProductContext:
             return True  # data ranges are not used beyond hasValue
         return self.ev._vocab_eval(value, filler, frozenset())
 
-    def holds(self, e: Expr) -> bool:
+    def holds(self, e: Expr) -> bool | None:
         if isinstance(e, Named):
-            return self.member(e.iri)
+            return self.truth(e.iri)
         if isinstance(e, And):
-            return all(self.holds(i) for i in e.items)
+            vals = [self.holds(i) for i in e.items]
+            return False if False in vals else (True if all(v is True for v in vals) else None)
         if isinstance(e, Or):
-            return any(self.holds(i) for i in e.items)
+            vals = [self.holds(i) for i in e.items]
+            return True if True in vals else (False if all(v is False for v in vals) else None)
         if isinstance(e, Not):
-            return not self.holds(e.item)
+            v = self.holds(e.item)
+            return None if v is None else not v
         if isinstance(e, OneOf):
             return self.facts.iri in e.members
         if isinstance(e, Some):
@@ -236,7 +258,7 @@ class ProductContext:
     def why(self, cls: URIRef) -> list[Reason]:
         """Reasons for a named class the product is a member of: its first true definition."""
         for e in self.ev.defs.equivalents.get(cls, ()):
-            if self.holds(e):
+            if self.holds(e) is True:
                 return self.reasons(e)
         for sub in self.ev.defs.subclasses.get(cls, ()):
             if self.member(sub):
@@ -251,7 +273,7 @@ class ProductContext:
                 self._reasons(i, positive, out)
         elif isinstance(e, Or) and positive or isinstance(e, And) and not positive:
             for i in e.items:  # type: ignore[union-attr]
-                if self.holds(i) == positive:
+                if self.holds(i) is positive:
                     self._reasons(i, positive, out)
         elif isinstance(e, Not):
             self._reasons(e.item, not positive, out)

@@ -1,0 +1,125 @@
+"""The ``atmp`` command line as a user meets it: output formats, stdin, and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+from atmp.paths import SCHEMA_DIR
+
+from .conftest import FIXTURES, make_card
+
+ATMP = [sys.executable, "-m", "atmp.cli"]
+
+
+def run(args, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    return subprocess.run([*ATMP, *args], input=data, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def result_schema():
+    return json.loads((SCHEMA_DIR / "result.schema.json").read_text())
+
+
+def test_one_card_from_stdin_gives_one_result(result_schema):
+    proc = run(["classify", "-", "--engine", "compiled"], json.dumps(make_card("one")))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert isinstance(out, dict) and out["id"] == "one"
+    jsonschema.validate(out, result_schema)
+
+
+def test_array_gives_array_in_the_same_order_with_hermit(result_schema):
+    cards = [make_card("b-second"), make_card("a-first", process={"manipulations": ["washing"]})]
+    proc = run(["classify", "-"], json.dumps(cards))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert [r["id"] for r in out] == ["b-second", "a-first"]
+    for r in out:
+        jsonschema.validate(r, result_schema)
+
+
+def test_table_format_lists_every_card():
+    proc = run(["classify", str(FIXTURES / "examples" / "cards.json"), "--format", "table", "--engine", "compiled"])
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode()
+    assert "equecabtagene-autoleucel" in text and "ex_vivo_genetically_modified_ctmp" in text
+    assert len(text.strip().splitlines()) == 2 + 30
+
+
+def test_progress_bar_goes_to_stderr_only():
+    cards = [make_card(f"c{i}") for i in range(25)]
+    proc = run(["classify", "-", "--engine", "compiled", "--progress"], json.dumps(cards))
+    assert proc.returncode == 0
+    assert b"25/25" in proc.stderr
+    assert len(json.loads(proc.stdout)) == 25
+
+
+def _bad(**kw):
+    card = make_card("bad")
+    for section, fields in kw.items():
+        card[section].update(fields)
+    return card
+
+
+BAD_INPUTS = [
+    ("invalid JSON", '{"id": "x",', "invalid JSON at line 1"),
+    ("missing field", json.dumps({k: v for k, v in make_card("m").items() if k != "function"}), "function: required field is missing"),
+    ("missing nested field", json.dumps(_bad(substance={"kind": None}) | {"substance": {"cell_type": "t_cell"}}), "substance.kind: required field is missing"),
+    ("unknown code", json.dumps(_bad(substance={"kind": "cell"})), 'substance.kind: unknown code "cell"'),
+    ("unknown manipulation", json.dumps(_bad(process={"manipulations": ["washing", "magic"]})), "process.manipulations[1]: unknown code"),
+    ("wrong type", json.dumps(_bad(function={"homologous_use": "yes"})), "function.homologous_use: wrong type"),
+    ("oversized label", json.dumps(make_card("big") | {"label": {"en": "x" * 600}}), "label.en: string too long"),
+    ("oversized extra string", json.dumps(make_card("big") | {"note": "x" * 10000}), "note: string too long"),
+    ("id with slash", json.dumps(make_card("a/b")), "id:"),
+    ("id with dot-dot", json.dumps(make_card("a..b")), "id: \"a..b\" must not contain"),
+    ("not an object", "42", "must be a JSON object"),
+    ("empty array", "[]", "empty array"),
+    ("not UTF-8", b"\xff\xfe{", "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize("name,payload,needle", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_exits_2_with_one_line_naming_the_field(name, payload, needle):
+    proc = run(["classify", "-"], payload)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert needle in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert proc.stdout == b""
+
+
+def test_one_bad_card_in_a_batch_names_its_index_and_nothing_is_printed():
+    cards = [make_card("ok1"), make_card("ok2"), _bad(substance={"origin": "martian"})]
+    proc = run(["classify", "-"], json.dumps(cards))
+    assert proc.returncode == 2
+    assert "[2].substance.origin" in proc.stderr.decode()
+    assert proc.stdout == b""
+
+
+def test_duplicate_ids_in_a_batch_are_refused():
+    proc = run(["classify", "-"], json.dumps([make_card("same"), make_card("same")]))
+    assert proc.returncode == 2 and "[1].id: duplicate id" in proc.stderr.decode()
+
+
+def test_missing_file_exits_2():
+    proc = run(["classify", "/nonexistent/cards.json"])
+    assert proc.returncode == 2 and "no such file" in proc.stderr.decode()
+
+
+def test_context_is_valid_jsonld_for_cards(model):
+    from rdflib import Graph
+
+    proc = run(["context"])
+    ctx = json.loads(proc.stdout)
+    doc = dict(ctx) | make_card("ctx-card")
+    g = Graph().parse(data=json.dumps(doc), format="json-ld")
+    from atmp.graph import ATMP, product_iri
+
+    s = product_iri("ctx-card")
+    assert (s, ATMP.hasSubstanceKind, ATMP.kind_cells) in g
+    assert (s, ATMP.hasManipulation, ATMP.manip_culture_expansion) in g
