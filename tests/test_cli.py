@@ -123,3 +123,14 @@ def test_context_is_valid_jsonld_for_cards(model):
     s = product_iri("ctx-card")
     assert (s, ATMP.hasSubstanceKind, ATMP.kind_cells) in g
     assert (s, ATMP.hasManipulation, ATMP.manip_culture_expansion) in g
+
+
+def test_an_inconsistent_card_still_gets_its_classification_with_violations():
+    card = make_card("no-origin", substance={"origin": "not_applicable", "cell_type": ...})
+    proc = run(["classify", "-"], json.dumps(card))
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["conforms"] is False
+    assert {v["code"] for v in r["violations"]} >= {"cells_need_cell_type", "cells_need_origin"}
+    assert all(v["message"]["en"] and v["message"]["zh"] and v["path"] for v in r["violations"])
+    assert r["nmpa"]["subclass"] == "non_genetically_modified_ctmp"

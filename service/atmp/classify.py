@@ -1,4 +1,4 @@
-"""The one path of a card: parse -> graph -> reason -> validate -> explain -> result."""
+"""The one path of a card: parse -> graph -> reason -> validate (SHACL) -> explain -> result."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .graph import add_product, card_facts
 from .ontology import OntologyModel, load_model
 from .reasoner import owlready_memberships, warm_hermit
 from .result import assemble
+from .validate import validate_cards
 
 ENGINES = ("hermit", "owlready2", "compiled")
 
@@ -48,6 +49,7 @@ def classify_cards(
             graphs.append(g)
         batch = owlready_memberships(model.graph, graphs, [f.iri for f in facts], result_iris)
     hermit = warm_hermit(model) if engine == "hermit" else None
+    reports = validate_cards(model, cards)
     results = []
     for i, (card, f) in enumerate(zip(cards, facts, strict=True)):
         ctx = ev.product_context(f)
@@ -57,7 +59,12 @@ def classify_cards(
             members = hermit.memberships(f, result_iris)
         else:
             members = {c for c in result_iris if ctx.member(c)}
-        results.append(assemble(model, card, members, ctx))
+        result = assemble(model, card, members, ctx)
+        report = reports[i]
+        result["violations"] = report["violations"]
+        result["conforms"] = report["conforms"]
+        result["borderline"].extend(report["warnings"])
+        results.append(result)
         if progress:
             progress(i + 1, len(cards))
     return results

@@ -1,0 +1,164 @@
+"""SHACL shapes (shapes/product-shapes.ttl) through atmp.validate: each rule fires on a card that
+breaks it, stays quiet on a near miss, and the 30 example cards all conform."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from atmp.ontology import ATMP
+from atmp.validate import SH, load_shapes, validate_cards
+from rdflib import DCTERMS, Literal
+
+from tests.conftest import FIXTURES, make_card
+
+NOT_APPLICABLE = {"cell_type": None, "origin": "not_applicable"}
+
+
+def protein(**substance):
+    return {"kind": "protein", **NOT_APPLICABLE, **substance}
+
+
+# code -> (card that triggers it, card that does not)
+VIOLATIONS = {
+    "cells_need_cell_type": (
+        make_card("v1", substance={"cell_type": None}),
+        make_card("ok1", substance={"cell_type": "nk_cell"}),
+    ),
+    "cells_need_origin": (
+        make_card("v2", substance={"origin": "not_applicable"}),
+        make_card("ok2", substance={"origin": "allogeneic"}),
+    ),
+    "gene_editing_needs_tool": (
+        make_card("v3", process={"manipulations": ["gene_editing", "culture_expansion"]}),
+        make_card("ok3", substance={"gene_editing_tool": "crispr_cas"}, process={"manipulations": ["gene_editing", "culture_expansion"]}),
+    ),
+    "editing_tool_needs_gene_editing": (
+        make_card("v4", substance={"gene_editing_tool": "talen"}),
+        make_card("ok4", substance={"gene_editing_tool": "talen"}, process={"manipulations": ["gene_editing"]}),
+    ),
+    "genetic_modification_needs_material": (
+        make_card("v5", process={"manipulations": ["genetic_modification", "culture_expansion"]}),
+        make_card("ok5", substance={"vector": "lentivirus"}, process={"manipulations": ["genetic_modification", "culture_expansion"]}),
+    ),
+    "viral_vector_kind_needs_viral_vector": (
+        make_card("v6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "vector": "plasmid"}),
+        make_card("ok6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "vector": "aav"}),
+    ),
+    "oncolytic_needs_microorganism": (
+        make_card("v7", substance={"oncolytic": True}),
+        make_card("ok7", substance={"kind": "virus", **NOT_APPLICABLE, "oncolytic": True, "replication_competent": True}, function={"mechanism": ["oncolysis"]}),
+    ),
+    "neoantigen_not_prophylactic": (
+        make_card("v8", substance={"neoantigen": True}, function={"intended_use": "prophylactic_vaccine"}),
+        make_card("ok8", substance={"neoantigen": True}, function={"intended_use": "therapeutic_vaccine"}),
+    ),
+    "no_genetic_manipulation_of_chemicals": (
+        make_card("v9", substance=protein(), process={"manipulations": ["gene_editing", "filtration"]}),
+        make_card("ok9", substance=protein(), process={"manipulations": ["filtration", "filling"]}),
+    ),
+    "mechanical_with_living_mechanism": (
+        make_card("v10", substance=protein(), function={"mechanism": ["mechanical", "regeneration_or_repair"]}),
+        make_card("ok10", substance={"kind": "tissue", "cell_type": "other"}, function={"mechanism": ["mechanical", "regeneration_or_repair"]}),
+    ),
+}
+
+WARNINGS = {
+    "pluripotent_without_tumorigenic_risk": (
+        make_card("w1", substance={"pluripotent_derived": True}, function={"tumorigenic_risk": False}),
+        make_card("okw1", substance={"pluripotent_derived": True}, function={"tumorigenic_risk": True}),
+    ),
+    "cells_as_carrier": (
+        make_card("w2", substance={"payload": "small_molecule"}, process={"manipulations": ["loading", "washing"]}),
+        make_card("okw2", substance={"payload": "genetic_material", "vector": "lentivirus"}, process={"manipulations": ["genetic_modification"]}),
+    ),
+    "homologous_use_not_stated": (
+        make_card("w3", function={"homologous_use": ...}),
+        make_card("okw3", function={"homologous_use": False}),
+    ),
+    "systemic_effect_not_stated": (
+        make_card("w4", function={"systemic_effect": ...}),
+        make_card("okw4", function={"systemic_effect": False}),
+    ),
+}
+
+# Near misses that must not fire the named rule (boundaries of the rule, not just its absence).
+NEAR_MISSES = [
+    ("gene_editing_needs_tool", make_card("n1", substance={"kind": "nucleic_acid", **NOT_APPLICABLE, "payload": "genetic_material"}, process={"manipulations": ["gene_editing"]})),
+    ("genetic_modification_needs_material", make_card("n2", substance={"payload": "genetic_material"}, process={"manipulations": ["genetic_modification"]})),
+    ("mechanical_with_living_mechanism", make_card("n3", substance=protein(), function={"mechanism": ["mechanical", "pharmacological"]})),
+    ("oncolytic_needs_microorganism", make_card("n4", substance={"kind": "bacterium", **NOT_APPLICABLE, "oncolytic": True})),
+    ("pluripotent_without_tumorigenic_risk", make_card("n5", substance={"pluripotent_derived": True}, function={"tumorigenic_risk": ...})),
+]
+
+
+@pytest.fixture(scope="module")
+def results(model):
+    """All test cards in one batch, as the service does; keyed by card id."""
+    cards = [c for pair in (*VIOLATIONS.values(), *WARNINGS.values()) for c in pair] + [c for _, c in NEAR_MISSES]
+    out = validate_cards(model, cards)
+    assert [r["id"] for r in out] == [c["id"] for c in cards]
+    return {r["id"]: r for r in out}
+
+
+def codes(result: dict, kind: str) -> set[str]:
+    return {e["code"] for e in result[kind]}
+
+
+@pytest.mark.parametrize("code", sorted(VIOLATIONS))
+def test_violation_fires_and_near_miss_passes(results, code):
+    bad, good = VIOLATIONS[code]
+    hit = results[bad["id"]]
+    assert code in codes(hit, "violations"), hit
+    assert hit["conforms"] is False
+    entry = next(e for e in hit["violations"] if e["code"] == code)
+    assert entry["severity"] == "Violation"
+    assert entry["message"]["en"] and entry["message"]["zh"] and entry["source"]
+    assert entry["path"].split(".")[0] in {"substance", "process", "function"}
+    ok = results[good["id"]]
+    assert ok["violations"] == [] and ok["conforms"] is True, ok
+
+
+@pytest.mark.parametrize("code", sorted(WARNINGS))
+def test_warning_fires_and_near_miss_passes(results, code):
+    bad, good = WARNINGS[code]
+    hit = results[bad["id"]]
+    assert code in codes(hit, "warnings"), hit
+    assert hit["conforms"] is True and hit["violations"] == [], "a warning must not break conformance"
+    entry = next(e for e in hit["warnings"] if e["code"] == code)
+    assert entry["severity"] == "warning"
+    assert entry["message"]["en"] and entry["message"]["zh"] and entry["source"]
+    ok = results[good["id"]]
+    assert ok["warnings"] == [] and ok["violations"] == [], ok
+
+
+@pytest.mark.parametrize(("code", "card"), NEAR_MISSES, ids=[c["id"] for _, c in NEAR_MISSES])
+def test_rule_boundaries(results, code, card):
+    result = results[card["id"]]
+    assert code not in codes(result, "violations") | codes(result, "warnings"), result
+
+
+def test_every_shape_is_annotated_and_tested():
+    """Each shape names its severity, a bilingual message, a source and a code; every code has a test."""
+    shapes = load_shapes()
+    seen = set()
+    for shape in set(shapes.subjects(SH.severity, None)):
+        code = str(shapes.value(shape, ATMP.resultCode))
+        seen.add(code)
+        assert str(shape).startswith(str(ATMP["shape_"])), shape
+        assert shapes.value(shape, SH.targetClass) == ATMP.Product
+        langs = {o.language for o in shapes.objects(shape, SH.message) if isinstance(o, Literal)}
+        assert {"en", "zh"} <= langs, shape
+        assert shapes.value(shape, DCTERMS.source) is not None, shape
+        expected = VIOLATIONS if shapes.value(shape, SH.severity) == SH.Violation else WARNINGS
+        assert code in expected, f"{code} has no trigger/near-miss test or the wrong severity"
+    assert seen == set(VIOLATIONS) | set(WARNINGS)
+
+
+def test_examples_conform(model):
+    cards = json.loads((FIXTURES / "examples" / "cards.json").read_text(encoding="utf-8"))
+    assert len(cards) == 30
+    results = validate_cards(model, cards)
+    bad = {r["id"]: r["violations"] for r in results if not r["conforms"]}
+    assert bad == {}
+    assert all(r["warnings"] == [] for r in results), [r for r in results if r["warnings"]]
