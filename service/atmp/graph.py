@@ -85,15 +85,3 @@ def add_product(graph: Graph, model: OntologyModel, facts: ProductFacts, card: d
             Collection(graph, members, list(vals))
             graph.add((one_of, OWL.oneOf, members))
             graph.add((s, RDF.type, _restriction(graph, prop_iri, OWL.allValuesFrom, one_of)))
-
-
-def products_graph(model: OntologyModel, cards: list[dict]) -> tuple[Graph, list[ProductFacts]]:
-    graph = Graph()
-    graph.bind("atmp", ATMP)
-    graph.bind("product", PRODUCT_NS)
-    facts = []
-    for card in cards:
-        f = card_facts(model, card)
-        add_product(graph, model, f, card)
-        facts.append(f)
-    return graph, facts

@@ -25,12 +25,3 @@ def shapes_dir() -> Path:
 
 def queries_dir() -> Path:
     return _dir("ATMP_QUERIES", "queries")
-
-
-def examples_file() -> Path:
-    """The bundled example products (a copy of the shared examples, kept in tests/fixtures)."""
-    return PROJECT_ROOT / "tests" / "fixtures" / "examples" / "products.json"
-
-
-def catalogue_file() -> Path:
-    return PROJECT_ROOT / "catalogue" / "products.json"

@@ -4,7 +4,7 @@ The shapes live in ``shapes/product-shapes.ttl`` (next to the ontology, editable
 scientist); this module only builds the data graph, runs pyshacl once per batch and turns the
 SHACL report back into the contract's ``violations`` / ``borderline`` entries.
 
-Why a separate, plain data graph rather than :func:`atmp.graph.products_graph`: that graph carries
+Why a separate, plain data graph rather than :func:`atmp.graph.add_product`: that graph carries
 OWL closure restrictions as blank-node types (``rdf:type [owl:Restriction ...]``), which are for
 the reasoner. SHACL needs none of them, they slow pyshacl down (every blank node is a potential
 focus of ``rdf:type`` checks) and they could accidentally match a ``sh:targetClass``. The shapes
