@@ -134,3 +134,50 @@ def test_an_inconsistent_card_still_gets_its_classification_with_violations():
     assert {v["code"] for v in r["violations"]} >= {"cells_need_cell_type", "cells_need_origin"}
     assert all(v["message"]["en"] and v["message"]["zh"] and v["path"] for v in r["violations"])
     assert r["nmpa"]["subclass"] == "non_genetically_modified_ctmp"
+
+
+# --------------------------------------------------------------------------------------------- atmp validate
+
+
+def test_validate_conforming_card_exits_0_with_reasoned_warnings():
+    car_t = make_card("car-t", substance={"payload": "genetic_material", "nucleic_acid": "dna", "vector": "lentivirus"},
+                      process={"manipulations": ["genetic_modification", "culture_expansion"]})
+    proc = run(["validate", "-", "--engine", "compiled"], json.dumps(car_t))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["id"] == "car-t" and out["conforms"] is True and out["violations"] == []
+    assert "priority_ex_vivo_ctmp_over_gtmp" in {w["code"] for w in out["warnings"]}
+
+
+def test_validate_inconsistent_batch_exits_1_naming_card_and_field():
+    cards = [make_card("fine"), make_card("no-type", substance={"cell_type": None})]
+    proc = run(["validate", "-", "--engine", "compiled"], json.dumps(cards))
+    assert proc.returncode == 1, proc.stderr
+    fine, bad = json.loads(proc.stdout)
+    assert fine["conforms"] is True and bad["conforms"] is False
+    (violation,) = bad["violations"]
+    assert violation["path"] == "substance.cell_type" and violation["code"] == "cells_need_cell_type"
+    assert violation["message"]["zh"] and violation["message"]["en"] and violation["source"]
+
+
+def test_validate_turtle_is_a_standard_bilingual_report():
+    from rdflib import RDF, Graph, Namespace
+
+    sh = Namespace("http://www.w3.org/ns/shacl#")
+    proc = run(["validate", "-", "--format", "turtle", "--engine", "compiled"], json.dumps(make_card("x", process={"manipulations": ["gene_editing"]})))
+    assert proc.returncode == 1, proc.stderr
+    report = Graph().parse(data=proc.stdout.decode(), format="turtle")
+    (node,) = report.subjects(RDF.type, sh.ValidationReport)
+    assert report.value(node, sh.conforms).toPython() is False
+    results = list(report.objects(node, sh.result))
+    violations = [r for r in results if report.value(r, sh.resultSeverity) == sh.Violation]
+    assert violations, "gene_editing without a tool must be reported"
+    for r in results:
+        assert {m.language for m in report.objects(r, sh.resultMessage)} == {"en", "zh"}
+
+
+@pytest.mark.parametrize("args", [["validate", "/nonexistent.json"], ["validate", "-"]], ids=["missing-file", "bad-json"])
+def test_validate_bad_input_exits_2(args):
+    proc = run(args, "{not json")
+    assert proc.returncode == 2
+    assert proc.stderr.decode().startswith("atmp:") and b"Traceback" not in proc.stderr

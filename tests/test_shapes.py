@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from atmp.classify import memberships_for
 from atmp.ontology import ATMP
 from atmp.validate import SH, load_shapes, validate_cards
 from rdflib import DCTERMS, Literal
 
+from tests import test_rules as rules
 from tests.conftest import FIXTURES, make_card
 
 NOT_APPLICABLE = {"cell_type": None, "origin": "not_applicable"}
@@ -144,6 +146,8 @@ def test_every_shape_is_annotated_and_tested():
     seen = set()
     for shape in set(shapes.subjects(SH.severity, None)):
         code = str(shapes.value(shape, ATMP.resultCode))
+        if shape == ATMP.shape_borderline_situation:  # one shape for all reasoned situations: tested below, per class
+            continue
         seen.add(code)
         assert str(shape).startswith(str(ATMP["shape_"])), shape
         assert shapes.value(shape, SH.targetClass) == ATMP.Product
@@ -162,3 +166,70 @@ def test_examples_conform(model):
     bad = {r["id"]: r["violations"] for r in results if not r["conforms"]}
     assert bad == {}
     assert all(r["warnings"] == [] for r in results), [r for r in results if r["warnings"]]
+
+
+# ============================================================================================= reasoned borderline situations
+# Each borderline situation is an OWL class; the shape `shape_borderline_situation` reports the
+# reasoner's memberships. code -> (card that lands in the class, near miss that does not).
+
+R = rules
+REASONED = {
+    "encapsulation_two_meanings": (R.ENCAPSULATED_ISLETS, R.T_CELLS),
+    "excluded_by_n_graded_by_t": (R.BONE_MARROW, R.BONE_MARROW_DIGESTED),
+    "minimal_non_homologous_stays_atmp": (R.MINIMAL_NON_HOMOLOGOUS_SVF, R.WASHED_LYMPHOCYTES),
+    "no_atmp_class_met": (R.product("plain-bacterium", "bacterium"), R.PROTEIN),
+    "priority_ctmp_over_tissue_engineered": (R.LIMBAL_ON_SCAFFOLD, R.T_CELLS),
+    "priority_emerging_microorganism": (R.ENGINEERED_BACTERIUM, R.ONCOLYTIC_ENGINEERED),
+    "priority_ex_vivo_ctmp_over_gtmp": (R.CAR_T, R.T_CELLS),
+    "priority_gene_editing": (R.EDITING_LNP, R.MRNA_LNP),
+    "priority_genetic_material_is_gtmp": (R.VESICLES_WITH_RNA, R.VESICLES),
+    "priority_neoantigen": (R.NEOANTIGEN_MRNA, R.MRNA_LNP),
+    "priority_novel_delivery_over_cell_derivative": (R.VESICLES_WITH_PROTEIN, R.VESICLES),
+    "priority_novel_delivery_over_ctmp": (R.RBC_CARRIER, R.RED_CELLS_FOR_TRANSFUSION),
+    "priority_oncolytic": (R.ONCOLYTIC_TRANSGENE, R.AAV),
+    "synthetic_oligonucleotide_criterion_3": (R.SIRNA, R.MRNA_LNP),
+    "tier_conflict_low_criterion": (R.AUTOLOGOUS_LOCAL, R.ALLOGENEIC_LOCAL),
+    "unmodified_oncolytic_in_gtmp": (R.WILD_TYPE_ONCOLYTIC, R.ONCOLYTIC_TRANSGENE),
+    "xenogeneic_outside_tianjin": (R.XENOGENEIC_ISLETS, R.ALLOGENEIC_ISLETS),
+}
+
+
+@pytest.fixture(scope="module")
+def reasoned(model):
+    """The reasoned cards through `validate_cards`, with memberships from the warm HermiT reference."""
+    cards = list({c["id"]: c for pair in REASONED.values() for c in pair}.values())
+    memberships = memberships_for(cards, engine="hermit", model=model)
+    assert memberships == memberships_for(cards, engine="compiled", model=model)
+    return {r["id"]: r for r in validate_cards(model, cards, memberships)}
+
+
+def test_every_borderline_class_has_a_reasoned_warning_test(model):
+    assert set(REASONED) == {rc.code for rc in model.result_classes if rc.field == "borderline"}
+
+
+@pytest.mark.parametrize("code", sorted(REASONED))
+def test_reasoned_warning_fires_and_near_miss_passes(model, reasoned, code):
+    bad, good = REASONED[code]
+    hit = reasoned[bad["id"]]
+    assert code in codes(hit, "warnings"), hit
+    entry = next(e for e in hit["warnings"] if e["code"] == code)
+    situation = next(rc for rc in model.result_classes if rc.code == code)
+    # message and source are the OWL class's own: the rule is written once, in the ontology
+    assert entry["message"] == situation.definition and entry["message"]["zh"] and entry["message"]["en"]
+    assert entry["source"] == situation.source and entry["source"]
+    assert entry["severity"] == "warning"
+    assert code not in codes(reasoned[good["id"]], "warnings")
+
+
+def test_without_reasoning_no_reasoned_warning(model):
+    """Only data-level shapes run when no memberships are given (e.g. a quick schema-level check)."""
+    bad, _ = REASONED["priority_ex_vivo_ctmp_over_gtmp"]
+    assert validate_cards(model, [bad])[0]["warnings"] == []
+
+
+def test_classify_and_validate_report_the_same_borderline(classify, model):
+    """The result's borderline list is exactly the validation report's warnings: no entry twice, none missing."""
+    for bad, _ in REASONED.values():
+        result = classify(bad, engine="compiled")
+        report = validate_cards(model, [bad], memberships_for([bad], engine="compiled", model=model))[0]
+        assert sorted(b["code"] for b in result["borderline"]) == sorted(w["code"] for w in report["warnings"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
+from rdflib import URIRef
+
 from .expressions import Definitions, Evaluator
 from .graph import add_product, card_facts
 from .ontology import OntologyModel, load_model
@@ -20,21 +22,15 @@ def evaluator_for(model: OntologyModel) -> Evaluator:
     return Evaluator(Definitions.from_graph(model.graph))
 
 
-def classify_cards(
-    cards: list[dict],
-    engine: str = "hermit",
-    model: OntologyModel | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[dict]:
-    """Classify validated cards; results keep the input order.
+def memberships_for(cards: list[dict], engine: str = "hermit", model: OntologyModel | None = None) -> list[set[URIRef]]:
+    """Per card, the result classes it belongs to (what ``atmp validate`` needs, without assembling results)."""
+    return [members for members, _ in _memberships(cards, engine, model or load_model())]
 
-    ``hermit`` asks a warm in-process HermiT, ``owlready2`` runs owlready2's batch realisation with
-    HermiT, ``compiled`` evaluates the same axioms closed-world in Python. All three must agree;
-    the tests hold them to it.
-    """
+
+def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None = None):
+    """Yield ``(members, context)`` per card, in order, from the chosen engine."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
-    model = model or load_model()
     ev = evaluator_for(model)
     result_iris = [rc.iri for rc in model.result_classes]
     facts = [card_facts(model, card) for card in cards]
@@ -49,9 +45,7 @@ def classify_cards(
             graphs.append(g)
         batch = owlready_memberships(model.graph, graphs, [f.iri for f in facts], result_iris)
     hermit = warm_hermit(model) if engine == "hermit" else None
-    reports = validate_cards(model, cards)
-    results = []
-    for i, (card, f) in enumerate(zip(cards, facts, strict=True)):
+    for i, f in enumerate(facts):
         ctx = ev.product_context(f)
         if batch is not None:
             members = batch[f.iri]
@@ -59,12 +53,34 @@ def classify_cards(
             members = hermit.memberships(f, result_iris)
         else:
             members = {c for c in result_iris if ctx.member(c)}
-        result = assemble(model, card, members, ctx)
-        report = reports[i]
-        result["violations"] = report["violations"]
-        result["conforms"] = report["conforms"]
-        result["borderline"].extend(report["warnings"])
-        results.append(result)
+        yield members, ctx
         if progress:
             progress(i + 1, len(cards))
+
+
+def classify_cards(
+    cards: list[dict],
+    engine: str = "hermit",
+    model: OntologyModel | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict]:
+    """Classify validated cards; results keep the input order.
+
+    ``hermit`` asks a warm in-process HermiT, ``owlready2`` runs owlready2's batch realisation with
+    HermiT, ``compiled`` evaluates the same axioms closed-world in Python. All three must agree;
+    the tests hold them to it.
+    """
+    model = model or load_model()
+    results = []
+    memberships = []
+    for card, (members, ctx) in zip(cards, _memberships(cards, engine, model, progress), strict=True):
+        memberships.append(members)
+        results.append(assemble(model, card, members, ctx))
+    # SHACL sees the reasoner's borderline memberships, so its report and the result agree; the
+    # entries those produce are already in the result (from the same OWL classes), once each.
+    for result, report in zip(results, validate_cards(model, cards, memberships), strict=True):
+        result["violations"] = report["violations"]
+        result["conforms"] = report["conforms"]
+        seen = {b["code"] for b in result["borderline"]}
+        result["borderline"].extend(w for w in report["warnings"] if w["code"] not in seen)
     return results

@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from rdflib import Namespace
+
 from .card import CardError, parse_cards
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+_SH = Namespace("http://www.w3.org/ns/shacl#")
 
 
 class InputError(Exception):
@@ -91,6 +94,27 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """SHACL report of the cards; the reasoner runs too, because borderline situations are inferred."""
+    from .classify import memberships_for
+    from .ontology import load_model
+    from .validate import bilingual_report, shacl_report, validate_cards
+
+    cards, was_array = parse_cards(_read_input(args.path))
+    model = load_model(Path(args.ontology) if args.ontology else None)
+    memberships = memberships_for(cards, engine=args.engine, model=model)
+    if args.format == "turtle":
+        report = bilingual_report(model, shacl_report(model, cards, memberships))
+        print(report.serialize(format="turtle"))
+        conforms = not any(True for _ in report.subjects(_SH.resultSeverity, _SH.Violation))
+    else:
+        reports = validate_cards(model, cards, memberships)
+        out = reports if was_array else reports[0]
+        print(json.dumps(out, ensure_ascii=False, indent=2 if args.pretty else None))
+        conforms = all(r["conforms"] for r in reports)
+    return EXIT_OK if conforms else EXIT_NONCONFORMING
+
+
 def cmd_context(args: argparse.Namespace) -> int:
     from .ontology import load_model
 
@@ -113,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("validate", help="SHACL report of one card or a JSON array: exit 0 when every card conforms, 1 when not")
+    p.add_argument("path", help="JSON file, or - for standard input")
+    p.add_argument("--format", choices=["json", "turtle"], default="json", help="json: per-card entries (default); turtle: the standard sh:ValidationReport")
+    p.add_argument("--engine", choices=["hermit", "owlready2", "compiled"], default="hermit", help="reasoner that finds the borderline situations")
+    p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("context", help="print the JSON-LD @context that maps a card onto the ontology")
     p.set_defaults(func=cmd_context)
