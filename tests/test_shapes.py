@@ -45,7 +45,7 @@ VIOLATIONS = {
     ),
     "viral_vector_kind_needs_viral_vector": (
         make_card("v6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "vector": "plasmid"}),
-        make_card("ok6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "vector": "aav"}),
+        make_card("ok6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "dna", "vector": "aav"}),
     ),
     "oncolytic_needs_microorganism": (
         make_card("v7", substance={"oncolytic": True}),
@@ -63,6 +63,30 @@ VIOLATIONS = {
         make_card("v10", substance=protein(), function={"mechanism": ["mechanical", "regeneration_or_repair"]}),
         make_card("ok10", substance={"kind": "tissue", "cell_type": "other"}, function={"mechanism": ["mechanical", "regeneration_or_repair"]}),
     ),
+    "genetic_payload_needs_nucleic_acid": (
+        make_card("v11", substance={"payload": "genetic_material", "vector": "lentivirus"}, process={"manipulations": ["genetic_modification"]}),
+        make_card("ok11", substance={"payload": "genetic_material", "nucleic_acid": "dna", "vector": "lentivirus"}, process={"manipulations": ["genetic_modification"]}),
+    ),
+    "nucleic_acid_needs_genetic_payload": (
+        make_card("v12", substance={"kind": "viral_vector", **NOT_APPLICABLE, "nucleic_acid": "dna", "vector": "aav", "payload": "protein"}),
+        make_card("ok12", substance={"kind": "viral_vector", **NOT_APPLICABLE, "nucleic_acid": "dna", "vector": "aav", "payload": "genetic_material"}),
+    ),
+    "nucleic_acid_kind_needs_nucleic_acid": (
+        make_card("v13", substance={"kind": "nucleic_acid", **NOT_APPLICABLE, "vector": "lipid_nanoparticle"}),
+        make_card("ok13", substance={"kind": "nucleic_acid", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "mrna", "vector": "lipid_nanoparticle"}),
+    ),
+    "pluripotent_derived_needs_cells": (
+        make_card("v14", substance={**protein(), "pluripotent_derived": True}),
+        make_card("ok14", substance={"kind": "extracellular_vesicles", "cell_type": None, "origin": "allogeneic", "pluripotent_derived": True}),
+    ),
+    "replication_competence_needs_microorganism": (
+        make_card("v15", substance={"kind": "viral_vector", **NOT_APPLICABLE, **{"payload": "genetic_material", "nucleic_acid": "dna", "vector": "aav"}, "replication_competent": True}),
+        make_card("ok15", substance={"kind": "virus", **NOT_APPLICABLE, "replication_competent": True}),
+    ),
+    "engineered_or_novel_needs_microorganism": (
+        make_card("v16", substance={"genetically_engineered": True}),
+        make_card("ok16", substance={"kind": "bacterium", **NOT_APPLICABLE, "genetically_engineered": True, "novel_species": True}),
+    ),
 }
 
 WARNINGS = {
@@ -72,7 +96,7 @@ WARNINGS = {
     ),
     "cells_as_carrier": (
         make_card("w2", substance={"payload": "small_molecule"}, process={"manipulations": ["loading", "washing"]}),
-        make_card("okw2", substance={"payload": "genetic_material", "vector": "lentivirus"}, process={"manipulations": ["genetic_modification"]}),
+        make_card("okw2", substance={"payload": "genetic_material", "nucleic_acid": "dna", "vector": "lentivirus"}, process={"manipulations": ["genetic_modification"]}),
     ),
     "homologous_use_not_stated": (
         make_card("w3", function={"homologous_use": ...}),
@@ -91,6 +115,9 @@ NEAR_MISSES = [
     ("mechanical_with_living_mechanism", make_card("n3", substance=protein(), function={"mechanism": ["mechanical", "pharmacological"]})),
     ("oncolytic_needs_microorganism", make_card("n4", substance={"kind": "bacterium", **NOT_APPLICABLE, "oncolytic": True})),
     ("pluripotent_without_tumorigenic_risk", make_card("n5", substance={"pluripotent_derived": True}, function={"tumorigenic_risk": ...})),
+    ("engineered_or_novel_needs_microorganism", make_card("n6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "dna",
+                                                                             "vector": "aav", "genetically_engineered": True})),
+    ("nucleic_acid_needs_genetic_payload", make_card("n7", substance={"kind": "virus", **NOT_APPLICABLE, "oncolytic": True, "replication_competent": True})),
 ]
 
 
