@@ -80,7 +80,8 @@ VIOLATIONS = {
         make_card("ok14", substance={"kind": "extracellular_vesicles", "cell_type": None, "origin": "allogeneic", "pluripotent_derived": True}),
     ),
     "replication_competence_needs_microorganism": (
-        make_card("v15", substance={"kind": "viral_vector", **NOT_APPLICABLE, **{"payload": "genetic_material", "nucleic_acid": "dna", "vector": "aav"}, "replication_competent": True}),
+        make_card("v15", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "dna", "vector": "aav",
+                                    "replication_competent": True}),
         make_card("ok15", substance={"kind": "virus", **NOT_APPLICABLE, "replication_competent": True}),
     ),
     "engineered_or_novel_needs_microorganism": (

@@ -73,12 +73,14 @@ def classify_cards(
     model = model or load_model()
     results = []
     memberships = []
+    facts = []
     for card, (members, ctx) in zip(cards, _memberships(cards, engine, model, progress), strict=True):
         memberships.append(members)
+        facts.append(ctx.facts)
         results.append(assemble(model, card, members, ctx))
     # SHACL sees the reasoner's borderline memberships, so its report and the result agree; the
     # entries those produce are already in the result (from the same OWL classes), once each.
-    for result, report in zip(results, validate_cards(model, cards, memberships), strict=True):
+    for result, report in zip(results, validate_cards(model, cards, memberships, facts=facts), strict=True):
         result["violations"] = report["violations"]
         result["conforms"] = report["conforms"]
         seen = {b["code"] for b in result["borderline"]}

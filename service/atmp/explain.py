@@ -30,6 +30,14 @@ def _field(model: OntologyModel, prop: URIRef) -> str:
 
 
 def render_reason(model: OntologyModel, reason: tuple) -> dict:
+    """One reason as a line of the explanation; the same reason renders the same for every product."""
+    rendered = model.memo.setdefault("rendered_reasons", {})
+    if reason not in rendered:
+        rendered[reason] = _render(model, reason)
+    return dict(rendered[reason])
+
+
+def _render(model: OntologyModel, reason: tuple) -> dict:
     kind = reason[0]
     if kind == "fact":
         field = _field(model, reason[1])

@@ -72,26 +72,35 @@ class UnsupportedAxiom(ValueError):
     """The ontology uses a construct the evaluator does not know; the reasoner path still works."""
 
 
-def parse_expr(graph: Graph, node) -> Expr:
+def parse_expr(graph: Graph, node, canon: dict | None = None) -> Expr:
+    """``canon`` maps each IRI to one shared object, so that lookups during evaluation hit by identity."""
+    canon = {} if canon is None else canon
+
+    def c(term):
+        return canon.setdefault(term, term) if isinstance(term, URIRef) else term
+
+    def sub(n) -> Expr:
+        return parse_expr(graph, n, canon)
+
     if isinstance(node, URIRef):
-        return Named(node)
+        return Named(c(node))
     if (node, OWL.intersectionOf, None) in graph:
-        return And(tuple(parse_expr(graph, n) for n in Collection(graph, graph.value(node, OWL.intersectionOf))))
+        return And(tuple(sub(n) for n in Collection(graph, graph.value(node, OWL.intersectionOf))))
     if (node, OWL.unionOf, None) in graph:
-        return Or(tuple(parse_expr(graph, n) for n in Collection(graph, graph.value(node, OWL.unionOf))))
+        return Or(tuple(sub(n) for n in Collection(graph, graph.value(node, OWL.unionOf))))
     if (node, OWL.complementOf, None) in graph:
-        return Not(parse_expr(graph, graph.value(node, OWL.complementOf)))
+        return Not(sub(graph.value(node, OWL.complementOf)))
     if (node, OWL.oneOf, None) in graph:
-        return OneOf(frozenset(Collection(graph, graph.value(node, OWL.oneOf))))  # type: ignore[arg-type]
-    prop = graph.value(node, OWL.onProperty)
+        return OneOf(frozenset(c(m) for m in Collection(graph, graph.value(node, OWL.oneOf))))  # type: ignore[arg-type]
+    prop = c(graph.value(node, OWL.onProperty))
     if prop is not None:
         if (node, OWL.someValuesFrom, None) in graph:
-            return Some(prop, parse_expr(graph, graph.value(node, OWL.someValuesFrom)))  # type: ignore[arg-type]
+            return Some(prop, sub(graph.value(node, OWL.someValuesFrom)))  # type: ignore[arg-type]
         if (node, OWL.allValuesFrom, None) in graph:
-            return Only(prop, parse_expr(graph, graph.value(node, OWL.allValuesFrom)))  # type: ignore[arg-type]
+            return Only(prop, sub(graph.value(node, OWL.allValuesFrom)))  # type: ignore[arg-type]
         if (node, OWL.hasValue, None) in graph:
             value = graph.value(node, OWL.hasValue)
-            return HasValue(prop, bool(value.toPython()) if isinstance(value, Literal) else value)  # type: ignore[arg-type]
+            return HasValue(prop, bool(value.toPython()) if isinstance(value, Literal) else c(value))  # type: ignore[arg-type]
         for card in (OWL.maxCardinality, OWL.cardinality):
             n = graph.value(node, card)
             if n is not None and int(n) == 0:
@@ -104,24 +113,34 @@ class Definitions:
     """Named-class definitions (equivalent classes), subclass links and asserted vocabulary types."""
 
     equivalents: dict[URIRef, list[Expr]] = field(default_factory=dict)
-    subclasses: dict[URIRef, set[URIRef]] = field(default_factory=dict)  # class -> direct named subclasses
+    subclasses: dict[URIRef, set[URIRef]] = field(default_factory=dict)  # class -> direct named subclasses (sorted tuples once built)
     asserted: dict[URIRef, set[URIRef]] = field(default_factory=dict)  # individual -> asserted classes
+    canon: dict[URIRef, URIRef] = field(default_factory=dict)  # IRI -> the one object used for it everywhere here
 
     @classmethod
     def from_graph(cls, graph: Graph) -> Definitions:
         defs = cls()
+        canon = defs.canon
+        canon[OWL.Thing] = OWL.Thing
+
+        def k(term):
+            return canon.setdefault(term, term)
+
         for c, e in graph.subject_objects(OWL.equivalentClass):
             if isinstance(c, URIRef):
-                defs.equivalents.setdefault(c, []).append(parse_expr(graph, e))
+                defs.equivalents.setdefault(k(c), []).append(parse_expr(graph, e, canon))
                 if isinstance(e, URIRef):  # named equivalence works both ways
-                    defs.equivalents.setdefault(e, []).append(Named(c))
+                    defs.equivalents.setdefault(k(e), []).append(Named(k(c)))
         for sub, sup in graph.subject_objects(RDFS.subClassOf):
             if isinstance(sub, URIRef) and isinstance(sup, URIRef):
-                defs.subclasses.setdefault(sup, set()).add(sub)
+                defs.subclasses.setdefault(k(sup), set()).add(k(sub))
             elif isinstance(sub, URIRef) and isinstance(sup, BNode):
                 raise UnsupportedAxiom(f"anonymous superclass of {sub}: add it as a named class")
         for ind in graph.subjects(RDF.type, OWL.NamedIndividual):
-            defs.asserted[ind] = {t for t in graph.objects(ind, RDF.type) if isinstance(t, URIRef)}  # type: ignore[index]
+            defs.asserted[k(ind)] = {k(t) for t in graph.objects(ind, RDF.type) if isinstance(t, URIRef)}  # type: ignore[index]
+        # subclasses are visited in IRI order: a set's order changes with Python's hash seed, and
+        # with it which subclass an explanation cites first
+        defs.subclasses = {sup: tuple(sorted(subs, key=str)) for sup, subs in defs.subclasses.items()}  # type: ignore[misc]
         return defs
 
 
@@ -133,7 +152,86 @@ class Evaluator:
 
     def __init__(self, defs: Definitions):
         self.defs = defs
+        self.canon = defs.canon
+        self.thing = defs.canon.setdefault(OWL.Thing, OWL.Thing)
         self._vocab_cache: dict[tuple[URIRef, URIRef], bool] = {}
+        self._reads: dict[tuple, tuple[URIRef, ...] | None] = {}
+        self._decided: dict[tuple, bool] = {}
+        # (class, the product's values on what the class reads) -> truth; shared by all products
+        self.shared: dict[tuple, bool | None] = {}
+        self.interned: dict[tuple, int] = {}
+        self.shared_why: dict[tuple, list] = {}
+
+    def decided(self, cls: URIRef, types: frozenset = frozenset(), _stack: frozenset = frozenset()) -> bool:
+        """Is the class's truth two-valued on every closed product, without consulting its subclasses?
+
+        True when one of its definitions reaches card facts through defined classes only, with no
+        cycle. Then :meth:`ProductContext.truth` never returns unknown for it and never looks at its
+        subclasses, so its answer depends only on what its definitions read. A "no" is cautious: a
+        cycle or a primitive class on the way (criterion 14) may leave it unknown. ``types`` are the
+        product's asserted classes (``atmp:Product``...), which truth answers at once.
+        """
+        key = (cls, types)
+        if key in self._decided:
+            return self._decided[key]
+        if cls is self.thing or cls in types:
+            return True
+        if cls in _stack:
+            return False
+        stack = _stack | {cls}
+        result = any(self._expr_decided(e, types, stack) for e in self.defs.equivalents.get(cls, ()))
+        if result or not _stack:  # a "no" reached inside a cycle may be the cycle's fault: not final
+            self._decided[key] = result
+        return result
+
+    def _expr_decided(self, e: Expr, types: frozenset, stack: frozenset) -> bool:
+        if isinstance(e, Named):
+            return self.decided(e.iri, types, stack)
+        if isinstance(e, (And, Or)):
+            return all(self._expr_decided(i, types, stack) for i in e.items)
+        if isinstance(e, Not):
+            return self._expr_decided(e.item, types, stack)
+        return True  # restrictions and enumerations are decided on a closed product
+
+    def reads(self, cls: URIRef, types: frozenset = frozenset()) -> tuple[URIRef, ...] | None:
+        """The product properties a class's truth can depend on.
+
+        ``None`` when the truth may depend on the product's identity (an enumeration of products),
+        which forbids sharing answers between products. Fillers of restrictions are evaluated on
+        vocabulary terms, not on the product, so they add nothing. A decided class reads what its
+        definitions read; any other class also reads what its subclasses read (truth may ask them).
+        """
+        if (cls, types) not in self._reads:
+            props: set[URIRef] = set()
+            identity = [False]
+            seen: set[URIRef] = set()
+
+            def walk_class(c: URIRef) -> None:
+                if c in seen or c in types:  # an asserted class is true at once: nothing read
+                    return
+                seen.add(c)
+                for e in self.defs.equivalents.get(c, ()):
+                    walk(e)
+                if not self.decided(c, types):
+                    for sub in self.defs.subclasses.get(c, ()):
+                        walk_class(sub)
+
+            def walk(e: Expr) -> None:
+                if isinstance(e, Named):
+                    walk_class(e.iri)
+                elif isinstance(e, (And, Or)):
+                    for i in e.items:
+                        walk(i)
+                elif isinstance(e, Not):
+                    walk(e.item)
+                elif isinstance(e, OneOf):
+                    identity[0] = True
+                elif isinstance(e, (Some, Only, HasValue, MaxZero)):
+                    props.add(e.prop)
+
+            walk_class(cls)
+            self._reads[(cls, types)] = None if identity[0] else tuple(sorted(props))
+        return self._reads[(cls, types)]
 
     # -- individuals of the vocabulary (no facts of their own, only types and enumerations)
     def vocab_member(self, ind: URIRef, cls: URIRef, _stack: frozenset = frozenset()) -> bool:
@@ -143,7 +241,7 @@ class Evaluator:
         if key in _stack:
             return False
         stack = _stack | {key}
-        result = cls == OWL.Thing or cls in self.defs.asserted.get(ind, ())
+        result = cls is self.thing or cls in self.defs.asserted.get(ind, ())
         if not result:
             result = any(self._vocab_eval(ind, e, stack) for e in self.defs.equivalents.get(cls, ()))
         if not result:
@@ -165,7 +263,13 @@ class Evaluator:
         return False  # vocabulary individuals carry no property values
 
     # -- products
+    SHARED_LIMIT = 2_000_000  # entries; a long-running service starts afresh beyond this (~0.5 GB)
+
     def product_context(self, facts: ProductFacts) -> ProductContext:
+        if len(self.shared) + len(self.shared_why) > self.SHARED_LIMIT:
+            self.shared.clear()
+            self.shared_why.clear()
+            self.interned.clear()
         return ProductContext(self, facts)
 
 
@@ -181,22 +285,52 @@ class ProductContext:
     def __init__(self, ev: Evaluator, facts: ProductFacts):
         self.ev = ev
         self.facts = facts
+        canon = ev.canon
+        self.values = {
+            canon.get(p, p): tuple(canon.get(v, v) if isinstance(v, URIRef) else v for v in vals) for p, vals in facts.values.items()
+        }
+        self.types = frozenset(canon.get(t, t) for t in facts.types)
         self.memo: dict[URIRef, bool | None] = {}
         self._active: set[URIRef] = set()
+        self._codes: dict[URIRef, int] | None = None
+        self._signatures: dict[tuple, tuple] = {}
+
+    def signature(self, reads: tuple[URIRef, ...]) -> tuple:
+        """The product's values on ``reads`` (and its asserted types) as small interned integers.
+
+        rdflib terms hash and compare in Python, slowly; each distinct value tuple is interned once
+        per evaluator, so the keys of the shared cache are tuples of ints.
+        """
+        found = self._signatures.get(reads)
+        if found is None:
+            if self._codes is None:
+                intern = self.ev.interned
+                self._codes = {}
+                for prop, values in (*self.values.items(), (None, self.types)):
+                    self._codes[prop] = intern.setdefault(values, len(intern))  # type: ignore[index]
+            codes = self._codes
+            found = self._signatures[reads] = (codes[None], *(codes.get(p, -1) for p in reads))  # type: ignore[index]
+        return found
 
     def member(self, cls: URIRef) -> bool:
-        return self.truth(cls) is True
+        return self.truth(self.ev.canon.get(cls, cls)) is True
 
     def truth(self, cls: URIRef) -> bool | None:
+        """Three-valued membership of a class (given as its canonical IRI object, see Definitions.canon)."""
         if cls in self.memo:
             return self.memo[cls]
+        reads = self.ev.reads(cls, self.types)
+        shared_key = None if reads is None else (cls, self.signature(reads))
+        if shared_key is not None and shared_key in self.ev.shared:
+            result = self.memo[cls] = self.ev.shared[shared_key]
+            return result
         if cls in self._active:  # a definitional cycle decides nothing; results above it are not cached
             self._cycle = True
             return None
         outer_cycle, self._cycle = getattr(self, "_cycle", False), False
         self._active.add(cls)
         result: bool | None = None
-        if cls == OWL.Thing or cls in self.facts.types:
+        if cls is self.ev.thing or cls in self.types:
             result = True
         else:
             defs = [self.holds(e) for e in self.ev.defs.equivalents.get(cls, ())]
@@ -207,13 +341,18 @@ class ProductContext:
             elif any(self.truth(sub) is True for sub in self.ev.defs.subclasses.get(cls, ())):
                 result = True
         self._active.discard(cls)
-        if not self._cycle:
+        # A definite answer reached while a class on the stack counted as unknown is final: Kleene's
+        # three-valued logic is monotone, so no value of that class could change it. Only an unknown
+        # reached through a cycle may still become definite, so only that one is not remembered.
+        if not self._cycle or result is not None:
             self.memo[cls] = result
+            if shared_key is not None:
+                self.ev.shared[shared_key] = result
         self._cycle = outer_cycle or self._cycle
         return result
 
     def _values(self, prop: URIRef) -> tuple:
-        return self.facts.values.get(prop, ())
+        return self.values.get(prop, ())
 
     def _filler_holds(self, value, filler: Expr) -> bool:
         if isinstance(value, bool):
@@ -223,12 +362,22 @@ class ProductContext:
     def holds(self, e: Expr) -> bool | None:
         if isinstance(e, Named):
             return self.truth(e.iri)
-        if isinstance(e, And):
-            vals = [self.holds(i) for i in e.items]
-            return False if False in vals else (True if all(v is True for v in vals) else None)
+        if isinstance(e, And):  # Kleene: one false item decides, unknown otherwise wins over true
+            unknown = False
+            for i in e.items:
+                v = self.holds(i)
+                if v is False:
+                    return False
+                unknown = unknown or v is None
+            return None if unknown else True
         if isinstance(e, Or):
-            vals = [self.holds(i) for i in e.items]
-            return True if True in vals else (False if all(v is False for v in vals) else None)
+            unknown = False
+            for i in e.items:
+                v = self.holds(i)
+                if v is True:
+                    return True
+                unknown = unknown or v is None
+            return None if unknown else False
         if isinstance(e, Not):
             v = self.holds(e.item)
             return None if v is None else not v
@@ -256,14 +405,29 @@ class ProductContext:
         return unique
 
     def why(self, cls: URIRef) -> list[Reason]:
-        """Reasons for a named class the product is a member of: its first true definition."""
+        """Reasons for a named class the product is a member of: its first true definition.
+
+        Like truth, the reasons depend only on the values the class reads, so products with the
+        same values there share them.
+        """
+        cls = self.ev.canon.get(cls, cls)
+        reads = self.ev.reads(cls, self.types)
+        if reads is None:
+            return self._why(cls)
+        key = (cls, self.signature(reads))
+        found = self.ev.shared_why.get(key)
+        if found is None:
+            found = self.ev.shared_why[key] = self._why(cls)
+        return list(found)
+
+    def _why(self, cls: URIRef) -> list[Reason]:
         for e in self.ev.defs.equivalents.get(cls, ()):
             if self.holds(e) is True:
                 return self.reasons(e)
         for sub in self.ev.defs.subclasses.get(cls, ()):
             if self.member(sub):
                 return [("class", sub)]
-        return [("asserted", cls)] if cls in self.facts.types else []
+        return [("asserted", cls)] if cls in self.types else []
 
     def _reasons(self, e: Expr, positive: bool, out: list[Reason]) -> None:
         if isinstance(e, Named):

@@ -9,7 +9,7 @@ answers without touching Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
@@ -46,11 +46,11 @@ class CardProperty:
     default: URIRef | bool | None
     codes: dict[str, URIRef]  # card code -> vocabulary individual (object properties only)
 
-    @property
+    @cached_property
     def section(self) -> str:
         return self.field.split(".", 1)[0]
 
-    @property
+    @cached_property
     def key(self) -> str:
         return self.field.split(".", 1)[1]
 
@@ -77,16 +77,27 @@ class OntologyModel:
     result_classes: list[ResultClass] = field(default_factory=list)
     code_of: dict[URIRef, str] = field(default_factory=dict)
     version_iri: str = ""
+    _labels: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
+    _sources: dict[URIRef, str] = field(default_factory=dict, repr=False)
+    _definitions: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
+    memo: dict = field(default_factory=dict, repr=False)  # per-model caches of derived renderings (see atmp.explain)
 
+    # Labels, sources and definitions are read for every explanation line; the graph is immutable
+    # once loaded, so each is looked up once (copies are returned: callers may edit their result).
     def label(self, iri: URIRef) -> dict[str, str]:
-        found = bilingual(self.graph, iri, RDFS.label)
-        return found or {"en": _local(iri), "zh": _local(iri)}
+        if iri not in self._labels:
+            self._labels[iri] = bilingual(self.graph, iri, RDFS.label) or {"en": _local(iri), "zh": _local(iri)}
+        return dict(self._labels[iri])
 
     def source(self, iri: URIRef) -> str:
-        return "; ".join(sorted(str(s) for s in self.graph.objects(iri, DCT.source)))
+        if iri not in self._sources:
+            self._sources[iri] = "; ".join(sorted(str(s) for s in self.graph.objects(iri, DCT.source)))
+        return self._sources[iri]
 
     def definition(self, iri: URIRef) -> dict[str, str]:
-        return bilingual(self.graph, iri, SKOS.definition)
+        if iri not in self._definitions:
+            self._definitions[iri] = bilingual(self.graph, iri, SKOS.definition)
+        return dict(self._definitions[iri])
 
     def property_for(self, card_field: str) -> CardProperty:
         for prop in self.properties:

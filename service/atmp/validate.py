@@ -20,6 +20,7 @@ borderline entry the result shows, while the rule itself stays in the ontology.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -28,9 +29,10 @@ from pyshacl import validate as shacl_validate
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from .graph import card_facts
+from .graph import ProductFacts, card_facts
 from .ontology import ATMP, OntologyModel
 from .paths import shapes_dir
+from .shacl_compiled import CompiledShapes, NotCompilable
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
@@ -65,28 +67,40 @@ def borderline_classes(model: OntologyModel) -> set[URIRef]:
     return {rc.iri for rc in model.result_classes if rc.field == "borderline"}
 
 
-def data_graph(model: OntologyModel, cards: Sequence[dict], memberships: Sequence[Iterable[URIRef]] | None = None) -> Graph:
-    """A plain graph of the cards' facts: ``rdf:type atmp:Product`` plus one triple per value.
+def product_values(
+    model: OntologyModel, cards: Sequence[dict], memberships: Sequence[Iterable[URIRef]] | None = None, facts: Sequence[ProductFacts] | None = None
+) -> dict:
+    """The data to validate, as ``node -> property -> values``: the one definition of what SHACL sees.
 
-    Booleans become ``xsd:boolean`` literals, codes their vocabulary IRIs; absent fields without an
-    ontology default produce no triple, which is what the "not stated" shapes look for.
-    ``memberships`` (per card, the classes the reasoner put it in) adds the inferred borderline
-    situations, each with its ``rdfs:subClassOf atmp:BorderlineSituation`` link.
+    Per card: ``rdf:type atmp:Product`` and one value per card fact (booleans as Python bools, codes
+    as vocabulary IRIs; an absent field without an ontology default has no value, which is what the
+    "not stated" shapes look for). ``memberships`` (per card, the classes the reasoner put it in)
+    adds the inferred borderline situations as types, each class with its ``rdfs:subClassOf
+    atmp:BorderlineSituation`` link. :func:`data_graph` turns this into RDF for pyshacl.
     """
-    graph = Graph()
-    graph.bind("atmp", ATMP)
+    data: dict = {}
     borderline = borderline_classes(model) if memberships is not None else set()
     for i, card in enumerate(cards):
-        facts = card_facts(model, card)
-        graph.add((facts.iri, RDF.type, ATMP.Product))
-        for prop, values in facts.values.items():
-            for value in values:
-                obj = Literal(value, datatype=XSD.boolean) if isinstance(value, bool) else value
-                graph.add((facts.iri, prop, obj))
+        f = facts[i] if facts is not None else card_facts(model, card)
+        node = {RDF.type: (ATMP.Product,)}
+        node.update((prop, tuple(values)) for prop, values in f.values.items() if values)
         if memberships is not None:
-            for cls in borderline.intersection(memberships[i]):
-                graph.add((facts.iri, RDF.type, cls))
-                graph.add((cls, RDFS.subClassOf, ATMP.BorderlineSituation))
+            found = sorted(borderline.intersection(memberships[i]))
+            node[RDF.type] = (ATMP.Product, *found)
+            for cls in found:
+                data[cls] = {RDFS.subClassOf: (ATMP.BorderlineSituation,)}
+        data[f.iri] = node
+    return data
+
+
+def data_graph(model: OntologyModel, cards: Sequence[dict], memberships: Sequence[Iterable[URIRef]] | None = None) -> Graph:
+    """:func:`product_values` as a plain RDF graph (what pyshacl validates)."""
+    graph = Graph()
+    graph.bind("atmp", ATMP)
+    for node, props in product_values(model, cards, memberships).items():
+        for prop, values in props.items():
+            for value in values:
+                graph.add((node, prop, Literal(value, datatype=XSD.boolean) if isinstance(value, bool) else value))
     return graph
 
 
@@ -100,24 +114,18 @@ def _value(shapes: Graph, shape: Node, prop: URIRef) -> str | None:
     return None if value is None else str(value)
 
 
-def _describe(model: OntologyModel, shapes: Graph, report: Graph, result: Node) -> tuple[Node, dict]:
-    """One sh:ValidationResult -> (focus node, entry), reading code/message/source from its shape.
+def _entry(model: OntologyModel, shapes: Graph, shape: Node, severity: Node, value: Node | None, result_path: Node | None, fallback: str = "") -> dict:
+    """The contract's entry for one SHACL result, reading code/message/source from its shape.
 
     The messages are read from the shape rather than from the report's ``sh:resultMessage`` because
     pyshacl gives only one message (in one language) per result, while the contract wants both.
     For the reasoned-borderline shape they come from the OWL class in ``sh:value`` instead.
     """
-    focus = report.value(result, SH.focusNode)
-    shape = report.value(result, SH.sourceShape)
-    severity = report.value(result, SH.resultSeverity)
-    value = report.value(result, SH.value)
     situation = next((rc for rc in model.result_classes if rc.iri == value and rc.field == "borderline"), None)
     if situation is not None:
         entry = {"code": situation.code, "message": situation.definition, "source": situation.source}
-        return focus, {**entry, "severity": situation.severity or "warning"}
-    message = _texts(shapes, shape, SH.message)
-    if not message:
-        message = {"en": str(report.value(result, SH.resultMessage) or "")}
+        return {**entry, "severity": situation.severity or "warning"}
+    message = _texts(shapes, shape, SH.message) or {"en": fallback}
     code = _value(shapes, shape, ATMP.resultCode) or (str(shape).rsplit("/", 1)[-1] if isinstance(shape, URIRef) else "shacl")
     entry = {
         "code": code,
@@ -125,12 +133,23 @@ def _describe(model: OntologyModel, shapes: Graph, report: Graph, result: Node) 
         "source": _value(shapes, shape, DCTERMS.source) or "",
     }
     if severity == SH.Violation:
-        result_path = report.value(result, SH.resultPath)
         path = _value(shapes, shape, ATMP.cardPath) or (str(result_path) if result_path is not None else "")
         entry.update({"path": path, "severity": "Violation"})
     else:
         entry["severity"] = "warning"
-    return focus, entry
+    return entry
+
+
+def _describe(model: OntologyModel, shapes: Graph, report: Graph, result: Node) -> tuple[Node, dict]:
+    """One sh:ValidationResult of a pyshacl report -> (focus node, entry)."""
+    return report.value(result, SH.focusNode), _entry(  # type: ignore[return-value]
+        model, shapes,
+        report.value(result, SH.sourceShape),  # type: ignore[arg-type]
+        report.value(result, SH.resultSeverity),  # type: ignore[arg-type]
+        report.value(result, SH.value),
+        report.value(result, SH.resultPath),
+        str(report.value(result, SH.resultMessage) or ""),
+    )
 
 
 def shacl_report(model: OntologyModel, cards: Sequence[dict], memberships: Sequence[Iterable[URIRef]] | None = None) -> Graph:
@@ -176,22 +195,68 @@ def bilingual_report(model: OntologyModel, report: Graph) -> Graph:
     return report
 
 
-def validate_cards(model: OntologyModel, cards: Sequence[dict], memberships: Sequence[Iterable[URIRef]] | None = None) -> list[dict]:
+@lru_cache(maxsize=4)
+def _compiled(path: str, mtime: float) -> CompiledShapes | None:
+    """The shapes compiled once per file version; None when they use what is not compiled."""
+    try:
+        return CompiledShapes(_load_shapes(path, mtime), ATMP.Product)
+    except NotCompilable as exc:
+        warnings.warn(f"{path}: {exc}; validating with pyshacl", stacklevel=2)
+        return None
+
+
+def compiled_shapes() -> CompiledShapes | None:
+    path = shapes_file()
+    return _compiled(str(path), path.stat().st_mtime)
+
+
+def validate_cards(
+    model: OntologyModel,
+    cards: Sequence[dict],
+    memberships: Sequence[Iterable[URIRef]] | None = None,
+    engine: str = "compiled",
+    facts: Sequence[ProductFacts] | None = None,
+) -> list[dict]:
     """Validate a batch of cards and report per card, in the input order.
+
+    ``engine="compiled"`` runs the shapes compiled by :mod:`atmp.shacl_compiled` (falling back to
+    pyshacl if the shapes use a construct it does not compile); ``"pyshacl"`` is the reference.
+    Both give the same entries; the tests hold them to it.
 
     Each item: ``{"id", "conforms", "violations": [...], "warnings": [...]}``; ``conforms`` is true
     when there is no Violation (warnings do not break conformance, unlike pyshacl's own flag).
     """
+    if engine not in ("compiled", "pyshacl"):
+        raise ValueError(f"unknown SHACL engine {engine!r}")
     shapes = load_shapes()
-    report = shacl_report(model, cards, memberships)
+    compiled = compiled_shapes() if engine == "compiled" else None
     by_focus: dict[Node, dict[str, list[dict]]] = {}
+    facts = facts if facts is not None else [card_facts(model, card) for card in cards]
+    iris = [f.iri for f in facts]
+    if compiled is not None:
+        data = product_values(model, cards, memberships, facts)
+        entries: dict[tuple, dict] = {}
+        for raw in compiled.run(iris, data):
+            key = (raw.shape, raw.severity, raw.value, raw.path)
+            if key not in entries:
+                entries[key] = _entry(model, shapes, raw.shape, raw.severity, raw.value, raw.path)  # type: ignore[arg-type]
+            entry = entries[key]
+            bucket = by_focus.setdefault(raw.focus, {"violations": [], "warnings": []})  # type: ignore[arg-type]
+            bucket["violations" if entry["severity"] == "Violation" else "warnings"].append({**entry, "message": dict(entry["message"])})
+        return _per_card(cards, iris, by_focus)
+    report = shacl_report(model, cards, memberships)
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus, entry = _describe(model, shapes, report, result)
         bucket = by_focus.setdefault(focus, {"violations": [], "warnings": []})
         bucket["violations" if entry["severity"] == "Violation" else "warnings"].append(entry)
+    return _per_card(cards, iris, by_focus)
+
+
+def _per_card(cards: Sequence[dict], iris: Sequence[URIRef], by_focus: dict) -> list[dict]:
+    """Entries per card in the input order, each list sorted by code (the report itself is unordered)."""
     out = []
-    for card in cards:
-        bucket = by_focus.get(card_facts(model, card).iri, {"violations": [], "warnings": []})
+    for card, iri in zip(cards, iris, strict=True):
+        bucket = by_focus.get(iri, {"violations": [], "warnings": []})
         violations = sorted(bucket["violations"], key=lambda e: e["code"])
         warnings = sorted(bucket["warnings"], key=lambda e: e["code"])
         out.append({"id": card["id"], "conforms": not violations, "violations": violations, "warnings": warnings})
