@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("whatif", help="what-if analysis of one card: every single-field change and the smallest changes across each boundary")
     p.add_argument("path", help="JSON file with one card (or an array and --id), or - for standard input")
     p.add_argument("--id", help="the card to analyse when the file holds an array")
-    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.add_argument("--format", choices=["json", "table"], default="json")
     p.add_argument("--boundary", action="append", choices=["exclusion", "class", "subclass", "subcategory", "tier"],
                    help="report counterfactuals for this boundary only (repeatable; default: all)")
     p.add_argument("--max-pairs", type=int, default=150, help="two-field changes screened where no single change crosses a boundary (0: none)")
@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brief", action="store_true", help="table: counterfactuals only, not every change")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_whatif)
+
+    from .kgcli import add_commands as add_kg_commands  # export, query, publish: the knowledge graph
+
+    add_kg_commands(sub, InputError)
 
     p = sub.add_parser("context", help="print the JSON-LD @context that maps a card onto the ontology")
     p.set_defaults(func=cmd_context)

@@ -25,3 +25,8 @@ def shapes_dir() -> Path:
 
 def queries_dir() -> Path:
     return _dir("ATMP_QUERIES", "queries")
+
+
+def catalogue_dir() -> Path:
+    """Real product cards with provenance (``ATMP_CATALOGUE`` points at another folder)."""
+    return _dir("ATMP_CATALOGUE", "catalogue")
