@@ -7,6 +7,7 @@ because they protect the graph (ids become IRIs) and the process (unbounded stri
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -30,10 +31,32 @@ class CardError(ValueError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+def _schema() -> dict:
+    return json.loads((SCHEMA_DIR / "product-card.schema.json").read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
-    schema = json.loads((SCHEMA_DIR / "product-card.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return Draft202012Validator(_schema())
+
+
+@lru_cache(maxsize=1)
+def _fast_gate() -> Callable[[Any], Any] | None:
+    """The contract schema compiled to Python by fastjsonschema: ~50x faster on valid cards.
+
+    jsonschema (the reference) still produces every error message: a card the gate refuses is
+    re-checked with it, so users see the same field path and wording either way. The schema only
+    uses keywords whose meaning is the same in draft 7 and 2020-12 (type, enum, required,
+    properties, items, pattern, maxLength, uniqueItems, minItems); a test holds the two to the same
+    verdicts. If the schema ever uses a keyword fastjsonschema cannot compile, the gate is off.
+    """
+    try:
+        import fastjsonschema
+
+        schema = {**_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
+        return fastjsonschema.compile(schema)
+    except Exception:  # noqa: BLE001 - no gate is always correct, only slower
+        return None
 
 
 def _path(parts) -> str:
@@ -82,14 +105,26 @@ def _check_strings(value: Any, path: str) -> None:
             _check_strings(item, f"{path}[{i}]")
 
 
+def _passes_gate(card: dict) -> bool:
+    gate = _fast_gate()
+    if gate is None:
+        return False
+    try:
+        gate(card)
+        return True
+    except Exception:  # noqa: BLE001 - JsonSchemaValueException or a type error on odd input: ask jsonschema
+        return False
+
+
 def validate_card(card: Any) -> dict:
     """Return the card if it satisfies the contract, else raise :class:`CardError` for the first problem."""
     if not isinstance(card, dict):
         raise CardError("", f"a product card must be a JSON object, got {type(card).__name__}")
-    errors = sorted(_validator().iter_errors(card), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        field, message = _describe(errors[0])
-        raise CardError(field, message)
+    if not _passes_gate(card):
+        errors = sorted(_validator().iter_errors(card), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+        if errors:
+            field, message = _describe(errors[0])
+            raise CardError(field, message)
     card_id = card["id"]
     if ".." in card_id or "/" in card_id:
         raise CardError("id", f"{_short(card_id)} must not contain '/' or '..'")

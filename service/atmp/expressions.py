@@ -144,6 +144,8 @@ class Definitions:
         return defs
 
 
+SHARE_MAX_READS = 6  # see ProductContext.truth
+
 Reason = tuple  # ("fact", prop, value) | ("absent", prop) | ("member", individual, class) | ("class", class) | ("not", class)
 
 
@@ -193,26 +195,29 @@ class Evaluator:
             return self._expr_decided(e.item, types, stack)
         return True  # restrictions and enumerations are decided on a closed product
 
-    def reads(self, cls: URIRef, types: frozenset = frozenset()) -> tuple[URIRef, ...] | None:
+    def reads(self, cls: URIRef, types: frozenset = frozenset(), explaining: bool = False) -> tuple[URIRef, ...] | None:
         """The product properties a class's truth can depend on.
 
         ``None`` when the truth may depend on the product's identity (an enumeration of products),
         which forbids sharing answers between products. Fillers of restrictions are evaluated on
         vocabulary terms, not on the product, so they add nothing. A decided class reads what its
         definitions read; any other class also reads what its subclasses read (truth may ask them).
+        ``explaining``: what :meth:`ProductContext.why` reads, which may cite any subclass (even of an
+        asserted class), so every definition and subclass reached counts.
         """
-        if (cls, types) not in self._reads:
+        key = (cls, types, explaining)
+        if key not in self._reads:
             props: set[URIRef] = set()
             identity = [False]
             seen: set[URIRef] = set()
 
             def walk_class(c: URIRef) -> None:
-                if c in seen or c in types:  # an asserted class is true at once: nothing read
+                if c in seen or (c in types and not explaining):  # an asserted class is true at once: nothing read
                     return
                 seen.add(c)
                 for e in self.defs.equivalents.get(c, ()):
                     walk(e)
-                if not self.decided(c, types):
+                if explaining or not self.decided(c, types):
                     for sub in self.defs.subclasses.get(c, ()):
                         walk_class(sub)
 
@@ -230,8 +235,8 @@ class Evaluator:
                     props.add(e.prop)
 
             walk_class(cls)
-            self._reads[(cls, types)] = None if identity[0] else tuple(sorted(props))
-        return self._reads[(cls, types)]
+            self._reads[key] = None if identity[0] else tuple(sorted(props))
+        return self._reads[key]
 
     # -- individuals of the vocabulary (no facts of their own, only types and enumerations)
     def vocab_member(self, ind: URIRef, cls: URIRef, _stack: frozenset = frozenset()) -> bool:
@@ -320,7 +325,9 @@ class ProductContext:
         if cls in self.memo:
             return self.memo[cls]
         reads = self.ev.reads(cls, self.types)
-        shared_key = None if reads is None else (cls, self.signature(reads))
+        # Sharing pays only when other products are likely to have the same values on what the
+        # class reads; a class reading most of the card is nearly unique per product.
+        shared_key = None if reads is None or len(reads) > SHARE_MAX_READS else (cls, self.signature(reads))
         if shared_key is not None and shared_key in self.ev.shared:
             result = self.memo[cls] = self.ev.shared[shared_key]
             return result
@@ -411,8 +418,8 @@ class ProductContext:
         same values there share them.
         """
         cls = self.ev.canon.get(cls, cls)
-        reads = self.ev.reads(cls, self.types)
-        if reads is None:
+        reads = self.ev.reads(cls, self.types, explaining=True)
+        if reads is None or len(reads) > SHARE_MAX_READS:
             return self._why(cls)
         key = (cls, self.signature(reads))
         found = self.ev.shared_why.get(key)

@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from pyshacl import validate as shacl_validate
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
@@ -160,6 +159,8 @@ def shacl_report(model: OntologyModel, cards: Sequence[dict], memberships: Seque
     no ontology graph: the shapes are written against the asserted facts (plus, when given, the
     reasoner's borderline memberships). Warnings do not break ``sh:conforms``.
     """
+    from pyshacl import validate as shacl_validate  # the reference engine; imported only when used
+
     shapes = load_shapes()
     _, report, _ = shacl_validate(
         data_graph(model, cards, memberships),
