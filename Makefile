@@ -22,4 +22,4 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check service tests
+	$(VENV)/bin/ruff check service tests benchmarks

