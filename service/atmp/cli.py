@@ -189,6 +189,24 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service until interrupted (uvicorn; see atmp.app)."""
+    from .app import Settings, serve
+
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port: expected 1-65535, got {args.port}")
+    try:
+        settings = Settings.from_env(
+            max_batch=args.max_batch, max_body_bytes=args.max_body_bytes, sparql_timeout=args.sparql_timeout,
+            sparql_max_results=args.sparql_max_results, sparql_workers=args.sparql_workers,
+            ontology=Path(args.ontology) if args.ontology else None,
+        )
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    serve(settings, host=args.host, port=args.port, log_level=args.log_level)
+    return EXIT_OK
+
+
 def cmd_context(args: argparse.Namespace) -> int:
     from .ontology import load_model
 
@@ -241,6 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
     from .kgcli import add_commands as add_kg_commands  # export, query, publish: the knowledge graph
 
     add_kg_commands(sub, InputError)
+
+    p = sub.add_parser("serve", help="HTTP lookup service: POST /classify and /validate, GET /products, /classes, /criteria, /sparql (read-only), /health; OpenAPI at /docs")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--max-batch", type=int, help="cards per POST /classify or /validate (env ATMP_MAX_BATCH, default 1000)")
+    p.add_argument("--max-body-bytes", type=int, help="request body limit in bytes (env ATMP_MAX_BODY_BYTES, default 4194304)")
+    p.add_argument("--sparql-timeout", type=float, help="seconds per SPARQL query (env ATMP_SPARQL_TIMEOUT, default 10)")
+    p.add_argument("--sparql-max-results", type=int, help="solutions or triples per SPARQL query (env ATMP_SPARQL_MAX_RESULTS, default 10000)")
+    p.add_argument("--sparql-workers", type=int, help="SPARQL worker processes (env ATMP_SPARQL_WORKERS, default 2)")
+    p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], default="info")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("context", help="print the JSON-LD @context that maps a card onto the ontology")
     p.set_defaults(func=cmd_context)
