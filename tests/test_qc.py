@@ -12,7 +12,8 @@ import pytest
 from atmp.ontology import ATMP, DCT, SKOS
 from atmp.paths import ontology_file
 from atmp.qc import QC_DIR, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
-from rdflib import OWL, RDF, RDFS, Graph, Literal
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal
+from rdflib.collection import Collection
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,16 @@ def _drop_criterion_8(g: Graph) -> None:
     g.remove((ATMP.Criterion08Met, ATMP.criterionNumber, None))
 
 
+def _drop_bacteriophage_from_microorganisms(g: Graph) -> None:
+    """Edit a grouping as Protégé would: MicroorganismKind ≡ {…} without kind_bacteriophage."""
+    (enumeration,) = [e for e in g.objects(ATMP.MicroorganismKind, OWL.equivalentClass) if (e, OWL.oneOf, None) in g]
+    members = [m for m in Collection(g, g.value(enumeration, OWL.oneOf)) if m != ATMP.kind_bacteriophage]
+    g.remove((enumeration, OWL.oneOf, None))
+    head = BNode()
+    Collection(g, head, members)
+    g.add((enumeration, OWL.oneOf, head))
+
+
 ORPHAN_TERM = ATMP.manip_levitation
 ORPHAN_CLASS = ATMP.UnusedIdea
 
@@ -68,6 +79,7 @@ BREAKS = {
     "missing-version-violation": lambda g: g.remove((None, OWL.versionIRI, None)),
     "orphan-vocabulary-violation": _add((ORPHAN_TERM, RDF.type, OWL.NamedIndividual), (ORPHAN_TERM, ATMP.code, Literal("levitation"))),
     "orphan-class-violation": _add((ORPHAN_CLASS, RDF.type, OWL.Class)),
+    "shape-list-drift-violation": _drop_bacteriophage_from_microorganisms,
 }
 
 
@@ -135,3 +147,17 @@ def test_qc_command_exit_codes(source, tmp_path):
     (tmp_path / "garbage.ttl").write_text("not turtle {", encoding="utf-8")
     garbage = subprocess.run([*cmd, "--ontology", str(tmp_path / "garbage.ttl"), "qc", "--no-java"], capture_output=True, timeout=120)
     assert garbage.returncode == 2 and garbage.stderr.startswith(b"atmp:") and b"Traceback" not in garbage.stderr
+
+
+def test_shape_list_drift_names_the_shape_side_too(tmp_path):
+    """An edit of the shapes file (a microorganism dropped from one copied list) is reported against the ontology class."""
+    from atmp.validate import shapes_file
+
+    text = shapes_file().read_text(encoding="utf-8")
+    marked = "atmp:mirrors atmp:MicroorganismKind ; sh:in ( atmp:kind_virus atmp:kind_bacterium atmp:kind_bacteriophage"
+    assert marked in text
+    edited = tmp_path / "product-shapes.ttl"
+    edited.write_text(text.replace(marked, marked.replace(" atmp:kind_bacteriophage", ""), 1), encoding="utf-8")
+    (drift,) = [r for r in sparql_checks(ontology_file(), shapes=edited) if r.name == "shape-list-drift-violation"]
+    found = [(row["code"], row["class"].rsplit("/", 1)[-1], row["term"].rsplit("/", 1)[-1]) for row in drift.rows]
+    assert found == [("oncolytic_needs_microorganism", "MicroorganismKind", "kind_bacteriophage")]

@@ -3,7 +3,8 @@
 Three kinds of check, all read from files or standard tools rather than written here:
 
 * the SPARQL checks ``ontology/qc/*-violation.rq`` (labels per language, definitions, sources, the
-  14 criteria and every result code, orphans, version) — a regulatory scientist can read and add them;
+  14 criteria and every result code, orphans, version, shape lists that copy an ontology class) — a
+  regulatory scientist can read and add them;
 * the OWL 2 DL profile check of the OWL API, the library Protégé is built on, on the Turtle source
   *and* on its RDF/XML form (what owlready2 and HermiT read), so "opens in Protégé" is tested;
 * HermiT's satisfiability of every named class (an unsatisfiable rule would silently never fire).
@@ -55,10 +56,20 @@ def _header(text: str, key: str) -> str:
     return " ".join(lines)
 
 
-def sparql_checks(ontology: Path, qc_dir: Path = QC_DIR) -> list[CheckResult]:
-    """Run every ``*-violation.rq`` on the ontology file (pyoxigraph: milliseconds per check)."""
+SHAPES_GRAPH = pyoxigraph.NamedNode("urn:atmp:shapes")
+
+
+def sparql_checks(ontology: Path, qc_dir: Path = QC_DIR, shapes: Path | None = None) -> list[CheckResult]:
+    """Run every ``*-violation.rq`` on the ontology file (pyoxigraph: milliseconds per check).
+
+    The ontology is the default graph; the product shapes (``shapes/``, or ``ATMP_SHAPES``) are
+    loaded into the named graph ``<urn:atmp:shapes>`` for the checks that compare the two.
+    """
+    from .validate import shapes_file
+
     store = pyoxigraph.Store()
     store.load(path=str(ontology), format=pyoxigraph.RdfFormat.TURTLE)
+    store.load(path=str(shapes or shapes_file()), format=pyoxigraph.RdfFormat.TURTLE, to_graph=SHAPES_GRAPH)
     out = []
     for query_file in sorted(qc_dir.glob("*-violation.rq")):
         text = query_file.read_text(encoding="utf-8")
