@@ -13,12 +13,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from rdflib import Graph, Namespace
-
 from .card import CardError, parse_cards
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-_SH = Namespace("http://www.w3.org/ns/shacl#")
 
 
 class InputError(Exception):
@@ -125,7 +122,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """SHACL report of the cards; the reasoner runs too, because borderline situations are inferred."""
     from .classify import memberships_for
     from .ontology import load_model
-    from .validate import bilingual_report, shacl_report, validate_cards
+    from .validate import SH, bilingual_report, shacl_report, validate_cards
 
     cards, was_array = parse_cards(_read_input(args.path))
     model = load_model(Path(args.ontology) if args.ontology else None)
@@ -133,7 +130,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.format == "turtle":
         report = bilingual_report(model, shacl_report(model, cards, memberships))
         print(report.serialize(format="turtle"))
-        conforms = not any(True for _ in report.subjects(_SH.resultSeverity, _SH.Violation))
+        conforms = not any(True for _ in report.subjects(SH.resultSeverity, SH.Violation))
     else:
         reports = validate_cards(model, cards, memberships)
         out = reports if was_array else reports[0]
@@ -150,6 +147,8 @@ def cmd_qc(args: argparse.Namespace) -> int:
     path = Path(args.ontology) if args.ontology else ontology_file()
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    from rdflib import Graph
+
     try:
         Graph().parse(path, format="turtle")
     except Exception as exc:  # noqa: BLE001 - any parser failure means the file is unusable input
