@@ -46,12 +46,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-try:
-    from atmp.paths import SCHEMA_DIR
-except ImportError:  # running from a checkout without the package installed
-    SCHEMA_DIR = Path(__file__).resolve().parents[1] / "service" / "atmp" / "schemas"
+from atmp.core.resources import CARD_SCHEMA, schema_file
 
-SCHEMA_FILE = SCHEMA_DIR / "product-card.schema.json"
+SCHEMA_FILE = schema_file(CARD_SCHEMA)
 SECTIONS = ("substance", "process", "function")
 
 # Coverage markers (never valid codes: codes are snake_case words).

@@ -181,13 +181,13 @@ def log(message: str) -> None:
 
 # ============================================================================================ workers (subprocesses)
 def worker(args: argparse.Namespace) -> int:
-    from atmp.ontology import load_model
+    from atmp.core.ontology import load_model
 
     cards = json.loads(Path(args.batch).read_text(encoding="utf-8"))
     model = load_model()
     out: dict[str, Any] = {}
     if args.worker == "warm":
-        from atmp.classify import classify_cards
+        from atmp.core.classify import classify_cards
 
         warmup = min(args.warmup, len(cards) - 1)
         start = time.perf_counter()
@@ -233,7 +233,7 @@ def worker(args: argparse.Namespace) -> int:
         out["with_reasoned_borderline"] = members is not None
         out["codes"] = codes
     elif args.worker == "check":
-        from atmp.classify import classify_cards
+        from atmp.core.classify import classify_cards
 
         from benchmarks.reference import compare, hermit_memberships, reference_summaries
 
@@ -501,7 +501,7 @@ def _reference_run(kind: str, n: int, args, batch: dict[int, Path], work: Path, 
 
 
 def run_reference(args, sizes, calibration, batch, work: Path, report: dict, ours_results: dict[int, list[dict]]) -> None:
-    from atmp.ontology import load_model
+    from atmp.core.ontology import load_model
     from rdflib import URIRef
 
     from benchmarks.reference import compare, summary_from_memberships

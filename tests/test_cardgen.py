@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from atmp.card import load_cards
-from atmp.paths import SCHEMA_DIR
-from atmp.validate import validate_cards
+from atmp.core.card import load_cards
+from atmp.core.resources import schema_file
+from atmp.core.validate import validate_cards
 from hypothesis import HealthCheck, given, settings
 from rdflib import URIRef
 
@@ -21,7 +21,7 @@ from tests.strategies import card_batches, cards
 
 
 def test_vocabulary_is_the_schemas():
-    schema = json.loads((SCHEMA_DIR / "product-card.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(schema_file("product-card.schema.json").read_text(encoding="utf-8"))
     for section in cardgen.SECTIONS:
         props = schema["properties"][section]["properties"]
         assert {f.key for f in vocabulary().values() if f.section == section} == set(props)
@@ -111,6 +111,6 @@ def test_strategy_cards_conform(batch):
 
 
 def _model():
-    from atmp.ontology import load_model
+    from atmp.core.ontology import load_model
 
     return load_model()

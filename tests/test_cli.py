@@ -8,7 +8,7 @@ import sys
 
 import jsonschema
 import pytest
-from atmp.paths import SCHEMA_DIR
+from atmp.core.resources import schema_file
 
 from .conftest import FIXTURES, make_card
 
@@ -22,7 +22,7 @@ def run(args, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def result_schema():
-    return json.loads((SCHEMA_DIR / "result.schema.json").read_text())
+    return json.loads(schema_file("result.schema.json").read_text())
 
 
 def test_one_card_from_stdin_gives_one_result(result_schema):
@@ -118,7 +118,7 @@ def test_context_is_valid_jsonld_for_cards(model):
     ctx = json.loads(proc.stdout)
     doc = dict(ctx) | make_card("ctx-card")
     g = Graph().parse(data=json.dumps(doc), format="json-ld")
-    from atmp.graph import ATMP, product_iri
+    from atmp.core.facts import ATMP, product_iri
 
     s = product_iri("ctx-card")
     assert (s, ATMP.hasSubstanceKind, ATMP.kind_cells) in g

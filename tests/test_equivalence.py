@@ -18,7 +18,7 @@ import json
 import os
 
 import pytest
-from atmp.classify import ENGINES, classify_cards
+from atmp.core.classify import ENGINES, classify_cards
 from hypothesis import HealthCheck, given, settings
 
 from benchmarks.cardgen import generate_cards

@@ -6,8 +6,8 @@ import json
 
 import jsonschema
 import pytest
-from atmp.classify import classify_cards
-from atmp.paths import SCHEMA_DIR
+from atmp.core.classify import classify_cards
+from atmp.core.resources import schema_file
 
 from .conftest import FIXTURES, SHARED, load_cases
 
@@ -48,7 +48,7 @@ def test_example(case, results):
 
 
 def test_results_follow_the_result_schema(results):
-    schema = json.loads((SCHEMA_DIR / "result.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(schema_file("result.schema.json").read_text(encoding="utf-8"))
     for r in results.values():
         jsonschema.validate(r, schema)
 
@@ -93,4 +93,4 @@ def test_bundled_schemas_match_shared_contract():
         shared = SHARED / "contract" / name
         if not shared.exists():
             pytest.skip("../shared is not beside this clone")
-        assert json.loads(shared.read_text()) == json.loads((SCHEMA_DIR / name).read_text())
+        assert json.loads(shared.read_text()) == json.loads(schema_file(name).read_text())

@@ -13,9 +13,9 @@ import warnings
 
 import pytest
 from atmp import cli
-from atmp.card import CardError, _fast_gate, _validator, parse_cards
-from atmp.classify import Definitions, Evaluator, classify_cards, memberships_for
-from atmp.validate import _compiled, validate_cards
+from atmp.core.card import CardError, _fast_gate, _validator, parse_cards
+from atmp.core.classify import Definitions, Evaluator, classify_cards, memberships_for
+from atmp.core.validate import _compiled, validate_cards
 
 from benchmarks.cardgen import generate_cards
 from tests.conftest import FIXTURES, ROOT
@@ -112,7 +112,7 @@ def test_shared_caches_do_not_depend_on_order(model):
     """Answers shared between products (per class and the values it reads) are the answers a fresh evaluation gives."""
     cards = generate_cards(120, seed=8, inconsistent_fraction=0.1)
     warm = classify_cards(cards, engine="compiled", model=model)  # uses the model's long-lived evaluator
-    from atmp import classify as classify_module
+    from atmp.core import classify as classify_module
 
     for order in (list(reversed(cards)), cards[1::2] + cards[::2]):
         fresh = Evaluator(Definitions.from_graph(model.graph))

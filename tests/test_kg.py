@@ -10,12 +10,12 @@ from collections import Counter
 
 import pyoxigraph as ox
 import pytest
-from atmp.card import CardError
-from atmp.classify import evaluator_for
-from atmp.graph import card_facts
-from atmp.kg import GRAPHS, KG_NS, KnowledgeGraph, catalogue_file, check_provenance, load_catalogue, load_vocabulary
-from atmp.ontology import load_model
-from atmp.validate import data_graph
+from atmp.core.card import CardError
+from atmp.core.classify import evaluator_for
+from atmp.core.facts import card_facts
+from atmp.core.ontology import load_model
+from atmp.core.validate import data_graph
+from atmp.kg.graph import GRAPHS, KG_NS, KnowledgeGraph, catalogue_file, check_provenance, load_catalogue, load_vocabulary
 
 from .kg_support import catalogue_cards, catalogue_graph
 
@@ -89,7 +89,7 @@ def test_products_approved_in_china_carry_their_chinese_name(cards):
 
 
 def test_catalogue_file_loads_through_the_contract_loader():
-    from atmp.card import parse_cards
+    from atmp.core.card import parse_cards
 
     cards, was_array = parse_cards(catalogue_file().read_bytes())  # provenance is an extra top-level key the schema allows
     assert was_array and len(cards) == len(load_catalogue())
@@ -192,7 +192,7 @@ def test_borderline_entries_and_conformance_are_in_the_inferred_graph(kg):
 
 
 def test_shared_graph_is_built_once(kg):
-    from atmp.kg import shared_graph
+    from atmp.kg.graph import shared_graph
 
     assert shared_graph() is shared_graph() is kg
     assert [p["id"] for p in kg.products()] == [c["id"] for c in kg.cards]
@@ -203,7 +203,7 @@ def test_query_api_binds_terms_and_is_read_only(kg):
     before = len(kg.store)
     res = kg.query("PREFIX atmp: <https://w3id.org/atmp-kg/ontology/> SELECT ?id WHERE { ?p atmp:cardId ?id }", {"id": ox.Literal("gendicine")})
     assert res.column("id") == ["gendicine"]
-    from atmp.kg import KGError
+    from atmp.kg.graph import KGError
 
     with pytest.raises(KGError):
         kg.query("DROP ALL")

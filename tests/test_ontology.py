@@ -5,8 +5,8 @@ Labels, definitions, sources, the OWL 2 DL profile and satisfiability are the QC
 from __future__ import annotations
 
 import pytest
-from atmp.ontology import ATMP, DCT
-from atmp.paths import ontology_file
+from atmp.core.ontology import ATMP, DCT
+from atmp.core.resources import ontology_file
 from rdflib import OWL, RDF, BNode, Graph
 
 
@@ -66,9 +66,9 @@ def test_the_rule_inventory_is_complete(graph):
 def test_card_vocabulary_matches_the_contract_schema(model):
     import json
 
-    from atmp.paths import SCHEMA_DIR
+    from atmp.core.resources import schema_file
 
-    schema = json.loads((SCHEMA_DIR / "product-card.schema.json").read_text())
+    schema = json.loads(schema_file("product-card.schema.json").read_text())
     for prop in model.properties:
         if prop.is_object:
             spec = schema["properties"][prop.section]["properties"][prop.key]
@@ -78,7 +78,7 @@ def test_card_vocabulary_matches_the_contract_schema(model):
 
 def test_owlready2_batch_run_agrees_with_warm_hermit(model):
     """The textbook owlready2 run (ABox realisation) gives the answers of the warm reasoner."""
-    from atmp.classify import classify_cards
+    from atmp.core.classify import classify_cards
 
     from .conftest import load_cases
 

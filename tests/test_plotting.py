@@ -8,9 +8,9 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from atmp import plotting
-from atmp.classify import classify_cards
-from atmp.paths import PROJECT_ROOT
+from atmp.analysis import plotting
+from atmp.core.classify import classify_cards
+from atmp.core.resources import catalogue_file
 from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 
@@ -71,7 +71,7 @@ def test_distinct_characters_leave_distinct_ink(family):
 
 
 def test_catalogue_plots_render_with_glyphs(family, model):
-    cards = json.loads((PROJECT_ROOT / "catalogue" / "products.json").read_text(encoding="utf-8"))[:20]
+    cards = json.loads(catalogue_file().read_text(encoding="utf-8"))[:20]
     results = classify_cards(cards, engine="compiled", model=model)
     for fig in (plotting.plot_subclass_by_tier(results, model), plotting.plot_criteria(cards, results, model), plotting.plot_class_by_category(results, model)):
         assert plotting.missing_glyphs(fig) == []

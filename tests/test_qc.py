@@ -9,8 +9,8 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from atmp.ontology import ATMP, DCT, SKOS
-from atmp.paths import ontology_file
+from atmp.core.ontology import ATMP, DCT, SKOS
+from atmp.core.resources import ontology_file
 from atmp.qc import QC_DIR, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal
 from rdflib.collection import Collection
@@ -151,7 +151,7 @@ def test_qc_command_exit_codes(source, tmp_path):
 
 def test_shape_list_drift_names_the_shape_side_too(tmp_path):
     """An edit of the shapes file (a microorganism dropped from one copied list) is reported against the ontology class."""
-    from atmp.validate import shapes_file
+    from atmp.core.validate import shapes_file
 
     text = shapes_file().read_text(encoding="utf-8")
     marked = "atmp:mirrors atmp:MicroorganismKind ; sh:in ( atmp:kind_virus atmp:kind_bacterium atmp:kind_bacteriophage"

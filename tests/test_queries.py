@@ -12,8 +12,8 @@ from collections import Counter
 
 import pyoxigraph as ox
 import pytest
-from atmp import queries as Q
-from atmp.ontology import load_model
+from atmp.core.ontology import load_model
+from atmp.kg import queries as Q
 
 from .kg_support import INJECTIONS, PARAM_CASES, catalogue_cards, catalogue_graph
 

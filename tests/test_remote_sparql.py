@@ -19,9 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from atmp import queries as Q
-from atmp.kg import GRAPHS
-from atmp.publish import publish
+from atmp.kg import queries as Q
+from atmp.kg.graph import GRAPHS
+from atmp.kg.publish import publish
 
 from .kg_support import INJECTIONS, PARAM_CASES, catalogue_graph
 
@@ -141,14 +141,14 @@ def test_remote_errors_are_input_errors(server):
         Q.run_remote(f"{server}/no-such-path", "SELECT * WHERE { ?s ?p ?o }")
     with pytest.raises(Q.EndpointError):
         Q.run_remote(f"http://127.0.0.1:{free_port()}/query", "ASK {}", timeout=5)
-    from atmp.publish import PublishError
+    from atmp.kg.publish import PublishError
 
     with pytest.raises(PublishError):
         publish(catalogue_graph(), f"http://127.0.0.1:{free_port()}/store", timeout=5)
 
 
 def test_graph_store_url_keeps_an_existing_query_string():
-    from atmp.publish import graph_url
+    from atmp.kg.publish import graph_url
 
     assert graph_url("http://h/store", "https://w3id.org/atmp-kg/graph/inferred") == "http://h/store?graph=https%3A%2F%2Fw3id.org%2Fatmp-kg%2Fgraph%2Finferred"
     assert urllib.parse.urlsplit(graph_url("http://h/ds?x=1", "g")).query == "x=1&graph=g"

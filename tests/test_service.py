@@ -12,14 +12,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pyoxigraph as ox
 import pytest
-from atmp import sparql_endpoint
-from atmp.app import Settings, create_app
-from atmp.classify import classify_cards, memberships_for
 from atmp.cli import main as atmp_main
-from atmp.kg import KnowledgeGraph
-from atmp.queries import load_queries
-from atmp.sparql_endpoint import QueryRefused, SparqlError, check_read_only, negotiate
-from atmp.validate import validate_cards
+from atmp.core.classify import classify_cards, memberships_for
+from atmp.core.validate import validate_cards
+from atmp.http import sparql as sparql_endpoint
+from atmp.http.app import Settings, create_app
+from atmp.http.sparql import QueryRefused, SparqlError, check_read_only, negotiate
+from atmp.kg.graph import KnowledgeGraph
+from atmp.kg.queries import load_queries
 from fastapi.testclient import TestClient
 from rdflib import Graph, Namespace, URIRef
 
@@ -83,7 +83,7 @@ def test_nothing_is_loaded_per_request(client, monkeypatch, examples):
     def refuse(*args, **kwargs):
         raise AssertionError("loaded during a request")
 
-    for target in ("atmp.ontology.load_model", "atmp.classify.load_model", "atmp.kg.KnowledgeGraph.build", "atmp.classify.warm_hermit", "atmp.reasoner.warm_hermit"):
+    for target in ("atmp.core.ontology.load_model", "atmp.core.classify.load_model", "atmp.kg.graph.KnowledgeGraph.build", "atmp.core.classify.warm_hermit", "atmp.core.reasoner.warm_hermit"):
         monkeypatch.setattr(target, refuse)
     assert client.post("/classify", json=examples[:3]).status_code == 200
     assert client.post("/validate", json=examples[:3]).status_code == 200

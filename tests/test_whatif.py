@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from atmp.classify import classify_cards
+from atmp.analysis.whatif import BOUNDARIES, Change, field_specs, nearest, single_changes, whatif
 from atmp.cli import main
-from atmp.paths import SCHEMA_DIR
-from atmp.whatif import BOUNDARIES, Change, field_specs, nearest, single_changes, whatif
+from atmp.core.classify import classify_cards
+from atmp.core.resources import schema_file
 
 from .conftest import make_card
 
@@ -38,7 +38,7 @@ def _option_texts(report: dict, boundary: str, to) -> list[str]:
 
 
 def test_variants_come_from_the_vocabulary(model):
-    schema = json.loads((SCHEMA_DIR / "product-card.schema.json").read_text())
+    schema = json.loads(schema_file("product-card.schema.json").read_text())
     specs = {s.path: s for s in field_specs(model)}
     assert set(specs) == {p.field for p in model.properties}
     changes = single_changes(PLAIN_T_CELLS, list(specs.values()))
@@ -91,7 +91,7 @@ def test_one_field_from_the_high_tier_with_the_deciding_rule(plain_report):
 
 
 def test_table_and_nearest_summary(plain_report):
-    from atmp.whatif import render_table
+    from atmp.analysis.whatif import render_table
 
     text = render_table(plain_report)
     assert "Smallest changes across each boundary" in text and "Every single-field change" in text
@@ -103,7 +103,7 @@ def test_table_and_nearest_summary(plain_report):
 
 
 def test_frames_for_notebooks(plain_report):
-    from atmp.whatif import changes_frame, counterfactuals_frame
+    from atmp.analysis.whatif import changes_frame, counterfactuals_frame
 
     changes = changes_frame(plain_report)
     assert len(changes) == plain_report["variants"] and "字段" in changes.columns

@@ -8,8 +8,8 @@ from functools import lru_cache
 
 from rdflib import URIRef
 
-from .expressions import Definitions, Evaluator
-from .graph import add_product, card_facts
+from .evaluator import Definitions, Evaluator
+from .facts import add_product, card_facts
 from .ontology import OntologyModel, load_model
 from .reasoner import owlready_memberships, warm_hermit
 from .result import assemble

@@ -28,9 +28,9 @@ from pathlib import Path
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from .graph import ProductFacts, card_facts
+from .facts import ProductFacts, card_facts
 from .ontology import ATMP, OntologyModel
-from .paths import shapes_dir
+from .resources import shapes_dir
 from .shacl_compiled import CompiledShapes, NotCompilable
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -220,7 +220,7 @@ def validate_cards(
 ) -> list[dict]:
     """Validate a batch of cards and report per card, in the input order.
 
-    ``engine="compiled"`` runs the shapes compiled by :mod:`atmp.shacl_compiled` (falling back to
+    ``engine="compiled"`` runs the shapes compiled by :mod:`atmp.core.shacl_compiled` (falling back to
     pyshacl if the shapes use a construct it does not compile); ``"pyshacl"`` is the reference.
     Both give the same entries; the tests hold them to it.
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
-from . import paths
+from . import resources as paths
 
 ATMP = Namespace("https://w3id.org/atmp-kg/ontology/")
 PRODUCT_NS = Namespace("https://w3id.org/atmp-kg/product/")
@@ -80,7 +80,7 @@ class OntologyModel:
     _labels: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
     _sources: dict[URIRef, str] = field(default_factory=dict, repr=False)
     _definitions: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
-    memo: dict = field(default_factory=dict, repr=False)  # per-model caches of derived renderings (see atmp.explain)
+    memo: dict = field(default_factory=dict, repr=False)  # per-model caches of derived renderings (see atmp.core.explain)
 
     # Labels, sources and definitions are read for every explanation line; the graph is immutable
     # once loaded, so each is looked up once (copies are returned: callers may edit their result).
@@ -106,7 +106,7 @@ class OntologyModel:
         raise KeyError(card_field)
 
     def jsonld_context(self) -> dict:
-        """A JSON-LD 1.1 context that turns a product card into the same triples as :mod:`atmp.graph`.
+        """A JSON-LD 1.1 context that turns a product card into the same triples as :mod:`atmp.core.facts`.
 
         Built from the ontology's ``atmp:cardField`` and ``atmp:code`` annotations, so it never
         drifts from the rules.

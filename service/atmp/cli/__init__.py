@@ -2,6 +2,8 @@
 
 Exit codes: 0 success, 1 a validation that does not conform, 2 unusable input (one line on
 stderr naming the field, never a traceback), 3 an internal failure of the reasoner or ontology.
+
+May import: any part of :mod:`atmp`, inside the command that needs it, so `atmp --help` stays fast.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .card import CardError, parse_cards
+from atmp.core.card import CardError, parse_cards
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -87,8 +89,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     """
     import orjson
 
-    from .classify import classify_cards
-    from .ontology import load_model
+    from atmp.core.classify import classify_cards
+    from atmp.core.ontology import load_model
 
     gc.disable()  # a one-shot batch of small acyclic objects: collection only costs time (see classify_cards)
     cards, was_array = parse_cards(_read_input(args.path))
@@ -120,9 +122,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """SHACL report of the cards; the reasoner runs too, because borderline situations are inferred."""
-    from .classify import memberships_for
-    from .ontology import load_model
-    from .validate import SH, bilingual_report, shacl_report, validate_cards
+    from atmp.core.classify import memberships_for
+    from atmp.core.ontology import load_model
+    from atmp.core.validate import SH, bilingual_report, shacl_report, validate_cards
 
     cards, was_array = parse_cards(_read_input(args.path))
     model = load_model(Path(args.ontology) if args.ontology else None)
@@ -141,8 +143,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_qc(args: argparse.Namespace) -> int:
     """Ontology quality report: exit 0 when every check comes back empty, 1 otherwise."""
-    from .paths import ontology_file
-    from .qc import run_all
+    from atmp.core.resources import ontology_file
+    from atmp.qc import run_all
 
     path = Path(args.ontology) if args.ontology else ontology_file()
     if not path.is_file():
@@ -166,8 +168,8 @@ def cmd_qc(args: argparse.Namespace) -> int:
 
 def cmd_whatif(args: argparse.Namespace) -> int:
     """Every single-field change of one card and the smallest changes that cross each boundary."""
-    from .ontology import load_model
-    from .whatif import render_table, whatif
+    from atmp.analysis.whatif import render_table, whatif
+    from atmp.core.ontology import load_model
 
     cards, _ = parse_cards(_read_input(args.path))
     if args.id is not None:
@@ -189,8 +191,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the HTTP service until interrupted (uvicorn; see atmp.app)."""
-    from .app import Settings, serve
+    """Run the HTTP service until interrupted (uvicorn; see atmp.http.app)."""
+    from atmp.http.app import Settings, serve
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port: expected 1-65535, got {args.port}")
@@ -207,7 +209,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_context(args: argparse.Namespace) -> int:
-    from .ontology import load_model
+    from atmp.core.ontology import load_model
 
     model = load_model(Path(args.ontology) if args.ontology else None)
     print(json.dumps(model.jsonld_context(), ensure_ascii=False, indent=2))
@@ -255,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_whatif)
 
-    from .kgcli import add_commands as add_kg_commands  # export, query, publish: the knowledge graph
+    from atmp.cli.kg import add_commands as add_kg_commands  # export, query, publish: the knowledge graph
 
     add_kg_commands(sub, InputError)
 

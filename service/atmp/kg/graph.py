@@ -36,9 +36,9 @@ from rdflib import BNode as RBNode
 from rdflib import Literal as RLiteral
 from rdflib import URIRef
 
-from . import paths
-from .card import CardError, parse_cards
-from .ontology import ATMP, PRODUCT_NS, OntologyModel, load_model
+from atmp.core import resources as paths
+from atmp.core.card import CardError, parse_cards
+from atmp.core.ontology import ATMP, PRODUCT_NS, OntologyModel, load_model
 
 BASE = "https://w3id.org/atmp-kg/"
 GRAPH_NS = BASE + "graph/"
@@ -102,7 +102,7 @@ def catalogue_file() -> Path:
 def vocabulary_file() -> Path:
     """The provenance/result vocabulary; falls back to the project's when a catalogue folder has none."""
     path = paths.catalogue_dir() / VOCABULARY_FILE
-    return path if path.is_file() else paths.PROJECT_ROOT / "catalogue" / VOCABULARY_FILE
+    return path if path.is_file() else paths.packaged("catalogue") / VOCABULARY_FILE
 
 
 @dataclass(frozen=True)
@@ -383,7 +383,7 @@ class _Writer:
 
 
 def _asserted(model: OntologyModel, cards: list[dict], vocab: Vocabulary) -> list[ox.Quad]:
-    from .validate import data_graph
+    from atmp.core.validate import data_graph
 
     w = _Writer(GRAPHS["asserted"])
     for s, p, o in data_graph(model, cards):
@@ -599,7 +599,7 @@ class KnowledgeGraph:
         vocabulary: Path | None = None,
     ) -> KnowledgeGraph:
         """Classify the cards (the catalogue when none are given) and materialise the three named graphs."""
-        from .classify import classify_cards
+        from atmp.core.classify import classify_cards
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -706,7 +706,7 @@ def _stamp(path: Path) -> tuple[str, float]:
 def shared_graph(engine: str = "compiled", ontology: Path | None = None, catalogue: Path | None = None) -> KnowledgeGraph:
     """The catalogue graph for long-running callers (an HTTP service): built on first use, kept, and built
     again when the ontology, shapes, catalogue or vocabulary file changes. Safe to call from several threads."""
-    from .validate import shapes_file
+    from atmp.core.validate import shapes_file
 
     ontology = Path(ontology or paths.ontology_file())
     catalogue = Path(catalogue or catalogue_file())

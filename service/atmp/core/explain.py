@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rdflib import URIRef
 
-from .expressions import ProductContext
+from .evaluator import ProductContext
 from .ontology import OntologyModel, ResultClass, _local
 
 MAX_DEPTH = 6

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from .graph import ProductFacts
+from .facts import ProductFacts
 
 REASONERS = ("hermit", "owlready2")
 OWLREADY_CHUNK = 4
@@ -182,7 +182,7 @@ class WarmHermit:
         return s
 
     def description(self, facts: ProductFacts):
-        """The product as a class expression: its types, facts and closure, exactly as :mod:`atmp.graph` asserts them."""
+        """The product as a class expression: its types, facts and closure, exactly as :mod:`atmp.core.facts` asserts them."""
         df = self._df
         parts = [self._cls(t) for t in facts.types]
         for prop_iri, vals in facts.values.items():

@@ -12,6 +12,7 @@ arrive), batches over the card limit 413, bad SPARQL 400. An unexpected failure 
 with its traceback and answered with a generic JSON 500 that names an incident id, never the traceback.
 """
 
+import copy
 import json
 import logging
 import os
@@ -35,9 +36,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from rdflib import RDFS, URIRef
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__
-from .card import CardError, load_cards
-from .paths import SCHEMA_DIR
+from atmp import __version__
+from atmp.core import resources
+from atmp.core.card import CardError, load_cards
 
 log = logging.getLogger("atmp.service")
 
@@ -184,10 +185,11 @@ class Service:
     """What the endpoints share: the ontology, the classified catalogue, the SPARQL workers. Loaded once."""
 
     def __init__(self, settings: Settings):
-        from .classify import classify_cards
-        from .kg import PREFIXES, KnowledgeGraph
-        from .ontology import load_model
-        from .sparql_endpoint import SparqlPool
+        from atmp.core.classify import classify_cards
+        from atmp.core.ontology import load_model
+        from atmp.kg.graph import PREFIXES, KnowledgeGraph
+
+        from .sparql import SparqlPool
 
         t0 = time.perf_counter()
         self.settings = settings
@@ -231,8 +233,8 @@ class Service:
         return results if was_array else results[0]
 
     def validate(self, body: bytes, turtle: bool) -> tuple[Any, bool]:
-        from .classify import memberships_for
-        from .validate import bilingual_report, shacl_report, validate_cards
+        from atmp.core.classify import memberships_for
+        from atmp.core.validate import bilingual_report, shacl_report, validate_cards
 
         cards, was_array = self.parse(body)
         with self._lock:
@@ -291,7 +293,7 @@ class Service:
         }
 
     def _named_parent(self, iri: URIRef) -> URIRef | None:
-        from .ontology import ATMP
+        from atmp.core.ontology import ATMP
 
         parents = sorted(p for p in self.model.graph.objects(iri, RDFS.subClassOf) if isinstance(p, URIRef) and p != ATMP.Product)
         return parents[0] if parents else None
@@ -350,7 +352,7 @@ class Service:
 
 # ============================================================================================ OpenAPI
 def _schema(name: str) -> dict:
-    schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    schema = copy.deepcopy(resources.schema(name))
     schema.pop("$schema", None)
     schema.pop("$id", None)
     return schema
@@ -389,7 +391,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     """The FastAPI application; loads the ontology and the catalogue now (once), starts SPARQL workers on start-up."""
     settings = settings or Settings.from_env()
     service = service or Service(settings)
-    from .sparql_endpoint import GRAPH_TYPES, SOLUTION_TYPES
+    from .sparql import GRAPH_TYPES, SOLUTION_TYPES
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -492,9 +492,10 @@ class _Worker:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[1])
+        # the folder that holds the ``atmp`` package (site-packages or a checkout's service/), wherever this module sits
+        package_root = str(Path(sys.modules["atmp"].__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join([package_root, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
-        code = f"from atmp.sparql_endpoint import worker_main; worker_main({to_child_r}, {from_child_w}, {os.getpid()})"
+        code = f"from atmp.http.sparql import worker_main; worker_main({to_child_r}, {from_child_w}, {os.getpid()})"
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, env=env)
         finally:

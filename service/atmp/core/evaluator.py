@@ -2,7 +2,7 @@
 
 Why this exists: the reasoner says *that* a product is in a class; to say *why*, we walk the
 class's own definition over the product's card facts and collect the facts and named classes
-that made it true. Because every product carries closure axioms (see :mod:`atmp.graph`), the
+that made it true. Because every product carries closure axioms (see :mod:`atmp.core.facts`), the
 closed-world evaluation here gives the same memberships as HermiT; the test suite checks that.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
-from .graph import ProductFacts
+from .facts import ProductFacts
 
 
 class Expr:

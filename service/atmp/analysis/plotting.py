@@ -16,7 +16,7 @@ import os
 import warnings
 from pathlib import Path
 
-from .ontology import OntologyModel, load_model
+from atmp.core.ontology import OntologyModel, load_model
 
 CJK_FONT_ENV = "ATMP_CJK_FONT"
 # font files with Simplified Chinese glyphs shipped inside PyPI packages, first found wins

@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPException
 
-from .kg import GRAPHS, KGError, KnowledgeGraph
+from .graph import GRAPHS, KGError, KnowledgeGraph
 
 CONTENT_TYPE = "text/turtle; charset=utf-8"
 

@@ -31,9 +31,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from . import paths
-from .kg import PREFIXES, XSD_STRING, KGError, KnowledgeGraph, QueryResult, Term
-from .ontology import PRODUCT_NS
+from atmp.core import resources as paths
+from atmp.core.ontology import PRODUCT_NS
+
+from .graph import PREFIXES, XSD_STRING, KGError, KnowledgeGraph, QueryResult, Term
 
 PARAM_TYPES = ("string", "integer", "boolean", "iri", "product")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rdflib import URIRef
 
+from .evaluator import ProductContext
 from .explain import explanation_entry
-from .expressions import ProductContext
 from .ontology import OntologyModel
 
 SINGLE_FIELDS = ("exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")

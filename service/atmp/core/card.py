@@ -13,7 +13,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from .paths import SCHEMA_DIR
+from .resources import CARD_SCHEMA, schema
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 MAX_STRING = 4096
@@ -32,7 +32,7 @@ class CardError(ValueError):
 
 
 def _schema() -> dict:
-    return json.loads((SCHEMA_DIR / "product-card.schema.json").read_text(encoding="utf-8"))
+    return schema(CARD_SCHEMA)
 
 
 @lru_cache(maxsize=1)

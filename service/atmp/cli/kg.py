@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from .kg import EXPORT_FORMATS, GRAPH_NAMES, KGError, KnowledgeGraph
+from atmp.kg.graph import EXPORT_FORMATS, GRAPH_NAMES, KGError, KnowledgeGraph
 
 ENGINES = ("compiled", "hermit", "owlready2")
 
@@ -43,7 +43,7 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_graph(args: argparse.Namespace) -> KnowledgeGraph:
-    from .ontology import load_model
+    from atmp.core.ontology import load_model
 
     if args.ontology and not Path(args.ontology).is_file():
         raise KGError(f"{args.ontology}: no such file")
@@ -69,7 +69,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _list_queries() -> str:
-    from .queries import load_queries
+    from atmp.kg.queries import load_queries
 
     lines = []
     for name, q in load_queries().items():
@@ -81,7 +81,7 @@ def _list_queries() -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from .queries import get_query, parse_params, run_embedded, run_remote
+    from atmp.kg.queries import get_query, parse_params, run_embedded, run_remote
 
     if args.list:
         print(_list_queries())
@@ -105,7 +105,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from .publish import publish
+    from atmp.kg.publish import publish
 
     graph = build_graph(args)
     for item in publish(graph, args.endpoint, timeout=args.timeout):

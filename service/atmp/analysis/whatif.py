@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from .card import CardError, validate_card
-from .ontology import OntologyModel, load_model
-from .paths import SCHEMA_DIR
+from atmp.core.card import CardError, validate_card
+from atmp.core.ontology import OntologyModel, load_model
+from atmp.core.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
 
 # boundary name -> result field (dotted path into the contract result)
 BOUNDARIES: dict[str, str] = {
@@ -113,9 +113,7 @@ def _show(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def _schemas() -> tuple[dict, dict]:
-    card = json.loads((SCHEMA_DIR / "product-card.schema.json").read_text(encoding="utf-8"))
-    result = json.loads((SCHEMA_DIR / "result.schema.json").read_text(encoding="utf-8"))
-    return card, result
+    return schema(CARD_SCHEMA), schema(RESULT_SCHEMA)
 
 
 def field_specs(model: OntologyModel) -> list[FieldSpec]:
@@ -292,8 +290,8 @@ def _variants(card: dict, changes: list[tuple[Change, ...]]) -> tuple[list[tuple
 
 def _screen(model: OntologyModel, cards: list[dict]) -> list[dict[str, Any]]:
     """Cheap result fields (no explanation, no SHACL) of cards, from the compiled evaluation of the ontology."""
-    from .classify import evaluator_for
-    from .graph import card_facts
+    from atmp.core.classify import evaluator_for
+    from atmp.core.facts import card_facts
 
     ev = evaluator_for(model)
     out = []
@@ -334,7 +332,7 @@ def _ordered_neighbours(field: str, value: Any) -> list[Any]:
 
 def whatif(card: dict, model: OntologyModel | None = None, engine: str = "compiled", boundaries=None, max_pairs: int = DEFAULT_MAX_PAIRS) -> dict:
     """The what-if report of one validated card (see the module docstring). JSON-serialisable."""
-    from .classify import classify_cards
+    from atmp.core.classify import classify_cards
 
     model = model or load_model()
     validate_card(card)
@@ -445,8 +443,8 @@ def _pair_search(card, model, engine, entries, singles_of, base, base_result, wa
     are screened with the compiled evaluation, most reasons undone first, and only the hits are
     classified in full.
     """
-    from .classify import classify_cards, evaluator_for
-    from .graph import card_facts
+    from atmp.core.classify import classify_cards, evaluator_for
+    from atmp.core.facts import card_facts
 
     ev = evaluator_for(model)
     singles = {id(e): (ch[0], e) for ch, e in zip(singles_of, entries, strict=True)}

@@ -1,0 +1,78 @@
+"""Where the rule files are: shipped in the package (:mod:`atmp.rules`), each overridable by environment.
+
+Everything that reads a rule file asks here, so an installed wheel, an editable checkout and a rule-change
+drill (``ATMP_ONTOLOGY=edited.ttl``) all resolve the same way. The package's files are found through
+:mod:`importlib.resources`, never by counting parent folders of a module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+ENV = {
+    "ontology": "ATMP_ONTOLOGY",
+    "shapes": "ATMP_SHAPES",
+    "queries": "ATMP_QUERIES",
+    "catalogue": "ATMP_CATALOGUE",
+}
+
+
+def packaged(name: str) -> Path:
+    """A folder of :mod:`atmp.rules` as a real path (wheels are installed unzipped, so it always is one)."""
+    return Path(str(files("atmp.rules") / name))
+
+
+def _dir(name: str) -> Path:
+    env = ENV[name]
+    return Path(os.environ[env]) if os.environ.get(env) else packaged(name)
+
+
+def ontology_file() -> Path:
+    """The merged ontology every tool reads; ``ATMP_ONTOLOGY`` points elsewhere for rule-change drills."""
+    env = os.environ.get(ENV["ontology"])
+    return Path(env) if env else packaged("ontology") / "atmp.ttl"
+
+
+def ontology_dir() -> Path:
+    """The shipped ontology folder (QC checks, templates, the CHANGELOG), whatever ``ATMP_ONTOLOGY`` says."""
+    return packaged("ontology")
+
+
+def qc_dir() -> Path:
+    return ontology_dir() / "qc"
+
+
+def shapes_dir() -> Path:
+    return _dir("shapes")
+
+
+def queries_dir() -> Path:
+    return _dir("queries")
+
+
+def catalogue_dir() -> Path:
+    """Real product cards with provenance (``ATMP_CATALOGUE`` points at another folder)."""
+    return _dir("catalogue")
+
+
+def catalogue_file() -> Path:
+    return catalogue_dir() / "products.json"
+
+
+def schema_file(name: str) -> Path:
+    """``product-card.schema.json`` or ``result.schema.json``: the contract's machine form."""
+    return packaged("schemas") / name
+
+
+@cache
+def schema(name: str) -> dict:
+    """The parsed schema (cached: callers must not mutate it; deep-copy to change one)."""
+    return json.loads(schema_file(name).read_text(encoding="utf-8"))
+
+
+CARD_SCHEMA = "product-card.schema.json"
+RESULT_SCHEMA = "result.schema.json"
