@@ -86,9 +86,9 @@ def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
     A parse that leaves triples it cannot map to axioms would show up as undeclared or malformed
     entities in the profile report, which is what Protégé users would see as broken axioms.
     """
-    from atmp.core.reasoner import _start_jvm
+    from atmp.core.reasoner import start_jvm
 
-    _start_jvm()
+    start_jvm()
     from java.io import File  # type: ignore[import-not-found]
     from org.semanticweb.owlapi.apibinding import OWLManager  # type: ignore[import-not-found]
     from org.semanticweb.owlapi.profiles import OWL2DLProfile  # type: ignore[import-not-found]

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from atmp.core import layout
 from atmp.core.card import CardError, validate_card
+from atmp.core.layout import CRITERIA, SUMMARY_FIELDS
 from atmp.core.ontology import OntologyModel, load_model
 from atmp.core.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
 
@@ -42,7 +44,6 @@ BOUNDARIES: dict[str, str] = {
     "subcategory": "tianjin.subcategory",
     "tier": "tianjin.risk_tier",
 }
-SUMMARY_FIELDS = ("atmp", "exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
 ABSENT = "(absent)"
 DEFAULT_MAX_PAIRS = 150
 VARIANT_ID = "whatif-{:04d}"
@@ -174,14 +175,8 @@ def single_changes(card: dict, specs: list[FieldSpec]) -> list[Change]:
 
 def _summary(result: dict) -> dict:
     return {
-        "atmp": result["atmp"],
-        "exclusion": result["exclusion"],
-        "nmpa.class": result["nmpa"]["class"],
-        "nmpa.subclass": result["nmpa"]["subclass"],
-        "tianjin.category": result["tianjin"]["category"],
-        "tianjin.subcategory": result["tianjin"]["subcategory"],
-        "tianjin.risk_tier": result["tianjin"]["risk_tier"],
-        "criteria": list(result["tianjin"]["criteria"]),
+        **layout.summary(result),
+        "criteria": list(layout.get(result, CRITERIA)),
         "borderline": sorted({b["code"] for b in result["borderline"]}),
         "conforms": result["conforms"],
     }
@@ -320,12 +315,12 @@ def _normalise_boundaries(boundaries) -> list[str]:
     return names
 
 
-def _ordered_neighbours(field: str, value: Any) -> list[Any]:
-    """For an ordered result field (the risk tier, in the result schema's order), the adjacent values."""
-    _, result_schema = _schemas()
-    if field != "tianjin.risk_tier" or value is None:
+def _ordered_neighbours(model: OntologyModel, field: str, value: Any) -> list[Any]:
+    """For a result field whose values the ontology ranks (``atmp:rank``: the tiers), the adjacent values."""
+    ranked = [rc for rc in model.ordered(field) if rc.rank is not None]
+    scale = [rc.code for rc in ranked]
+    if value is None or value not in scale:
         return []
-    scale = [v for v in result_schema["properties"]["tianjin"]["properties"]["risk_tier"]["enum"] if v is not None]
     i = scale.index(value)
     return [scale[j] for j in (i - 1, i + 1) if 0 <= j < len(scale)]
 
@@ -358,7 +353,7 @@ def whatif(card: dict, model: OntologyModel | None = None, engine: str = "compil
                 groups.setdefault(e["result"][field], []).append(i)
         for value, idx in groups.items():
             counterfactuals.append(_counterfactual(name, field, base[field], value, [(entries[i], results[i]) for i in idx]))
-        missing = {v for v in _ordered_neighbours(field, base[field]) if v not in groups}
+        missing = {v for v in _ordered_neighbours(model, field, base[field]) if v not in groups}
         if not groups:
             missing.add("*")  # nothing crosses this boundary in one step: any new value will do
         if missing:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from atmp.core.card import CardError, parse_cards
+from atmp.core.layout import DEFAULT_ENGINE, ENGINES
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -224,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="classify one card or a JSON array of cards")
     p.add_argument("path", help="JSON file, or - for standard input")
     p.add_argument("--format", choices=["json", "table"], default="json")
-    p.add_argument("--engine", choices=["compiled", "hermit", "owlready2"], default="compiled",
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                    help="compiled (default): the ontology's axioms evaluated in-process, proven identical to HermiT by the tests; "
                         "hermit: warm in-process HermiT (the reference); owlready2: owlready2's batch run of HermiT")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
@@ -235,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="SHACL report of one card or a JSON array: exit 0 when every card conforms, 1 when not")
     p.add_argument("path", help="JSON file, or - for standard input")
     p.add_argument("--format", choices=["json", "turtle"], default="json", help="json: per-card entries (default); turtle: the standard sh:ValidationReport")
-    p.add_argument("--engine", choices=["compiled", "hermit", "owlready2"], default="compiled", help="reasoner that finds the borderline situations (as for classify)")
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="reasoner that finds the borderline situations (as for classify)")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_validate)
 
@@ -252,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boundary", action="append", choices=["exclusion", "class", "subclass", "subcategory", "tier"],
                    help="report counterfactuals for this boundary only (repeatable; default: all)")
     p.add_argument("--max-pairs", type=int, default=150, help="two-field changes screened where no single change crosses a boundary (0: none)")
-    p.add_argument("--engine", choices=["hermit", "owlready2", "compiled"], default="compiled", help="compiled (default) or a reference reasoner")
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="compiled (default) or a reference reasoner")
     p.add_argument("--brief", action="store_true", help="table: counterfactuals only, not every change")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_whatif)

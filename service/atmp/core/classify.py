@@ -10,12 +10,11 @@ from rdflib import URIRef
 
 from .evaluator import Definitions, Evaluator
 from .facts import add_product, card_facts
+from .layout import ENGINES
 from .ontology import OntologyModel, load_model
 from .reasoner import owlready_memberships, warm_hermit
 from .result import assemble
 from .validate import validate_cards
-
-ENGINES = ("hermit", "owlready2", "compiled")
 
 
 @lru_cache(maxsize=8)

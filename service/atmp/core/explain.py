@@ -10,7 +10,8 @@ from __future__ import annotations
 from rdflib import URIRef
 
 from .evaluator import ProductContext
-from .ontology import OntologyModel, ResultClass, _local
+from .namespaces import local_name
+from .ontology import OntologyModel, ResultClass
 
 MAX_DEPTH = 6
 
@@ -19,14 +20,14 @@ def _value_label(model: OntologyModel, value) -> tuple[str, dict[str, str]]:
     if isinstance(value, bool):
         text = "true" if value else "false"
         return text, {"en": text, "zh": "是" if value else "否"}
-    return model.code_of.get(value, _local(value)), model.label(value)
+    return model.code_of.get(value, local_name(value)), model.label(value)
 
 
 def _field(model: OntologyModel, prop: URIRef) -> str:
     for p in model.properties:
         if p.iri == prop:
             return p.field
-    return _local(prop)
+    return local_name(prop)
 
 
 def render_reason(model: OntologyModel, reason: tuple) -> dict:
@@ -57,12 +58,12 @@ def _render(model: OntologyModel, reason: tuple) -> dict:
     label = model.label(cls)
     source = model.source(cls)
     if kind == "not":
-        return {"rule": _local(cls), "holds": False, "source": source,
+        return {"rule": local_name(cls), "holds": False, "source": source,
                 "en": f"does not meet: {label.get('en')}", "zh": f"不符合：{label.get('zh')}"}
     if kind == "asserted":
-        return {"rule": _local(cls), "holds": True, "source": source,
+        return {"rule": local_name(cls), "holds": True, "source": source,
                 "en": f"asserted on the product: {label.get('en')}", "zh": f"直接断言于产品：{label.get('zh')}"}
-    return {"rule": _local(cls), "holds": True, "source": source,
+    return {"rule": local_name(cls), "holds": True, "source": source,
             "en": f"meets: {label.get('en')}", "zh": f"符合：{label.get('zh')}"}
 
 
@@ -88,7 +89,7 @@ def because(model: OntologyModel, ctx: ProductContext, cls: URIRef) -> list[dict
 def explanation_entry(model: OntologyModel, ctx: ProductContext, rc: ResultClass, conclusion: str) -> dict:
     return {
         "conclusion": conclusion,
-        "rule": _local(rc.iri),
+        "rule": local_name(rc.iri),
         "label": rc.label,
         "text": rc.definition,
         "because": because(model, ctx, rc.iri),

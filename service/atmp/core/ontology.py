@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from . import resources as paths
-
-ATMP = Namespace("https://w3id.org/atmp-kg/ontology/")
-PRODUCT_NS = Namespace("https://w3id.org/atmp-kg/product/")
-SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
-DCT = Namespace("http://purl.org/dc/terms/")
+from .layout import RISK_TIER as RISK_TIER_FIELD
+from .namespaces import ATMP, DCT, PRODUCT_NS, SKOS, local_name
 
 
 class OntologyError(RuntimeError):
@@ -67,6 +64,7 @@ class ResultClass:
     label: dict[str, str]
     definition: dict[str, str]
     source: str
+    rank: int | None = None  # atmp:rank: the value's place in its field's order (tiers: high first)
 
 
 @dataclass(eq=False)
@@ -86,7 +84,7 @@ class OntologyModel:
     # once loaded, so each is looked up once (copies are returned: callers may edit their result).
     def label(self, iri: URIRef) -> dict[str, str]:
         if iri not in self._labels:
-            self._labels[iri] = bilingual(self.graph, iri, RDFS.label) or {"en": _local(iri), "zh": _local(iri)}
+            self._labels[iri] = bilingual(self.graph, iri, RDFS.label) or {"en": local_name(iri), "zh": local_name(iri)}
         return dict(self._labels[iri])
 
     def source(self, iri: URIRef) -> str:
@@ -98,6 +96,55 @@ class OntologyModel:
         if iri not in self._definitions:
             self._definitions[iri] = bilingual(self.graph, iri, SKOS.definition)
         return dict(self._definitions[iri])
+
+    def ordered(self, result_field: str) -> list[ResultClass]:
+        """The classes that fill one result field, in the ontology's order (``atmp:rank``, then number, then code)."""
+        rcs = [rc for rc in self.result_classes if rc.field == result_field]
+        return sorted(rcs, key=lambda rc: (rc.rank is None, rc.rank or 0, rc.number or 0, rc.code or ""))
+
+    def codes(self, result_field: str) -> list[str]:
+        """The codes a result field can take, in the ontology's order."""
+        return [rc.code for rc in self.ordered(result_field) if rc.code is not None]
+
+    def criteria_by_tier(self) -> list[tuple[ResultClass | None, list[int]]]:
+        """The criteria grouped by the tier whose definition counts them, tiers in rank order.
+
+        A tier's definition (``graded and not high and (criterion 7 or 8 or 9 or 10)``) names the criteria that
+        put a product in it; a criterion under ``owl:complementOf`` is a precedence condition, not one of the
+        tier's own. Criteria that no tier's definition counts (T 6(三)'s low-risk criteria, whose tier is "neither
+        high nor medium") come last, under ``None``. This is the one grouping of criteria by tier: views read it
+        instead of keeping a copy, so an edit of a tier's definition moves the criterion everywhere.
+        """
+        number_of = {rc.iri: rc.number for rc in self.result_classes if rc.number is not None}
+        groups: list[tuple[ResultClass | None, list[int]]] = []
+        counted: set[int] = set()
+        for rc in self.ordered(RISK_TIER_FIELD):
+            numbers = sorted({n for n in (number_of.get(c) for c in self._positive_names(rc.iri)) if n is not None} - counted)
+            counted.update(numbers)
+            groups.append((rc, numbers))
+        groups.append((None, sorted(set(number_of.values()) - counted)))
+        return groups
+
+    def _positive_names(self, iri: URIRef) -> list[URIRef]:
+        """Named classes in a class's definition reached through intersections and unions only (not complements)."""
+        from rdflib.collection import Collection
+
+        found: list[URIRef] = []
+
+        def walk(node, depth: int) -> None:
+            if isinstance(node, URIRef):
+                found.append(node)
+                return
+            if depth > 12:
+                return
+            for p, o in self.graph.predicate_objects(node):
+                if p in (OWL.intersectionOf, OWL.unionOf):
+                    for item in Collection(self.graph, o):
+                        walk(item, depth + 1)
+
+        for expr in self.graph.objects(iri, OWL.equivalentClass):
+            walk(expr, 0)
+        return found
 
     def property_for(self, card_field: str) -> CardProperty:
         for prop in self.properties:
@@ -133,11 +180,6 @@ class OntologyModel:
             else:
                 ctx[prop.key] = {"@id": str(prop.iri), "@type": str(XSD.boolean)}
         return {"@context": ctx}
-
-
-def _local(iri: URIRef) -> str:
-    text = str(iri)
-    return text.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
 def load_graph(path: Path) -> Graph:
@@ -179,6 +221,7 @@ def _result_classes(model: OntologyModel) -> list[ResultClass]:
         code = graph.value(cls, ATMP.resultCode)
         number = graph.value(cls, ATMP.criterionNumber)
         severity = graph.value(cls, ATMP.severity)
+        rank = graph.value(cls, ATMP.rank)
         out.append(
             ResultClass(
                 iri=cls,  # type: ignore[arg-type]
@@ -189,6 +232,7 @@ def _result_classes(model: OntologyModel) -> list[ResultClass]:
                 label=model.label(cls),  # type: ignore[arg-type]
                 definition=model.definition(cls),  # type: ignore[arg-type]
                 source=model.source(cls),  # type: ignore[arg-type]
+                rank=None if rank is None else int(rank),
             )
         )
     out.sort(key=lambda r: (r.field, r.number or 0, r.code or ""))

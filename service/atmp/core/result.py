@@ -6,9 +6,8 @@ from rdflib import URIRef
 
 from .evaluator import ProductContext
 from .explain import explanation_entry
+from .layout import SINGLE_FIELDS, skeleton
 from .ontology import OntologyModel
-
-SINGLE_FIELDS = ("exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
 
 
 class RuleConflict(RuntimeError):
@@ -51,19 +50,4 @@ def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: Produc
             "because": [{"rule": "NotAnATMP", "holds": True, "en": f"exclusion {single['exclusion']}", "zh": f"排除情形 {single['exclusion']}", "source": atmp_rc.source}],
             "source": atmp_rc.source,
         })
-    return {
-        "id": card["id"],
-        "atmp": atmp,
-        "exclusion": single["exclusion"],
-        "nmpa": {"class": single["nmpa.class"], "subclass": single["nmpa.subclass"]},
-        "tianjin": {
-            "category": single["tianjin.category"],
-            "subcategory": single["tianjin.subcategory"],
-            "risk_tier": single["tianjin.risk_tier"],
-            "criteria": sorted(criteria),
-        },
-        "borderline": borderline,
-        "violations": [],
-        "conforms": True,
-        "explanation": explanation,
-    }
+    return skeleton(card["id"], single, atmp, criteria, borderline, explanation)

@@ -25,16 +25,14 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .facts import ProductFacts, card_facts
+from .namespaces import DCTERMS, SH
 from .ontology import ATMP, OntologyModel
 from .resources import shapes_dir
 from .shacl_compiled import CompiledShapes, NotCompilable
-
-SH = Namespace("http://www.w3.org/ns/shacl#")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
 
 SHAPES_FILE = "product-shapes.ttl"
 
