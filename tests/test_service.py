@@ -83,7 +83,10 @@ def test_nothing_is_loaded_per_request(client, monkeypatch, examples):
     def refuse(*args, **kwargs):
         raise AssertionError("loaded during a request")
 
-    targets = ("atmp.core.ontology.load_model", "atmp.core.classify.load_model", "atmp.kg.graph.KnowledgeGraph.build", "atmp.core.classify.warm_hermit", "atmp.core.reasoner.warm_hermit")
+    targets = (
+        "atmp.core.ontology.load_model", "atmp.core.classify.load_model", "atmp.kg.graph.KnowledgeGraph.build",
+        "atmp.core.classify.warm_hermit", "atmp.core.reasoner.warm_hermit",
+    )
     for target in targets:
         monkeypatch.setattr(target, refuse)
     assert client.post("/classify", json=examples[:3]).status_code == 200
