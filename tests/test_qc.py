@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 
 import pytest
+from atmp.authoring.qc import QC_DIR, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
 from atmp.ontology import ATMP, DCT, SKOS
 from atmp.paths import ontology_file
-from atmp.qc import QC_DIR, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal
 from rdflib.collection import Collection
 

@@ -141,8 +141,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_qc(args: argparse.Namespace) -> int:
     """Ontology quality report: exit 0 when every check comes back empty, 1 otherwise."""
+    from .authoring.qc import run_all
     from .paths import ontology_file
-    from .qc import run_all
 
     path = Path(args.ontology) if args.ontology else ontology_file()
     if not path.is_file():

@@ -22,7 +22,7 @@ from pathlib import Path
 import pyoxigraph
 from rdflib import Graph
 
-from .paths import PROJECT_ROOT
+from ..paths import PROJECT_ROOT
 
 QC_DIR = PROJECT_ROOT / "ontology" / "qc"
 
@@ -65,7 +65,7 @@ def sparql_checks(ontology: Path, qc_dir: Path = QC_DIR, shapes: Path | None = N
     The ontology is the default graph; the product shapes (``shapes/``, or ``ATMP_SHAPES``) are
     loaded into the named graph ``<urn:atmp:shapes>`` for the checks that compare the two.
     """
-    from .validate import shapes_file
+    from ..validate import shapes_file
 
     store = pyoxigraph.Store()
     store.load(path=str(ontology), format=pyoxigraph.RdfFormat.TURTLE)
@@ -86,7 +86,7 @@ def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
     A parse that leaves triples it cannot map to axioms would show up as undeclared or malformed
     entities in the profile report, which is what Protégé users would see as broken axioms.
     """
-    from .reasoner import _start_jvm
+    from ..reasoner import _start_jvm
 
     _start_jvm()
     from java.io import File  # type: ignore[import-not-found]
@@ -120,8 +120,8 @@ def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
 
 def hermit_satisfiability(ontology: Path) -> CheckResult:
     """Every named class satisfiable and the ontology consistent under HermiT."""
-    from .ontology import load_model
-    from .reasoner import ReasonerError, WarmHermit
+    from ..ontology import load_model
+    from ..reasoner import ReasonerError, WarmHermit
 
     question = "Is every named class satisfiable under HermiT?"
     model = load_model(ontology)
