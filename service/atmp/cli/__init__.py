@@ -144,8 +144,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_qc(args: argparse.Namespace) -> int:
     """Ontology quality report: exit 0 when every check comes back empty, 1 otherwise."""
+    from atmp.authoring.qc import run_all
     from atmp.core.resources import ontology_file
-    from atmp.qc import run_all
 
     path = Path(args.ontology) if args.ontology else ontology_file()
     if not path.is_file():

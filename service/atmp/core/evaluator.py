@@ -126,11 +126,16 @@ class Definitions:
         def k(term):
             return canon.setdefault(term, term)
 
+        back: list[tuple[URIRef, URIRef]] = []
         for c, e in graph.subject_objects(OWL.equivalentClass):
             if isinstance(c, URIRef):
                 defs.equivalents.setdefault(k(c), []).append(parse_expr(graph, e, canon))
                 if isinstance(e, URIRef):  # named equivalence works both ways
-                    defs.equivalents.setdefault(k(e), []).append(Named(k(c)))
+                    back.append((k(e), k(c)))
+        # a class's own definitions come before the classes declared equal to it, whatever the order of
+        # the triples in the file: explanations cite the first equivalent that holds (see ProductContext._why)
+        for e, c in sorted(back, key=lambda pair: (str(pair[0]), str(pair[1]))):
+            defs.equivalents.setdefault(e, []).append(Named(c))
         for sub, sup in graph.subject_objects(RDFS.subClassOf):
             if isinstance(sub, URIRef) and isinstance(sup, URIRef):
                 defs.subclasses.setdefault(k(sup), set()).add(k(sub))
