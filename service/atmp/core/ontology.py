@@ -106,6 +106,20 @@ class OntologyModel:
         """The codes a result field can take, in the ontology's order."""
         return [rc.code for rc in self.ordered(result_field) if rc.code is not None]
 
+    def grouping(self, name: str | URIRef) -> frozenset[str]:
+        """The card codes a vocabulary grouping enumerates (``owl:equivalentClass [ owl:oneOf (…) ]``), by local name or IRI."""
+        from rdflib.collection import Collection
+
+        iri = name if isinstance(name, URIRef) else ATMP[name]
+        codes: set[str] = set()
+        for expr in self.graph.objects(iri, OWL.equivalentClass):
+            members = self.graph.value(expr, OWL.oneOf)
+            if members is not None:
+                codes.update(self.code_of[m] for m in Collection(self.graph, members) if m in self.code_of)  # type: ignore[index]
+        if not codes:
+            raise OntologyError(f"{local_name(iri)} is not an enumerated grouping of card codes")
+        return frozenset(codes)
+
     def criteria_by_tier(self) -> list[tuple[ResultClass | None, list[int]]]:
         """The criteria grouped by the tier whose definition counts them, tiers in rank order.
 
