@@ -33,6 +33,7 @@ from typing import Any
 from atmp.core import layout
 from atmp.core.card import CardError, validate_card
 from atmp.core.layout import CRITERIA, SUMMARY_FIELDS
+from atmp.core.namespaces import local_name
 from atmp.core.ontology import OntologyModel, load_model
 from atmp.core.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
 
@@ -417,7 +418,7 @@ def nearest(report: dict, coherent_only: bool = True) -> list[dict]:
 def _class_iris(model: OntologyModel) -> dict[str, Any]:
     from rdflib import OWL, RDF, URIRef
 
-    return {str(c).rsplit("/", 1)[-1].rsplit("#", 1)[-1]: c for c in model.graph.subjects(RDF.type, OWL.Class) if isinstance(c, URIRef)}
+    return {local_name(c): c for c in model.graph.subjects(RDF.type, OWL.Class) if isinstance(c, URIRef)}
 
 
 def _deciding_reasons(model: OntologyModel, result: dict, field: str) -> list:

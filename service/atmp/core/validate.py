@@ -29,7 +29,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .facts import ProductFacts, card_facts
-from .namespaces import DCTERMS, SH
+from .namespaces import DCTERMS, SH, local_name
 from .ontology import ATMP, OntologyModel
 from .resources import shapes_dir
 from .shacl_compiled import CompiledShapes, NotCompilable
@@ -123,7 +123,7 @@ def _entry(model: OntologyModel, shapes: Graph, shape: Node, severity: Node, val
         entry = {"code": situation.code, "message": situation.definition, "source": situation.source}
         return {**entry, "severity": situation.severity or "warning"}
     message = _texts(shapes, shape, SH.message) or {"en": fallback}
-    code = _value(shapes, shape, ATMP.resultCode) or (str(shape).rsplit("/", 1)[-1] if isinstance(shape, URIRef) else "shacl")
+    code = _value(shapes, shape, ATMP.resultCode) or (local_name(shape) if isinstance(shape, URIRef) else "shacl")
     entry = {
         "code": code,
         "message": {"en": message.get("en", ""), "zh": message.get("zh", message.get("en", ""))},
