@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup
+.PHONY: demo test lint setup release
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests benchmarks
+
+# make release VERSION=0.2.0: version in the ontology, CHANGELOG entry with `atmp diff` since the last release, tag ontology-v0.2.0 (never pushed)
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
+	$(VENV)/bin/atmp release $(VERSION)

@@ -66,4 +66,5 @@ def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: Produc
         "violations": [],
         "conforms": True,
         "explanation": explanation,
+        "rule_version": {"iri": model.version_iri, "info": model.version_info},  # the rules that produced this answer
     }
