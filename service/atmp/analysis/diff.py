@@ -534,7 +534,15 @@ def catalogue_cards(path: Path | None = None) -> list[dict]:
 def diff_rules(old: RuleSource, new: RuleSource, cards: list[dict], lang: str = "en", classify: Callable[[list[dict], OntologyModel], list[dict]] | None = None) -> dict:
     """The full report: rule changes in words and every product that moves (``moved`` lists their ids)."""
     run = classify or (lambda cs, m: classify_cards(cs, engine="compiled", model=m))
-    before, after = run(cards, old.model), run(cards, new.model)
+
+    def results(side: RuleSource) -> list[dict]:
+        try:
+            return run(cards, side.model)
+        except Exception as exc:  # noqa: BLE001 - rules that cannot classify the cards are unusable input, not a crash
+            hint = f" (imports not found beside it: {', '.join(side.unresolved_imports)})" if side.unresolved_imports else ""
+            raise DiffInputError(f"{side.spec}: these rules cannot classify the cards{hint}: {type(exc).__name__}: {exc}") from None
+
+    before, after = results(old), results(new)
     names = {c["id"]: c.get("label", {}) for c in cards}
     products = product_changes(before, after, names)
     return {
