@@ -178,18 +178,16 @@ def load_source(spec: str, workdir: Path, root: Path | None = None) -> RuleSourc
     data = files.read(path)
     graph = _parse(data, spec)
     graph, loaded, missing = _with_imports(files, path, graph, spec)
-    if files.rev is None and not loaded:
-        target = Path(path)
+    # always a fresh file: models are cached per path, and a file edited in place must not answer from the cache
+    target = workdir / f"rules-{len(list(workdir.iterdir()))}.ttl"
+    if loaded:
+        graph.serialize(target, format="turtle")
     else:
-        target = workdir / f"rules-{len(list(workdir.iterdir()))}.ttl"
-        if loaded:
-            graph.serialize(target, format="turtle")
-        else:
-            target.write_bytes(data)
+        target.write_bytes(data)
     try:
         model = load_model(target)
     except Exception as exc:  # noqa: BLE001 - OntologyError and parser errors: the input is not a rule book
-        raise DiffInputError(f"{spec}: {str(exc).splitlines()[0]}") from None
+        raise DiffInputError(f"{spec}: {str(exc).splitlines()[0].replace(str(target) + ': ', '').replace(str(target), spec)}") from None
     return RuleSource(spec, target, model.graph, model, loaded, missing)
 
 

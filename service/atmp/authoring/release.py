@@ -28,6 +28,7 @@ import datetime as _dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,7 +46,7 @@ from atmp.analysis.diff import (
     repo_root,
 )
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import load_model
+from atmp.core.ontology import OntologyModel, load_model
 
 TAG_PREFIX = "ontology-v"
 VERSION_IRI = "https://w3id.org/atmp-kg/ontology/releases/{version}/atmp.ttl"
@@ -97,9 +98,17 @@ def released_answers(root: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def fresh_model(path: Path) -> OntologyModel:
+    """The model of the file as it is now: models are cached per path, and a release rewrites the file in place."""
+    with tempfile.TemporaryDirectory(prefix="atmp-model-") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        return load_model(copy)
+
+
 def snapshot(model_path: Path, cards: list[dict]) -> dict:
     """The catalogue's decided fields under one rule book: what a release promises, without wording."""
-    model = load_model(model_path)
+    model = fresh_model(model_path)
     results = classify_cards(cards, engine="compiled", model=model)
     return {"version": {"iri": model.version_iri, "info": model.version_info}, "answers": {r["id"]: decided_fields(r) for r in results}}
 
@@ -236,7 +245,7 @@ def release(version: str, date: str | None = None, tag: bool = True, golden: boo
         if "owl:versionIRI" in body and "owl:versionInfo" in body:
             edit.write_text(set_version(body, version), encoding="utf-8")
             touched.append(str(edit.relative_to(root)))
-    written = load_model(ontology)
+    written = fresh_model(ontology)
     if (written.version_iri, written.version_info) != (VERSION_IRI.format(version=version), version):
         raise ReleaseError(f"{ontology}: the version did not read back ({written.version_iri}, {written.version_info})")
     changelog_path.write_text(_write_changelog(changelog, entry), encoding="utf-8")
