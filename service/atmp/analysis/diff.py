@@ -35,6 +35,9 @@ from atmp.core.resources import catalogue_file
 ONTOLOGY_IN_REPO = "ontology/atmp.ttl"
 """Where ``git:REV`` finds the merged ontology in a revision of the repository (``git:REV:path`` picks another)."""
 
+CHUNK = 1000
+"""Cards classified per side and step: a 10,000-card comparison never holds 20,000 full results."""
+
 DEFINING = (OWL.equivalentClass, RDFS.subClassOf, OWL.disjointWith, OWL.complementOf)
 """Predicates whose change alters what a class means (rendered before/after in Manchester-like syntax)."""
 TEXTS = {RDFS.label: "label", SKOS.definition: "definition"}
@@ -533,16 +536,18 @@ def diff_rules(old: RuleSource, new: RuleSource, cards: list[dict], lang: str = 
     """The full report: rule changes in words and every product that moves (``moved`` lists their ids)."""
     run = classify or (lambda cs, m: classify_cards(cs, engine="compiled", model=m))
 
-    def results(side: RuleSource) -> list[dict]:
+    def results(side: RuleSource, chunk: list[dict]) -> list[dict]:
         try:
-            return run(cards, side.model)
+            return run(chunk, side.model)
         except Exception as exc:  # noqa: BLE001 - rules that cannot classify the cards are unusable input, not a crash
             hint = f" (imports not found beside it: {', '.join(side.unresolved_imports)})" if side.unresolved_imports else ""
             raise DiffInputError(f"{side.spec}: these rules cannot classify the cards{hint}: {type(exc).__name__}: {exc}") from None
 
-    before, after = results(old), results(new)
     names = {c["id"]: c.get("label", {}) for c in cards}
-    products = product_changes(before, after, names)
+    products: list[dict] = []
+    for start in range(0, len(cards), CHUNK):  # chunks bound memory: only the moved products' explanations are kept
+        chunk = cards[start : start + CHUNK]
+        products += product_changes(results(old, chunk), results(new, chunk), names)
     return {
         "old": {"spec": old.spec, "version": old.version, "imported": old.imported, "unresolved_imports": old.unresolved_imports},
         "new": {"spec": new.spec, "version": new.version, "imported": new.imported, "unresolved_imports": new.unresolved_imports},
