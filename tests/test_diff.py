@@ -122,6 +122,7 @@ def test_criterion_8_drill_shows_the_definition_before_and_after(tmp_path: Path)
     assert change["term"] == "MediumRiskProduct" and change["axiom"] == "equivalentClass"
     label8 = load_model(ontology_file()).label(ATMP.Criterion08Met)["en"]
     assert label8 in change["before"][0] and label8 not in change["after"][0]
+    assert change["delta"] == [f"- {label8}"], "the change itself, found by walking both definitions"
     moved = {p["id"]: {c["field"]: c for c in p["changes"]} for p in report["products"]}
     for tier in (p["tianjin.risk_tier"] for p in moved.values() if "tianjin.risk_tier" in p):
         assert tier["old"] == "medium" and tier["no_longer"][0]["rule"] == "MediumRiskProduct"

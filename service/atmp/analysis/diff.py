@@ -373,6 +373,7 @@ def rule_changes(old: Graph, new: Graph, lang: str = "en") -> list[dict]:
                         "axiom": _local(p),
                         "before": before,
                         "after": after,
+                        "delta": structural_delta(old, new, keep_o[0], keep_n[0]) if len(keep_o) == len(keep_n) == 1 else [],
                         "text": f"{name}: before {name} {sym} {' ; '.join(before) or '(nothing)'}; after {name} {sym} {' ; '.join(after) or '(nothing)'}",
                     }
                 )
@@ -433,6 +434,49 @@ def rule_changes(old: Graph, new: Graph, lang: str = "en") -> list[dict]:
     order = {"grouping": 0, "definition": 1, "added": 2, "removed": 3, "citation": 4, "label": 5, "definition-text": 6, "annotation": 7, "axiom": 8}
     changes.sort(key=lambda c: (order[c["kind"]], c.get("term", ""), c["text"]))
     return changes
+
+
+def _operands(graph: Graph, node) -> tuple[str, list] | None:
+    """``("and"|"or", items)`` for an n-ary class expression, else None."""
+    if isinstance(node, BNode):
+        for pred, word in ((OWL.intersectionOf, "and"), (OWL.unionOf, "or")):
+            if (lst := graph.value(node, pred)) is not None:
+                return word, list(Collection(graph, lst))
+    return None
+
+
+def _filler(graph: Graph, node):
+    """The nested expression of a restriction or complement, with what identifies its wrapper (property, kind)."""
+    if not isinstance(node, BNode):
+        return None
+    if (c := graph.value(node, OWL.complementOf)) is not None:
+        return ("not",), c
+    prop = graph.value(node, OWL.onProperty)
+    for pred in (OWL.someValuesFrom, OWL.allValuesFrom):
+        if prop is not None and (v := graph.value(node, pred)) is not None:
+            return (str(prop), str(pred)), v
+    return None
+
+
+def structural_delta(old: Graph, new: Graph, a, b) -> list[str]:
+    """What a definition lost (``- …``) and gained (``+ …``): the operands that differ, found by walking both
+    expressions in step, so a reader sees "- criterion 8" rather than two long lines to compare."""
+    ko, kn, ro, rn = Renderer(old, labels=False), Renderer(new, labels=False), Renderer(old), Renderer(new)
+    if ko.expr(a) == kn.expr(b):
+        return []
+    oa, ob = _operands(old, a), _operands(new, b)
+    if oa and ob and oa[0] == ob[0]:
+        keys_a = {ko.expr(x): x for x in oa[1]}
+        keys_b = {kn.expr(x): x for x in ob[1]}
+        lost = [keys_a[k] for k in keys_a if k not in keys_b]
+        gained = [keys_b[k] for k in keys_b if k not in keys_a]
+        if len(lost) == 1 and len(gained) == 1:
+            return structural_delta(old, new, lost[0], gained[0])
+        return [*(f"- {ro.expr(x)}" for x in lost), *(f"+ {rn.expr(x)}" for x in gained)]
+    fa, fb = _filler(old, a), _filler(new, b)
+    if fa and fb and fa[0] == fb[0]:
+        return structural_delta(old, new, fa[1], fb[1])
+    return [f"- {ro.expr(a)}", f"+ {rn.expr(b)}"]
 
 
 def _top_bnodes(graph: Graph) -> Iterable[BNode]:
@@ -613,6 +657,8 @@ def render_markdown(report: dict, lang: str = "en") -> str:
             lines.append(f"- **{c['label']}** (`{c['term']}`, {c['axiom']}):")
             lines.append(f"  - before: {' ; '.join(c['before']) or '(nothing)'}")
             lines.append(f"  - after: {' ; '.join(c['after']) or '(nothing)'}")
+            if c["delta"]:
+                lines.append("  - change: " + "; ".join(f"`{d}`" for d in c["delta"]))
         else:
             lines.append(f"- *{c['kind']}*: {c['text']}")
     lines += ["", "## Products that move", ""]
@@ -644,6 +690,7 @@ def render_table(report: dict, lang: str = "en") -> str:
             out.append(f"  definition  {c['label']} [{c['term']}] ({c['axiom']})")
             out.append(f"      before: {' ; '.join(c['before']) or '(nothing)'}")
             out.append(f"      after:  {' ; '.join(c['after']) or '(nothing)'}")
+            out.extend(f"      {d}" for d in c["delta"])
         else:
             out.append(f"  {c['kind']:<11} {c['text']}")
     out += ["", f"PRODUCTS THAT MOVE ({len(report['products'])})"]

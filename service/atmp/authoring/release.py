@@ -164,7 +164,10 @@ def changelog_entry(version: str, date: str, notes: str, report: dict | None, ho
         lines.append(f"- Rule changes ({len(changes)}):")
         for c in changes:
             if c["kind"] == "definition":
-                lines.append(f"  - {c['label']} (`{c['term']}`): before {' ; '.join(c['before']) or '(nothing)'}; after {' ; '.join(c['after']) or '(nothing)'}")
+                lines.append(
+                    f"  - {c['label']} (`{c['term']}`): before {' ; '.join(c['before']) or '(nothing)'}; after {' ; '.join(c['after']) or '(nothing)'}"
+                    + (f" (change: {'; '.join(c['delta'])})" if c.get("delta") else "")
+                )
             else:
                 lines.append(f"  - {c['kind']}: {c['text']}")
     else:
