@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup normalize build-ontology check-ontology
+.PHONY: demo test lint setup normalize build-ontology check-ontology release
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,8 @@ build-ontology: $(STAMP)
 
 check-ontology: $(STAMP)
 	$(VENV)/bin/python -m atmp.authoring check
+
+# make release VERSION=0.2.0: version in the ontology, CHANGELOG entry with `atmp diff` since the last release, tag ontology-v0.2.0 (never pushed)
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
+	$(VENV)/bin/atmp release $(VERSION)

@@ -379,6 +379,7 @@ def whatif(card: dict, model: OntologyModel | None = None, engine: str = "compil
         "skipped": skipped,
         "counterfactuals": counterfactuals,
         "pairs": pair_info,
+        "rule_version": {"iri": model.version_iri, "info": model.version_info},
         "unreached": unreached,
     }
 

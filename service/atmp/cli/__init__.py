@@ -262,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_kg_commands(sub, InputError)
 
+    from atmp.cli.diff import add_commands as add_diff_commands  # diff, release: rule versions
+
+    add_diff_commands(sub, InputError)
+
     p = sub.add_parser("serve", help="HTTP lookup service: POST /classify and /validate, GET /products, /classes, /criteria, /sparql (read-only), /health; OpenAPI at /docs")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")

@@ -75,6 +75,7 @@ class OntologyModel:
     result_classes: list[ResultClass] = field(default_factory=list)
     code_of: dict[URIRef, str] = field(default_factory=dict)
     version_iri: str = ""
+    version_info: str = ""  # owl:versionInfo: the rule version results and reports carry (see rule_version)
     _labels: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
     _sources: dict[URIRef, str] = field(default_factory=dict, repr=False)
     _definitions: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
@@ -273,4 +274,7 @@ def _load_model_cached(path: Path) -> OntologyModel:
         version = graph.value(ont, OWL.versionIRI)
         if version is not None:
             model.version_iri = str(version)
+        info = graph.value(ont, OWL.versionInfo)
+        if info is not None:
+            model.version_info = str(info)
     return model

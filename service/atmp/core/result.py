@@ -50,4 +50,6 @@ def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: Produc
             "because": [{"rule": "NotAnATMP", "holds": True, "en": f"exclusion {single['exclusion']}", "zh": f"排除情形 {single['exclusion']}", "source": atmp_rc.source}],
             "source": atmp_rc.source,
         })
-    return skeleton(card["id"], single, atmp, criteria, borderline, explanation)
+    result = skeleton(card["id"], single, atmp, criteria, borderline, explanation)
+    result["rule_version"] = {"iri": model.version_iri, "info": model.version_info}  # the rules that produced this answer
+    return result

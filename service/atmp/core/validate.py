@@ -242,21 +242,22 @@ def validate_cards(
             entry = entries[key]
             bucket = by_focus.setdefault(raw.focus, {"violations": [], "warnings": []})  # type: ignore[arg-type]
             bucket["violations" if entry["severity"] == "Violation" else "warnings"].append({**entry, "message": dict(entry["message"])})
-        return _per_card(cards, iris, by_focus)
+        return _per_card(cards, iris, by_focus, model)
     report = shacl_report(model, cards, memberships)
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus, entry = _describe(model, shapes, report, result)
         bucket = by_focus.setdefault(focus, {"violations": [], "warnings": []})
         bucket["violations" if entry["severity"] == "Violation" else "warnings"].append(entry)
-    return _per_card(cards, iris, by_focus)
+    return _per_card(cards, iris, by_focus, model)
 
 
-def _per_card(cards: Sequence[dict], iris: Sequence[URIRef], by_focus: dict) -> list[dict]:
-    """Entries per card in the input order, each list sorted by code (the report itself is unordered)."""
+def _per_card(cards: Sequence[dict], iris: Sequence[URIRef], by_focus: dict, model: OntologyModel) -> list[dict]:
+    """Entries per card in the input order, each list sorted by code (the report itself is unordered), with the rule version used."""
     out = []
     for card, iri in zip(cards, iris, strict=True):
         bucket = by_focus.get(iri, {"violations": [], "warnings": []})
         violations = sorted(bucket["violations"], key=lambda e: e["code"])
         warnings = sorted(bucket["warnings"], key=lambda e: e["code"])
-        out.append({"id": card["id"], "conforms": not violations, "violations": violations, "warnings": warnings})
+        out.append({"id": card["id"], "conforms": not violations, "violations": violations, "warnings": warnings,
+                    "rule_version": {"iri": model.version_iri, "info": model.version_info}})
     return out

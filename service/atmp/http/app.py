@@ -578,6 +578,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             "status": "ok",
             "version": __version__,
             "ontology": service.model.version_iri,
+            "rule_version": {"iri": service.model.version_iri, "info": service.model.version_info},  # read from the ontology, as results carry it
             "engine": "compiled",
             "java_started": _jvm_started(),  # the compiled engine never starts one
             "products": len(service.products),
