@@ -222,3 +222,16 @@ def test_manchester_rendering_uses_labels() -> None:
     text = r.expr(g.value(ATMP.MediumRiskProduct, OWL.equivalentClass))
     assert text.startswith(r.name(ATMP.TianjinGradedProduct) + " and not ")
     assert " or " in text and "(" in text
+
+
+@pytest.mark.parametrize("edit_source", ["ontology/src/atmp-edit.ttl", "git:HEAD:ontology/src/atmp-edit.ttl"])
+def test_the_edit_source_resolves_its_imports_through_the_catalogue(edit_source: str) -> None:
+    """The edit source imports the vocabulary component from ../components via catalog-v001.xml, as Protégé does;
+    against the merged file it moves nothing, and the build's generated citations are not reported as rule changes."""
+    proc = _diff(edit_source, str(ontology_file()), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["moved"] == []
+    assert report["old"]["unresolved_imports"] == []
+    assert any(p.endswith("components/vocabulary.ttl") for p in report["old"]["imported"])
+    assert not [c for c in report["rule_changes"] if c.get("term", "").startswith("cite_")]

@@ -17,6 +17,7 @@ May import: :mod:`atmp.core` (and :mod:`atmp.kg`, not needed here).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from collections import defaultdict
@@ -29,7 +30,7 @@ from rdflib.collection import Collection
 
 from atmp.core.card import load_cards
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import ATMP, DCT, SKOS, OntologyModel, load_model
+from atmp.core.ontology import ATMP, CATALOG_FILE, DCT, SKOS, OntologyError, OntologyModel, load_model, parse_catalog
 from atmp.core.resources import catalogue_file
 
 ONTOLOGY_IN_REPO = "ontology/atmp.ttl"
@@ -103,6 +104,16 @@ class _Files:
         except DiffInputError as exc:
             raise DiffInputError(f"git:{self.rev}:{path}: {exc}") from None
 
+    def exists(self, path: str) -> bool:
+        if self.rev is None:
+            return Path(path).is_file()
+        assert self.root is not None
+        return subprocess.run(["git", "cat-file", "-e", f"{self.rev}:{path}"], cwd=self.root, capture_output=True, timeout=60).returncode == 0
+
+    def normal(self, path: Path) -> str:
+        """A path with ``..`` folded (git revisions only know normalised paths)."""
+        return os.path.normpath(str(path))
+
     def siblings(self, path: str) -> list[str]:
         """Turtle files in the folder of ``path`` and below it (where an edit source's modules sit)."""
         if self.rev is None:
@@ -134,7 +145,18 @@ def _with_imports(files: _Files, path: str, graph: Graph, name: str) -> tuple[Gr
     if not wanted:
         return graph, [], []
     by_iri: dict[URIRef, tuple[str, Graph]] = {}
-    for sib in files.siblings(path):
+    candidates = files.siblings(path)
+    folder = Path(path).parent
+    catalog = str(folder / CATALOG_FILE)
+    if files.exists(catalog):  # resolve as Protégé and the build do: the catalogue beside the edit source first
+        try:
+            entries = parse_catalog(files.read(catalog))
+        except OntologyError as exc:
+            raise DiffInputError(f"{name}: {exc}") from None
+        candidates = [files.normal(folder / rel) for rel in entries.values()] + candidates
+    for sib in candidates:
+        if not files.exists(sib):
+            continue
         g = _parse(files.read(sib), sib)
         for ont in g.subjects(RDF.type, OWL.Ontology):
             if isinstance(ont, URIRef):
@@ -304,6 +326,22 @@ def _annotations(graph: Graph, subject: URIRef, predicate: URIRef) -> dict[str, 
     return by_lang
 
 
+def _without_generated_citations(graph: Graph) -> Graph:
+    """The graph without the ``atmp:citation`` resources the build derives from each ``dcterms:source``.
+
+    They restate the literal (which the diff compares as a citation change), and an edit source has none until
+    it is built: comparing an edit source with the merged file must not list every citation as a new term.
+    """
+    cited = set(graph.objects(None, ATMP.citation))
+    if not cited:
+        return graph
+    out = Graph()
+    for s, p, o in graph:
+        if p != ATMP.citation and s not in cited:
+            out.add((s, p, o))
+    return out
+
+
 def rule_changes(old: Graph, new: Graph, lang: str = "en") -> list[dict]:
     """Every difference between two rule books, in words; ordered by kind, then by subject label.
 
@@ -312,6 +350,7 @@ def rule_changes(old: Graph, new: Graph, lang: str = "en") -> list[dict]:
     ``label`` / ``definition-text`` (per language), ``added`` / ``removed`` (a whole term), ``annotation``
     (any other triple about a named term) and ``axiom`` (anonymous axioms such as ``owl:AllDifferent``).
     """
+    old, new = _without_generated_citations(old), _without_generated_citations(new)
     ro, rn = Renderer(old, lang), Renderer(new, lang)
     ko, kn = Renderer(old, labels=False), Renderer(new, labels=False)  # structure only: a relabel is one label change, not a redefinition
     changes: list[dict] = []

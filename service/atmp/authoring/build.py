@@ -11,12 +11,12 @@ are dropped, so the merged file stands alone (the loader, the rule-edit drills a
 from __future__ import annotations
 
 import difflib
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 
+from atmp.core.ontology import parse_catalog
 from atmp.core.resources import ontology_dir
 
 from . import citations, templates, turtle
@@ -80,11 +80,7 @@ class Layout:
 
 def read_catalog(path: Path) -> dict[str, Path]:
     """IRI -> local file, from an OASIS XML catalogue (the ``catalog-v001.xml`` Protégé writes and reads)."""
-    tree = ET.parse(path)
-    out: dict[str, Path] = {}
-    for uri in tree.iter(f"{CATALOG_NS}uri"):
-        out[uri.attrib["name"]] = (path.parent / uri.attrib["uri"]).resolve()
-    return out
+    return {iri: (path.parent / rel).resolve() for iri, rel in parse_catalog(path.read_bytes()).items()}
 
 
 def load_sources(layout: Layout) -> tuple[Graph, list[Path]]:

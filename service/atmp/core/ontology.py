@@ -197,6 +197,25 @@ class OntologyModel:
         return {"@context": ctx}
 
 
+CATALOG_FILE = "catalog-v001.xml"
+_CATALOG_NS = "{urn:oasis:names:tc:entity:xmlns:xml:catalog}"
+
+
+def parse_catalog(data: bytes) -> dict[str, str]:
+    """IRI -> path relative to the catalogue's folder, from an OASIS XML catalogue (``catalog-v001.xml``).
+
+    The file Protégé writes and reads beside an edit source to resolve its ``owl:imports`` offline; the build and
+    ``atmp diff`` resolve imports through it the same way.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise OntologyError(f"{CATALOG_FILE}: not XML: {exc}") from None
+    return {uri.attrib["name"]: uri.attrib["uri"] for uri in root.iter(f"{_CATALOG_NS}uri") if "name" in uri.attrib and "uri" in uri.attrib}
+
+
 def load_graph(path: Path) -> Graph:
     graph = Graph()
     try:
