@@ -173,10 +173,24 @@ def redoc(request: Request) -> HTMLResponse:
     return HTMLResponse(html.body, headers={"Content-Security-Policy": CSP})
 
 
+# ReDoc's bundle renders a "powered by" logo from its CDN and links to its site: offline, both point here instead.
+REDOC_OFFLINE = {"https://cdn.redoc.ly/redoc/logo-mini.svg": "/static/vendor/favicon.png", "https://redocly.com/redoc/": "/redoc"}
+
+
+@cache
+def _redoc_bundle() -> bytes:
+    text = (_vendor_dir() / "redoc.standalone.js").read_text(encoding="utf-8")
+    for online, offline in REDOC_OFFLINE.items():
+        text = text.replace(online, offline)
+    return text.encode("utf-8")
+
+
 @router.get("/static/{asset:path}", include_in_schema=False)
 def static(asset: str) -> Response:
     """The pages' own assets and the vendored API-docs assets; nothing outside these two folders is served."""
     base, rest = (_vendor_dir(), asset[len("vendor/") :]) if asset.startswith("vendor/") else (STATIC, asset)
+    if asset == "vendor/redoc.standalone.js":
+        return Response(_redoc_bundle(), media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "public, max-age=3600"})
     target = (base / rest).resolve()
     if not rest or not target.is_file() or not target.is_relative_to(base.resolve()):
         return JSONResponse(status_code=404, content={"detail": f"no asset {asset!r}"})

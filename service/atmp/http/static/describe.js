@@ -79,22 +79,28 @@ function conditionHolds(cond) {
     return Array.isArray(v) ? v.includes(c.code) : v === c.code;
   }));
 }
+function makeChips() {
+  for (const s of SPEC.sections) {
+    const more = form.querySelector(`[data-more-for="${s.name}"]`);
+    for (const f of s.fields) {
+      if (!f.conditions.length) continue;
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "chip"; b.dataset.reveal = f.path; b.textContent = "+ " + txt(f.label);
+      b.addEventListener("click", () => { revealed.add(f.path); updateVisibility(); inputOf(f.path).focus(); });
+      more.appendChild(b);
+    }
+  }
+}
 function updateVisibility() {
   for (const s of SPEC.sections) {
     const more = form.querySelector(`[data-more-for="${s.name}"]`);
-    more.querySelectorAll("button").forEach((b) => b.remove());
     for (const f of s.fields) {
       if (!f.conditions.length) continue;
       const show = conditionHolds(f.conditions) || hasValue(f) || revealed.has(f.path);
       fieldEl(f.path).hidden = !show;
-      if (!show) {
-        const b = document.createElement("button");
-        b.type = "button"; b.className = "chip"; b.dataset.reveal = f.path; b.textContent = "+ " + txt(f.label);
-        b.addEventListener("click", () => { revealed.add(f.path); updateVisibility(); inputOf(f.path).focus(); });
-        more.appendChild(b);
-      }
+      more.querySelector(`[data-reveal="${CSS.escape(f.path)}"]`).hidden = show;
     }
-    more.hidden = !more.querySelector("button");
+    more.hidden = !more.querySelector("button:not([hidden])");
   }
 }
 
@@ -130,6 +136,7 @@ function changed() {
   const card = readCard();
   document.getElementById("card-json").value = JSON.stringify(card, null, 2);
   sessionStorage.setItem("atmp-card", JSON.stringify(card));
+  document.body.dataset.busy = "classify";
   clearTimeout(timer);
   timer = setTimeout(() => classify(card), 200);
 }
@@ -158,6 +165,7 @@ async function classify(card) {
   document.getElementById("status").textContent = "";
   clearMsgs();
   renderResult(res, val);
+  document.body.dataset.busy = "whatif";
   clearTimeout(whatifTimer);
   whatifTimer = setTimeout(() => whatif(card, mine), 150);
 }
@@ -168,13 +176,14 @@ function showIncomplete(errors) {
   for (const e of errors) if (!fieldMsg(e.path, e.msg, "violation")) free.push(e);
   document.getElementById("result").innerHTML = `<p class="incomplete">${esc(T.incomplete)}</p><ul class="errors">${errors.map((e) => `<li><code>${esc(e.path || "card")}</code> ${esc(e.msg)}</li>`).join("")}</ul>`;
   document.getElementById("whatif").innerHTML = "";
+  delete document.body.dataset.busy;
 }
 function row(name, value, cls) { return `<tr class="${cls || ""}"><th>${esc(name)}</th><td>${value}</td></tr>`; }
 function renderResult(r, v) {
   const parts = [];
   parts.push('<table class="summary" id="summary">');
   parts.push(row(T.atmp, r.atmp ? esc(T.yes) : esc(T.not_atmp), "atmp"));
-  if (r.exclusion) parts.push(row(T.excluded, esc(label("exclusion", r.exclusion)) + ` <code>${esc(r.exclusion)}</code>`, "exclusion"));
+  if (r.exclusion) parts.push(`<tr data-result="exclusion"><th>${esc(T.excluded)}</th><td>${esc(label("exclusion", r.exclusion))} <code class="code">${esc(r.exclusion)}</code></td></tr>`);
   const show = (name, field, value, key) => parts.push(`<tr data-result="${key}"><th>${esc(name)}</th><td>${value === null || value === undefined ? esc(T.none) : esc(label(field, value)) + ` <code class="code">${esc(value)}</code>`}</td></tr>`);
   show(T.nmpa_class, "nmpa.class", r.nmpa.class, "nmpa.class");
   show(T.nmpa_subclass, "nmpa.subclass", r.nmpa.subclass, "nmpa.subclass");
@@ -187,7 +196,8 @@ function renderResult(r, v) {
   const list = (title, items, cls) => items.length ? `<h3>${esc(title)}</h3><ul class="${cls}">${items.map((b) => `<li data-code="${esc(b.code)}"><b>${esc(label(cls === "borderline" ? "borderline" : "", b.code))}</b> ${esc(txt(b.message))} <span class="src">${esc(b.source || "")}</span>${b.path ? ` <code>${esc(b.path)}</code>` : ""}</li>`).join("")}</ul>` : "";
   parts.push(list(T.borderline, r.borderline, "borderline"));
   parts.push(list(T.violations, r.violations, "violations"));
-  const warnings = (v && v.warnings) || [];
+  const inBorderline = new Set(r.borderline.map((b) => b.code));
+  const warnings = ((v && v.warnings) || []).filter((w) => !inBorderline.has(w.code));  // the borderline list has those already
   parts.push(list(T.warnings, warnings, "warnings"));
   if (r.conforms) parts.push(`<p class="ok">${esc(T.conforms)}</p>`);
   parts.push(`<details class="explanation" id="explanation"><summary>${esc(T.explanation)} (${r.explanation.length})</summary><ol>${r.explanation.map((e) =>
@@ -204,11 +214,12 @@ async function whatif(card, mine) {
   let r;
   try {
     r = await post("/whatif?max_pairs=60&options=4", card);
-  } catch (e) { return; }
+  } catch (e) { if (mine === seq) delete document.body.dataset.busy; return; }
   if (mine !== seq) return;
-  if (!r.ok) { box.innerHTML = ""; return; }
+  if (!r.ok) { box.innerHTML = ""; delete document.body.dataset.busy; return; }
   const report = await r.json();
   if (mine !== seq) return;
+  delete document.body.dataset.busy;
   if (!report.nearest.length) { box.innerHTML = `<p>${esc(T.whatif_none)}</p>`; return; }
   const groups = report.nearest.map((n, i) => {
     const to = n.to === null ? T.none : label(n.field, n.to);
@@ -216,7 +227,7 @@ async function whatif(card, mine) {
     const opts = n.options.map((o, j) => {
       const what = o.changes.map((c) => `${txt(c.field_label)} ${c.op === "add" ? "+" : c.op === "remove" ? "−" : "→"} ${txt(c.value_label)}`).join("; ");
       const rule = o.rule ? ` <span class="src" title="${esc(o.rule.rule)}">${esc(txt(o.rule.label))} · ${esc(o.rule.source)}</span>` : "";
-      return `<li><button type="button" class="change" data-nearest="${i}" data-option="${j}" data-text="${esc(o.text)}" title="${esc(o.text)}">${esc(what)}</button>${rule}</li>`;
+      return `<li><button type="button" class="change" data-nearest="${i}" data-option="${j}" data-field="${esc(n.field)}" data-to="${esc(JSON.stringify(n.to))}" data-text="${esc(o.text)}" title="${esc(o.text)}">${esc(what)}</button>${rule}</li>`;
     }).join("");
     return `<div class="boundary" data-boundary="${esc(n.boundary)}"><h4>${esc(T["boundary_" + n.boundary] || n.boundary)}: ${esc(from)} ⟶ <b>${esc(to)}</b></h4><ul>${opts}</ul></div>`;
   });
@@ -284,6 +295,7 @@ form.addEventListener("input", changed);
 form.addEventListener("change", changed);
 form.addEventListener("submit", (e) => e.preventDefault());
 (function start() {
+  makeChips();
   const params = new URLSearchParams(location.search);
   const from = params.get("from");
   if (from) { const sel = document.getElementById("start-from"); sel.value = from; sel.dispatchEvent(new Event("change")); return; }
