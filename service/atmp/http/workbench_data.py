@@ -155,8 +155,11 @@ def _passages(source: str) -> list[tuple[str, str]]:
         if not segment:
             continue
         doc, _, rest = segment.partition(" ")
-        parts = [p.strip() for p in rest.split(",") if p.strip()] or [""]
-        if not parts[0][:1].isdigit():  # "Contract decisions 3, 6", "Project convention": one passage
+        if not any(ch.isdigit() for ch in rest):  # "Project convention": a document of its own, no passages
+            out.append((segment, ""))
+            continue
+        parts = [p.strip() for p in rest.split(",") if p.strip()]
+        if not parts[0][:1].isdigit():  # "Contract decisions 3, 6": one passage
             out.append((doc, rest))
             continue
         out.extend((doc, part) for part in parts)
