@@ -235,6 +235,18 @@ def test_bad_input_shows_the_fields_message_and_no_server_error(page):
     page.set_input_files("#upload", files=[{"name": "broken.json", "mimeType": "application/json", "buffer": b"{not json"}])
     page.wait_for_function("document.getElementById('upload-msg').textContent.length > 0")
     assert page.input_value(field("id")) == "fixed-id"
+    # a card with what the form cannot hold: each part is named, none dropped silently
+    odd = {
+        "id": "odd",
+        "substance": {"kind": "cell", "colour": "red"},
+        "process": {"manipulations": ["washing", "polishing"]},
+        "notes": "x",
+        "function": {"intended_use": "treatment", "mechanism": ["immunological"]},
+    }
+    page.set_input_files("#upload", files=[{"name": "odd.json", "mimeType": "application/json", "buffer": json.dumps(odd).encode()}])
+    page.wait_for_function("document.getElementById('upload-msg').textContent.includes('polishing')")
+    message = page.inner_text("#upload-msg")
+    assert all(part in message for part in ("substance.kind", '"cell"', "substance.colour", "notes")), message
     shot(page, "describe-bad-input")
 
 

@@ -61,14 +61,26 @@ function fillForm(card) {
   document.getElementById("in-label.en").value = (card.label || {}).en || "";
   document.getElementById("in-label.zh").value = (card.label || {}).zh || "";
   revealed.clear();
-  const unknown = [];
+  // Nothing the form cannot hold is dropped silently: unknown keys and codes are named in the message.
+  const known = new Set(["id", "label", ...SPEC.sections.map((s) => s.name)]);
+  const problems = Object.keys(card).filter((k) => !known.has(k)).map((k) => `${k}: ${T.not_kept}`);
   for (const s of SPEC.sections) {
     const part = card[s.name] || {};
-    for (const key of Object.keys(part)) if (!BY_PATH[s.name + "." + key]) unknown.push(s.name + "." + key);
-    for (const f of s.fields) setValue(f, part[f.key]);
+    for (const key of Object.keys(part)) if (!BY_PATH[s.name + "." + key]) problems.push(`${s.name}.${key}: ${T.not_kept}`);
+    for (const f of s.fields) {
+      const v = part[f.key];
+      setValue(f, v);
+      const allowed = new Set((f.options || []).map((o) => o.code));
+      if (f.kind === "list" && v !== undefined) {
+        const bad = Array.isArray(v) ? v.filter((c) => !allowed.has(c)) : [JSON.stringify(v)];
+        if (bad.length) problems.push(`${f.path}: ${T.unknown_code} ${bad.join(", ")}`);
+      } else if (v !== undefined && v !== null && (f.kind === "code" ? !allowed.has(v) : typeof v !== "boolean")) {
+        problems.push(`${f.path}: ${T.unknown_code} ${JSON.stringify(v)}`);
+      }
+    }
   }
   updateVisibility();
-  if (unknown.length) showMsg("upload-msg", `${T.bad_file} ${unknown.join(", ")}`);
+  showMsg("upload-msg", problems.length ? `${T.bad_file} ${problems.join("; ")}` : "");
   changed();
 }
 
