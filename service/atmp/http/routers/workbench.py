@@ -145,7 +145,9 @@ def rules_page(request: Request) -> HTMLResponse:
 
 def sparql_page(request: Request) -> HTMLResponse:
     """``GET /sparql`` without a query, from a browser: the editor with the named queries (as rdflib-endpoint does)."""
-    return _render(request, "sparql.html", queries=_queries_json())
+    from atmp.core.ontology import PRODUCT_NS
+
+    return _render(request, "sparql.html", queries=_queries_json(), product_ns=str(PRODUCT_NS))
 
 
 def wants_page(request: Request) -> bool:

@@ -205,7 +205,8 @@ function renderResult(r, v) {
   const crit = r.tianjin.criteria.map((n) => `<li data-criterion="${n}"><b>${n}</b> ${esc(label("tianjin.criteria", n))} <span class="src">${esc(((LABELS["tianjin.criteria"] || {})[n] || {}).source || "")}</span></li>`).join("");
   parts.push(`<tr data-result="tianjin.criteria"><th>${esc(T.criteria)}</th><td>${crit ? `<ul class="criteria" data-numbers="${r.tianjin.criteria.join(",")}">${crit}</ul>` : esc(T.none)}</td></tr>`);
   parts.push("</table>");
-  const list = (title, items, cls) => items.length ? `<h3>${esc(title)}</h3><ul class="${cls}">${items.map((b) => `<li data-code="${esc(b.code)}"><b>${esc(label(cls === "borderline" ? "borderline" : "", b.code))}</b> ${esc(txt(b.message))} <span class="src">${esc(b.source || "")}</span>${b.path ? ` <code>${esc(b.path)}</code>` : ""}</li>`).join("")}</ul>` : "";
+  const name = (b) => ((LABELS.borderline || {})[b.code] ? `<b>${esc(label("borderline", b.code))}</b> ` : "");
+  const list = (title, items, cls) => items.length ? `<h3>${esc(title)}</h3><ul class="${cls}">${items.map((b) => `<li data-code="${esc(b.code)}">${name(b)}${esc(txt(b.message))} <span class="src">${esc(b.source || "")}</span> <code>${esc(b.code)}</code>${b.path ? ` → <code>${esc(b.path)}</code>` : ""}</li>`).join("")}</ul>` : "";
   parts.push(list(T.borderline, r.borderline, "borderline"));
   parts.push(list(T.violations, r.violations, "violations"));
   const inBorderline = new Set(r.borderline.map((b) => b.code));

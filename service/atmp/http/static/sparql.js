@@ -5,6 +5,7 @@ const T = JSON.parse(document.getElementById("i18n").textContent);
 const QUERIES = Object.fromEntries(JSON.parse(document.getElementById("queries").textContent).map((q) => [q.name, q]));
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const PRODUCT = document.getElementById("sparql-form").dataset.productNs;  // product IRIs link to their catalogue page
 let loaded = null;
 
 $("named").addEventListener("change", () => {
@@ -49,7 +50,10 @@ async function run(accept) {
 }
 function cell(term) {
   if (!term) return "";
-  if (term.type === "uri") return `<a href="${esc(term.value.startsWith("https://w3id.org/atmp-kg/product/") ? "/catalogue/" + term.value.split("/").pop() : "#")}" title="${esc(term.value)}">${esc(term.value.replace(/^.*[/#]/, ""))}</a>`;
+  if (term.type === "uri") {
+    const local = esc(term.value.replace(/^.*[/#]/, ""));
+    return term.value.startsWith(PRODUCT) ? `<a href="/catalogue/${encodeURIComponent(term.value.slice(PRODUCT.length))}" title="${esc(term.value)}">${local}</a>` : `<span title="${esc(term.value)}">${local}</span>`;
+  }
   return esc(term.value) + (term["xml:lang"] ? ` <small>@${esc(term["xml:lang"])}</small>` : "");
 }
 $("sparql-form").addEventListener("submit", async (e) => {
