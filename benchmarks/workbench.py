@@ -10,7 +10,7 @@ In-process (FastAPI TestClient, no network), on the classified catalogue the ser
   ``/docs``): HTML bytes and render time (median, max of ``--renders``); plus the bytes of every asset the
   pages load (the workbench's own JS/CSS and the vendored Swagger UI / ReDoc bundles);
 * **live calls** — what one edit of the form costs: ``POST /classify`` + ``POST /validate`` (the answer panel),
-  then ``POST /whatif?max_pairs=60&options=4`` as the page asks it (the nearest boundaries), median and max over
+  then ``POST /whatif?max_pairs=60&options=3`` as the page asks it (the nearest boundaries), median and max over
   ``--whatif-cards`` catalogue cards.
 
 Results also go to ``benchmarks/results/workbench-<time>.json``. The figures are wall-clock on a shared machine.
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             client.post("/validate", json=card)
             answer.append(time.perf_counter() - start)
             start = time.perf_counter()
-            client.post("/whatif", params={"max_pairs": 60, "options": 4}, json=card)
+            client.post("/whatif", params={"max_pairs": 60, "options": 3}, json=card)
             nearest.append(time.perf_counter() - start)
         out["live"] = {"cards": len(sample), "classify_and_validate": _ms(answer), "whatif": _ms(nearest)}
     print(f"start-up {out['startup_s']} s")

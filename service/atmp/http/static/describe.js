@@ -226,7 +226,7 @@ async function whatif(card, mine) {
   const box = document.getElementById("whatif");
   let r;
   try {
-    r = await post("/whatif?max_pairs=60&options=4", card);
+    r = await post("/whatif?max_pairs=60&options=3", card);
   } catch (e) { if (mine === seq) delete document.body.dataset.busy; return; }
   if (mine !== seq) return;
   if (!r.ok) { box.innerHTML = ""; delete document.body.dataset.busy; return; }
