@@ -217,6 +217,7 @@ def test_a_contradictory_card_shows_its_violation_beside_the_field(page, server)
         beside = page.locator(f'[data-msg-for="{path}"] .violation')
         assert message in beside.all_inner_texts(), path
         assert page.locator(f'.field[data-path="{path}"]').get_attribute("class").split().count("bad") == 1
+    page.locator('.field[data-path="substance.cell_type"]').evaluate("e => e.scrollIntoView({block: 'center'})")
     shot(page, "describe-contradiction")
 
 
@@ -256,6 +257,10 @@ def test_upload_a_card_file_and_download_it_again(page, tmp_path):
     page.set_input_files("#upload", files=[{"name": "kymriah.json", "mimeType": "application/json", "buffer": json.dumps(card).encode()}])
     settle(page)
     assert page.input_value(field("substance.cell_type")) == "t_cell"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#copy-json")
+    page.wait_for_function("document.getElementById('export-msg').textContent.length > 0")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()"))["substance"]["cell_type"] == "t_cell"
     with page.expect_download() as download:
         page.click("#download-json")
     saved = tmp_path / "card.json"
@@ -271,6 +276,11 @@ def test_language_follows_the_browser_and_switches(page):
     assert page.locator('label[for="in-substance.kind"]').inner_text().startswith("活性成分种类")
     assert "细胞治疗药品" in page.locator('#summary [data-result="nmpa.class"]').inner_text()
     shot(page, "describe-zh")
+    page.goto("/catalogue")
+    assert page.locator("h1").inner_text().startswith("产品目录")
+    shot(page, "catalogue-zh")
+    page.goto("/")
+    settle(page)
     page.click("#lang-switch")
     page.wait_for_load_state()
     settle(page)

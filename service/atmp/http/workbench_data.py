@@ -196,9 +196,29 @@ def rule_book(model: OntologyModel, products: dict[str, dict], lang: str) -> lis
     return out
 
 
+@lru_cache(maxsize=1)
+def vocabulary_labels() -> dict[str, dict[str, dict[str, str]]]:
+    """Labels of the catalogue's provenance codes (``catalogue/kg-vocabulary.ttl``): ``{"agency"|"status": {code: {en, zh}}}``,
+    keyed by the lower-cased local name of each coded individual's class."""
+    from rdflib import RDFS
+
+    from atmp.core.ontology import bilingual
+    from atmp.kg.graph import KG_NS, VOCABULARY_FILE
+
+    graph = Graph().parse(resources.catalogue_dir() / VOCABULARY_FILE, format="turtle")
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for individual, code in graph.subject_objects(URIRef(KG_NS + "code")):
+        for cls in graph.objects(individual, RDF.type):
+            if isinstance(cls, URIRef) and cls != OWL.NamedIndividual:
+                out.setdefault(str(cls).rsplit("/", 1)[-1].lower(), {})[str(code)] = bilingual(graph, individual, RDFS.label)
+    return out
+
+
 def catalogue_filters(summaries: list[dict], model: OntologyModel, lang: str) -> dict[str, list[dict]]:
     """The values the catalogue table can be filtered by, as they occur in the classified catalogue, with labels."""
     labels = {(rc.field, rc.code): rc.label for rc in model.result_classes if rc.code}
+    for kind, codes in vocabulary_labels().items():
+        labels.update({(kind, code): label for code, label in codes.items()})
 
     def option(fld: str, code: Any) -> dict:
         text = labels.get((fld, code), {}).get(lang) if code is not None else None

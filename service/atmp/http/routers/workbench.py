@@ -97,6 +97,7 @@ def result_labels(model) -> dict[str, dict[str, dict[str, str]]]:
         key = rc.code if rc.code is not None else (str(rc.number) if rc.number is not None else None)
         if key is not None:
             out.setdefault(rc.field, {})[key] = {**rc.label, "source": rc.source}
+    out.update(data.vocabulary_labels())  # agency and status codes of the catalogue's provenance
     return out
 
 
