@@ -32,7 +32,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from rdflib import RDFS, URIRef
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -391,6 +391,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     """The FastAPI application; loads the ontology and the catalogue now (once), starts SPARQL workers on start-up."""
     settings = settings or Settings.from_env()
     service = service or Service(settings)
+    from .routers import workbench
     from .sparql import GRAPH_TYPES, SOLUTION_TYPES
 
     @asynccontextmanager
@@ -412,6 +413,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         ),
         lifespan=lifespan,
         debug=False,
+        docs_url=None, redoc_url=None,  # offline /docs and /redoc come from routers.workbench
     )
     app.state.service = service
     app.state.settings = settings
@@ -530,6 +532,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         if "update" in request.query_params:
             return JSONResponse(status_code=400, content={"detail": "SPARQL Update is refused: this endpoint is read-only"})
         if query is None:
+            if workbench.wants_page(request):  # a browser: the SPARQL editor page
+                return workbench.sparql_page(request)
             return JSONResponse(status_code=400, content={"detail": "missing query: give a SPARQL query in the 'query' parameter"})
         fields_ = {"query": query, "format": format, "default_graph": default_graph_uri, "named_graphs": named_graph_uri}
         return await run_in_threadpool(_reply, fields_, request.headers.get("accept"))
@@ -587,9 +591,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             "startup_seconds": round(service.startup_seconds, 3),
         }
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.include_router(workbench.router)  # the web workbench: /, /catalogue, /rules, /docs, /whatif, /queries
 
     def openapi() -> dict:
         if app.openapi_schema is None:
