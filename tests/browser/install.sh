@@ -3,7 +3,7 @@
 # downloaded on the closed network). Called from .ci/run; safe to run again. Without root or apt it does nothing,
 # and tests/browser skips with a message saying so.
 set -u
-if command -v chromium >/dev/null 2>&1; then
+if command -v chromium >/dev/null 2>&1 && { ! command -v dpkg >/dev/null 2>&1 || dpkg -s fonts-noto-cjk >/dev/null 2>&1; }; then
   echo "browser: $(chromium --version 2>/dev/null || echo chromium) already installed"
   exit 0
 fi
