@@ -73,9 +73,9 @@ def _table(results: list[dict]) -> str:
             ",".join(b["code"] for b in r["borderline"]) or "-",
             "yes" if r["conforms"] else "NO",
         ])
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+    from atmp.analysis.render import table
+
+    return table(headers, rows)
 
 
 CHUNK = 1000  # cards classified and written per step: bounds memory on large batches
@@ -192,7 +192,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service until interrupted (uvicorn; see atmp.http.app)."""
-    from atmp.http.app import Settings, serve
+    from atmp.http.app import serve
+    from atmp.http.settings import Settings
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port: expected 1-65535, got {args.port}")

@@ -1,0 +1,33 @@
+"""``GET /health`` (liveness and what is loaded) and ``GET /`` (to the interactive docs)."""
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse
+
+from atmp import __version__
+
+from ..settings import Settings
+from ..state import Service, jvm_started
+
+
+def router(service: Service, settings: Settings) -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/health", tags=["service"], summary="Liveness and what is loaded")
+    def health() -> dict:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "ontology": service.model.version_iri,
+            "engine": "compiled",
+            "java_started": jvm_started(),  # the compiled engine never starts one
+            "products": len(service.products),
+            "sparql_workers": {"ready": service.pool.ready, "size": service.pool.size, "restarts": service.pool.restarts},
+            "limits": settings.public(),
+            "startup_seconds": round(service.startup_seconds, 3),
+        }
+
+    @api.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return api
