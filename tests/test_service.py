@@ -62,7 +62,9 @@ def test_health(client):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["engine"] == "compiled" and body["products"] == 91
-    assert body["limits"] == {"max_batch": 40, "max_body_bytes": 200_000, "sparql_timeout": 3.0, "sparql_max_results": 1000, "sparql_workers": 2}
+    assert body["limits"] == {"max_batch": 40, "max_body_bytes": 200_000, "sparql_timeout": 3.0, "sparql_max_results": 1000, "sparql_workers": 2,
+                              **{k: getattr(Settings(), k) for k in ("sparql_queue", "sparql_max_bytes", "sparql_worker_memory", "card_timeout", "card_chunk",
+                                                                     "max_report_triples", "body_timeout")}}
     assert body["ontology"].startswith(ATMP)
 
 

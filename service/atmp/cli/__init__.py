@@ -93,7 +93,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from atmp.core.ontology import load_model
 
     gc.disable()  # a one-shot batch of small acyclic objects: collection only costs time (see classify_cards)
+    from atmp.core.inputs import refuse_unknown, with_warnings
+
     cards, was_array = parse_cards(_read_input(args.path))
+    if args.strict:
+        refuse_unknown(cards)
     model = load_model(Path(args.ontology) if args.ontology else None)
     progress = Progress(sys.stderr, enabled=len(cards) >= args.progress_min and (sys.stderr.isatty() or args.progress))
     option = orjson.OPT_INDENT_2 if args.pretty else 0
@@ -101,7 +105,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     rows: list[dict] = []
     for start in range(0, len(cards), CHUNK):
         chunk = cards[start:start + CHUNK]
-        results = classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards)))
+        results = with_warnings(classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards))), chunk)
         if args.format == "table":
             rows.extend(results)
             continue
@@ -231,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
+    p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define (default: classify it and warn in the result's warnings)")
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("validate", help="SHACL report of one card or a JSON array: exit 0 when every card conforms, 1 when not")
@@ -291,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # the last line of defence: one line, no traceback
+    except Exception as exc:
+        from atmp.core.ontology import OntologyError
+
+        if isinstance(exc, OntologyError) and getattr(args, "ontology", None):
+            print(f"atmp: --ontology {args.ontology}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
+            return EXIT_INPUT
         print(f"atmp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -120,6 +120,9 @@ def validate_card(card: Any) -> dict:
     """Return the card if it satisfies the contract, else raise :class:`CardError` for the first problem."""
     if not isinstance(card, dict):
         raise CardError("", f"a product card must be a JSON object, got {type(card).__name__}")
+    from .inputs import check_patterns, check_text
+
+    check_text(card)  # before any message could echo a lone surrogate
     if not _passes_gate(card):
         errors = sorted(_validator().iter_errors(card), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
         if errors:
@@ -129,6 +132,7 @@ def validate_card(card: Any) -> dict:
     if ".." in card_id or "/" in card_id:
         raise CardError("id", f"{_short(card_id)} must not contain '/' or '..'")
     _check_strings(card, "")
+    check_patterns(card)
     return card
 
 
@@ -146,11 +150,9 @@ def parse_cards(text: str | bytes) -> tuple[list[dict], bool]:
             raise CardError("", f"input is not UTF-8: {exc.reason} at byte {exc.start}") from None
     if len(text) > MAX_INPUT_BYTES:
         raise CardError("", f"input too large ({len(text)} characters > {MAX_INPUT_BYTES})")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CardError("", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return load_cards(data)
+    from .inputs import decode_json
+
+    return load_cards(decode_json(text))
 
 
 def load_cards(data: Any) -> tuple[list[dict], bool]:

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     app.state.service = service
     app.state.settings = settings
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     install_error_handlers(app)
     app.include_router(cards.router(service, settings))
     app.include_router(catalogue.router(service))

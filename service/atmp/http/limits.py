@@ -1,10 +1,16 @@
-"""Request-size limits: the body byte limit, enforced as bytes arrive (also for chunked bodies).
+"""Request limits: the body byte limit, enforced as bytes arrive (also for chunked bodies), and the body read timeout.
 
 :class:`TooLarge` is what every size check raises (body bytes, cards per batch); the error handlers turn it
 into a 413.
 """
 
+import asyncio
+import logging
+
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+
+log = logging.getLogger("atmp.service")
 
 
 class TooLarge(Exception):
@@ -15,12 +21,21 @@ class TooLarge(Exception):
         self.message = message
 
 
+class BodyTimeout(Exception):
+    """408: the next part of the body did not arrive within the body timeout."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class BodyLimit:
     """ASGI middleware: 413 for a body over ``max_bytes``, from ``Content-Length`` or by counting chunks as they arrive."""
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, body_timeout: float | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -39,14 +54,22 @@ class BodyLimit:
                     return
         received = 0
         started = False
+        body_done = False
 
         async def counted_receive():
-            nonlocal received
-            msg = await receive()
+            nonlocal received, body_done
+            if body_done or self.body_timeout is None:
+                msg = await receive()  # after the body: a wait for the disconnect, which may rightly be long
+            else:
+                try:
+                    msg = await asyncio.wait_for(receive(), self.body_timeout)
+                except TimeoutError:
+                    raise BodyTimeout(f"the request body stopped arriving for {self.body_timeout:g} s; send it whole") from None
             if msg["type"] == "http.request":
                 received += len(msg.get("body", b""))
                 if received > self.max_bytes:
                     raise TooLarge(message)
+                body_done = not msg.get("more_body", False)
             return msg
 
         async def tracked_send(msg):
@@ -61,3 +84,10 @@ class BodyLimit:
             if started:
                 raise
             await JSONResponse(status_code=413, content={"detail": exc.message})(scope, receive, send)
+        except BodyTimeout as exc:
+            log.warning("%s %s: body timeout after %d bytes", scope.get("method"), scope.get("path"), received)
+            if not started:
+                await JSONResponse(status_code=408, content={"detail": exc.message}, headers={"Connection": "close"})(scope, receive, send)
+        except ClientDisconnect:
+            # one line per incident, no traceback: a client that goes away mid-body is not a server fault
+            log.warning("%s %s: client disconnected after %d bytes of the body", scope.get("method"), scope.get("path"), received)

@@ -60,8 +60,10 @@ def card_body(settings: Settings) -> dict:
 
 
 BAD_INPUT = {
-    413: error_doc("Body over the byte limit or more cards than the batch limit"),
-    422: error_doc("A card fails the contract schema: `loc` is the path of the field", FIELD_ERROR),
+    408: error_doc("The body did not arrive in time (the body timeout counts from each part to the next)"),
+    413: error_doc("Body over the byte limit, more cards than the batch limit, or a Turtle report over the triple limit"),
+    422: error_doc("A card fails the contract schema, or (strict) has a field it does not define: `loc` is the path of the field", FIELD_ERROR),
+    503: error_doc("The request used up its time limit, waiting for its turn included (`Retry-After`)"),
 }
 
 

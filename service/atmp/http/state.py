@@ -5,16 +5,16 @@ started: ``POST /classify`` and ``POST /validate`` run :func:`atmp.core.classify
 ``engine="compiled"``, the same code path as ``atmp classify --engine compiled``.
 """
 
-import json
 import sys
-import threading
 import time
 from typing import Any
 
 from atmp.analysis import taxonomy
 from atmp.core.card import CardError, load_cards
+from atmp.core.inputs import decode_json, refuse_unknown, with_warnings
 
 from .limits import TooLarge
+from .scheduler import FairLock, in_turns
 from .settings import Settings
 
 
@@ -41,10 +41,21 @@ class Service:
         self._classify_cards = classify_cards
         self.kg = KnowledgeGraph.build(engine="compiled", model=self.model, catalogue=settings.catalogue)
         self.products = {card["id"]: {"card": card, "result": self.kg.results[card["id"]]} for card in self.kg.cards}
-        self.pool = SparqlPool(self.kg.serialize("nq"), size=settings.sparql_workers, timeout=settings.sparql_timeout, max_results=settings.sparql_max_results, prefixes=PREFIXES)
-        # The compiled evaluator keeps per-projection caches; one batch at a time keeps them consistent.
+        self.pool = SparqlPool(
+            self.kg.serialize("nq"),
+            size=settings.sparql_workers,
+            timeout=settings.sparql_timeout,
+            max_results=settings.sparql_max_results,
+            prefixes=PREFIXES,
+            queue_size=settings.sparql_queue,
+            max_bytes=settings.sparql_max_bytes,
+            memory_bytes=settings.sparql_worker_memory * 2**20,
+        )
+        # The compiled evaluator keeps per-projection caches; one chunk at a time keeps them consistent, and
+        # taking turns per chunk (first come, first served) lets a small request through a big one.
         # (Classification is CPU-bound Python, so the lock costs no throughput under the GIL.)
-        self._lock = threading.Lock()
+        self._lock = FairLock()
+        self._report_lock = FairLock()
         self.codes = {f: sorted(rc.code for rc in self.model.result_classes if rc.field == f and rc.code) for f in ("nmpa.subclass", "tianjin.risk_tier", "borderline")}
         self.startup_seconds = time.perf_counter() - t0
 
@@ -59,33 +70,44 @@ class Service:
             raise CardError("", f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
         if not text.strip():
             raise CardError("", "empty body: expected one product card (a JSON object) or a JSON array of cards")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CardError("", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-        except (RecursionError, ValueError) as exc:
-            raise CardError("", f"unusable JSON: {type(exc).__name__}") from None
+        data = decode_json(text)  # duplicate keys, NaN, huge numbers, deep nesting, lone surrogates: 422
         if isinstance(data, list) and len(data) > self.settings.max_batch:
             raise TooLarge(f"too many cards ({len(data)} > {self.settings.max_batch}); split the batch")
         return load_cards(data)
 
-    def classify(self, body: bytes) -> Any:
+    def _in_turns(self, cards: list[dict], work) -> list:
+        return in_turns(self._lock, cards, work, chunk=self.settings.card_chunk, timeout=self.settings.card_timeout)
+
+    def classify(self, body: bytes, strict: bool = False) -> Any:
         cards, was_array = self.parse(body)
-        with self._lock:
-            results = self._classify_cards(cards, engine="compiled", model=self.model)
+        if strict:
+            refuse_unknown(cards)
+        results = self._in_turns(cards, lambda chunk: self._classify_cards(chunk, engine="compiled", model=self.model))
+        with_warnings(results, cards)
         return results if was_array else results[0]
 
-    def validate(self, body: bytes, turtle: bool) -> tuple[Any, bool]:
+    def validate(self, body: bytes, turtle: bool, strict: bool = False) -> tuple[Any, bool]:
         from atmp.core.classify import memberships_for
         from atmp.core.validate import bilingual_report, shacl_report, validate_cards
 
         cards, was_array = self.parse(body)
-        with self._lock:
-            memberships = memberships_for(cards, engine="compiled", model=self.model)
-            if turtle:
+        if strict:
+            refuse_unknown(cards)
+        memberships = self._in_turns(cards, lambda chunk: memberships_for(list(chunk), engine="compiled", model=self.model))
+        if turtle:
+            # pyshacl touches no evaluator cache: Turtle reports take turns among themselves, not with classification
+            with self._report_lock.hold(time.monotonic() + self.settings.card_timeout):
                 report = bilingual_report(self.model, shacl_report(self.model, cards, memberships))
-                return report.serialize(format="turtle"), True
-            reports = validate_cards(self.model, cards, memberships)
+            if len(report) > self.settings.max_report_triples:
+                raise TooLarge(f"the Turtle report would have {len(report)} triples (more than {self.settings.max_report_triples}); split the batch or ask for JSON")
+            return report.serialize(format="turtle"), True  # outside the lock: the report is this request's own
+        reports = in_turns(
+            self._lock,
+            list(zip(cards, memberships, strict=True)),
+            lambda pairs: validate_cards(self.model, [c for c, _ in pairs], [m for _, m in pairs]),
+            chunk=self.settings.card_chunk,
+            timeout=self.settings.card_timeout,
+        )
         return (reports if was_array else reports[0]), False
 
     # -- catalogue

@@ -11,6 +11,8 @@ from ..openapi import BAD_INPUT, RESULT_REF, card_body
 from ..settings import Settings
 from ..state import Service
 
+Strict = Annotated[bool, Query(description="refuse (422) a card with a field the contract does not define; by default it is accepted and its result says so in `warnings`")]
+
 
 def json_response(data: Any, status: int = 200) -> Response:
     """JSON by orjson (results are plain dicts; several times faster than json.dumps on a result's explanations)."""
@@ -33,10 +35,10 @@ def router(service: Service, settings: Settings) -> APIRouter:
             **BAD_INPUT,
         },
     )
-    async def classify(request: Request) -> Response:
+    async def classify(request: Request, strict: Strict = False) -> Response:
         """Same answers as `atmp classify --engine compiled` (and, as the tests prove, as the HermiT reference)."""
         body = await request.body()
-        return json_response(await run_in_threadpool(service.classify, body))
+        return json_response(await run_in_threadpool(service.classify, body, strict))
 
     @api.post(
         "/validate",
@@ -55,10 +57,14 @@ def router(service: Service, settings: Settings) -> APIRouter:
             **BAD_INPUT,
         },
     )
-    async def validate(request: Request, format: Annotated[Literal["json", "turtle"] | None, Query(description="json (default) or turtle; overrides Accept")] = None) -> Response:
+    async def validate(
+        request: Request,
+        format: Annotated[Literal["json", "turtle"] | None, Query(description="json (default) or turtle; overrides Accept")] = None,
+        strict: Strict = False,
+    ) -> Response:
         turtle = format == "turtle" or (format is None and "text/turtle" in request.headers.get("accept", ""))
         body = await request.body()
-        out, is_turtle = await run_in_threadpool(service.validate, body, turtle)
+        out, is_turtle = await run_in_threadpool(service.validate, body, turtle, strict)
         if is_turtle:
             return Response(out, media_type="text/turtle; charset=utf-8")
         return json_response(out)

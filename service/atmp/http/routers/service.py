@@ -13,7 +13,7 @@ def router(service: Service, settings: Settings) -> APIRouter:
     api = APIRouter()
 
     @api.get("/health", tags=["service"], summary="Liveness and what is loaded")
-    def health() -> dict:
+    async def health() -> dict:  # on the event loop: needs no thread, so busy threads cannot delay it
         return {
             "status": "ok",
             "version": __version__,
@@ -21,7 +21,13 @@ def router(service: Service, settings: Settings) -> APIRouter:
             "engine": "compiled",
             "java_started": jvm_started(),  # the compiled engine never starts one
             "products": len(service.products),
-            "sparql_workers": {"ready": service.pool.ready, "size": service.pool.size, "restarts": service.pool.restarts},
+            "sparql_workers": {
+                "ready": service.pool.ready,
+                "size": service.pool.size,
+                "restarts": service.pool.restarts,
+                "queue": service.pool.queue,
+                "refused": service.pool.refused,
+            },
             "limits": settings.public(),
             "startup_seconds": round(service.startup_seconds, 3),
         }

@@ -10,7 +10,6 @@ from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from ..negotiation import GRAPH_TYPES, SOLUTION_TYPES
@@ -70,8 +69,9 @@ class SparqlRouter(APIRouter):
         tags = tags or ["sparql"]
         documented = responses(pool.timeout)
 
-        def reply(request_fields: dict, accept: str | None) -> Response:
-            answer = pool.run({**request_fields, "accept": accept})
+        async def reply(request_fields: dict, accept: str | None) -> Response:
+            # the pool queues the request without holding a thread (bounded; 503 + Retry-After when full)
+            answer = await pool.submit({**request_fields, "accept": accept})
             return Response(answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers)
 
         @self.get(path, tags=tags, summary="SPARQL 1.1 Protocol query (read-only)", responses=documented)
@@ -87,7 +87,7 @@ class SparqlRouter(APIRouter):
             if query is None:
                 return JSONResponse(status_code=400, content={"detail": "missing query: give a SPARQL query in the 'query' parameter"})
             fields_ = {"query": query, "format": format, "default_graph": default_graph_uri, "named_graphs": named_graph_uri}
-            return await run_in_threadpool(reply, fields_, request.headers.get("accept"))
+            return await reply(fields_, request.headers.get("accept"))
 
         @self.post(path, tags=tags, summary="SPARQL 1.1 Protocol query by POST (form or application/sparql-query body; read-only)", responses=documented, openapi_extra=POST_BODY)
         async def sparql_post(
@@ -120,4 +120,4 @@ class SparqlRouter(APIRouter):
                 }
             else:
                 return JSONResponse(status_code=415, content={"detail": "send the query as application/x-www-form-urlencoded (query=...) or as application/sparql-query"})
-            return await run_in_threadpool(reply, fields_, request.headers.get("accept"))
+            return await reply(fields_, request.headers.get("accept"))
