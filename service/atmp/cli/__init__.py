@@ -127,10 +127,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """SHACL report of the cards; the reasoner runs too, because borderline situations are inferred."""
     from atmp.core.classify import memberships_for
+    from atmp.core.inputs import refuse_unknown
     from atmp.core.ontology import load_model
     from atmp.core.validate import SH, bilingual_report, shacl_report, validate_cards
 
     cards, was_array = parse_cards(_read_input(args.path))
+    if args.strict:
+        refuse_unknown(cards)
     model = load_model(Path(args.ontology) if args.ontology else None)
     memberships = memberships_for(cards, engine=args.engine, model=model)
     if args.format == "turtle":
@@ -194,6 +197,17 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+RELIABILITY_FLAGS = {  # atmp serve flags for the limits of issue 13 (env ATMP_<NAME>; defaults in atmp.http.settings)
+    "sparql_queue": "SPARQL requests that may wait for a worker; the next gets 503 + Retry-After (default 8)",
+    "sparql_max_bytes": "bytes of one SPARQL answer (default 67108864)",
+    "sparql_worker_memory": "MiB of memory a SPARQL worker may add while answering (default 1024)",
+    "card_timeout": "seconds per POST /classify or /validate, waiting for a turn included (default 30)",
+    "card_chunk": "cards classified per turn (default 50)",
+    "max_report_triples": "triples of a Turtle validation report (default 200000)",
+    "body_timeout": "seconds to wait for the next part of a request body (default 30)",
+}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service until interrupted (uvicorn; see atmp.http.app)."""
     from atmp.http.app import serve
@@ -205,6 +219,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(
             max_batch=args.max_batch, max_body_bytes=args.max_body_bytes, sparql_timeout=args.sparql_timeout,
             sparql_max_results=args.sparql_max_results, sparql_workers=args.sparql_workers,
+            **{name: getattr(args, name) for name in RELIABILITY_FLAGS},
             ontology=Path(args.ontology) if args.ontology else None,
         )
     except ValueError as exc:
@@ -243,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "turtle"], default="json", help="json: per-card entries (default); turtle: the standard sh:ValidationReport")
     p.add_argument("--engine", choices=["compiled", "hermit", "owlready2"], default="compiled", help="reasoner that finds the borderline situations (as for classify)")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("qc", help="ontology quality checks (ontology/qc/*-violation.rq, OWL API DL profile, HermiT satisfiability); exit 1 on a finding")
@@ -275,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sparql-timeout", type=float, help="seconds per SPARQL query (env ATMP_SPARQL_TIMEOUT, default 10)")
     p.add_argument("--sparql-max-results", type=int, help="solutions or triples per SPARQL query (env ATMP_SPARQL_MAX_RESULTS, default 10000)")
     p.add_argument("--sparql-workers", type=int, help="SPARQL worker processes (env ATMP_SPARQL_WORKERS, default 2)")
+    for name, help_text in RELIABILITY_FLAGS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=float if name.endswith("timeout") else int, help=help_text)
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], default="info")
     p.set_defaults(func=cmd_serve)
 
