@@ -118,6 +118,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
             out.write(orjson.dumps(result, option=option))
     if args.format == "table":
         print(_table(rows))
+        for r in rows:  # the table has no column for them: say them on stderr, one line each
+            for w in r.get("warnings", []):
+                print(f"atmp: warning: {r['id']}: {w['message']['en']}", file=sys.stderr)
     elif was_array:
         out.write(b"]\n")
     out.flush()

@@ -2,7 +2,8 @@
 
 Python's ``json`` keeps the last of two duplicate keys, accepts ``NaN``/``Infinity``, hands back lone
 surrogates (``"\\ud800"``, which no UTF-8 reply can carry) and fails with ``RecursionError`` or
-``ValueError`` on 100,000-level nesting or 5,000-digit integers. :func:`decode_json` turns each of these
+``ValueError`` on 100,000-level nesting or 5,000-digit integers (and so did every recursive check after it,
+on nesting just under the parser's limit: :func:`atmp.core.card.validate_card` turns that into a CardError). :func:`decode_json` turns each of these
 into a :class:`~atmp.core.card.CardError` naming the problem (exit 2 / HTTP 422).
 
 The contract schema allows richer input (``additionalProperties``), so a field it does not define is
@@ -22,7 +23,6 @@ from typing import Any
 from .resources import CARD_SCHEMA, schema
 
 MAX_INT_DIGITS = 100  # no card value needs more; Python refuses 4,300+ with a ValueError of its own
-MAX_DEPTH = 64  # a card is a few levels deep
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -38,11 +38,13 @@ def safe(text: str) -> str:
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise _error(safe(key), "duplicate key in a JSON object: the value would be ambiguous (JSON parsers keep either one)")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: find which key came twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _error(safe(key), "duplicate key in a JSON object: the value would be ambiguous (JSON parsers keep either one)")
+            seen.add(key)
     return out
 
 
@@ -68,39 +70,18 @@ def decode_json(text: str) -> Any:
     """``json.loads`` that refuses duplicate keys, non-finite and huge numbers, deep nesting and lone surrogates."""
     from .card import CardError
 
-    depth = _max_depth(text)
-    if depth > MAX_DEPTH:
-        raise CardError("", f"JSON nested {depth} levels deep (more than {MAX_DEPTH}): not a product card")
     try:
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int, parse_float=_float)
     except json.JSONDecodeError as exc:
         raise CardError("", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
-        raise CardError("", "JSON nested too deeply") from None
-    check_text(data)
+        raise CardError("", "JSON nested too deeply (more levels than the parser's recursion limit): not a product card") from None
+    if _MAY_HOLD_SURROGATE.search(text):  # most input cannot: skip the walk over every string
+        check_text(data)
     return data
 
 
-def _max_depth(text: str) -> int:
-    """The deepest bracket nesting outside strings (a linear scan, before the recursive parser sees it)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+_MAY_HOLD_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 def check_text(value: Any, path: str = "") -> None:
@@ -120,22 +101,41 @@ def check_text(value: Any, path: str = "") -> None:
 
 
 # -- patterns, matched in full
+@lru_cache(maxsize=1)
+def _pattern_fields() -> tuple[tuple[tuple[str, ...], str], ...]:
+    """(path, pattern) of every ``pattern`` in the card schema; ``"[]"`` in a path stands for each list item."""
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def walk(node: dict, path: tuple[str, ...]) -> None:
+        if "pattern" in node:
+            found.append((path, node["pattern"]))
+        for key, sub in node.get("properties", {}).items():
+            walk(sub, (*path, key))
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], (*path, "[]"))
+
+    walk(schema(CARD_SCHEMA), ())
+    return tuple(found)
+
+
 def check_patterns(card: dict) -> None:
     """Every schema ``pattern`` matched against the *whole* string (JSON Schema's search lets ``$`` match
     before a final newline: ``"abc\\n"`` passed as an id and became an IRI with a raw newline)."""
-    _patterns(card, schema(CARD_SCHEMA), "")
+    for path, pattern in _pattern_fields():
+        for where, value in _values(card, path, ""):
+            if isinstance(value, str) and not re.fullmatch(pattern, value):
+                raise _error(where, f"{json.dumps(safe(value))[:60]} does not match {pattern} (in full: no trailing newline)")
 
 
-def _patterns(value: Any, node: dict, path: str) -> None:
-    if isinstance(value, str) and "pattern" in node and not re.fullmatch(node["pattern"], value):
-        raise _error(path, f"{json.dumps(safe(value))[:60]} does not match {node['pattern']} (in full: no trailing newline)")
-    if isinstance(value, dict):
-        for key, sub in node.get("properties", {}).items():
-            if key in value:
-                _patterns(value[key], sub, f"{path}.{key}" if path else key)
-    elif isinstance(value, list) and isinstance(node.get("items"), dict):
-        for i, item in enumerate(value):
-            _patterns(item, node["items"], f"{path}[{i}]")
+def _values(value: Any, path: tuple[str, ...], where: str):
+    if not path:
+        yield where, value
+    elif path[0] == "[]":
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from _values(item, path[1:], f"{where}[{i}]")
+    elif isinstance(value, dict) and path[0] in value:
+        yield from _values(value[path[0]], path[1:], f"{where}.{path[0]}" if where else path[0])
 
 
 # -- unknown fields

@@ -316,6 +316,7 @@ class SparqlPool:
             self._spawn_async()
 
     def close(self) -> None:
+        self._slots = None  # limiters belong to the event loop that made them; a restarted app gets new ones
         with self._lock:
             self._closed = True
             workers = list(self._workers)
