@@ -43,7 +43,7 @@ def test_the_form_is_the_schema_with_the_ontologys_labels(client, model):
     assert spec == form_spec(model)
     schema = resources.schema(resources.CARD_SCHEMA)
     fields = {f["path"]: f for s in spec["sections"] for f in s["fields"]}
-    wanted = {f"{sec}.{key}" for sec, sub in schema["properties"].items() if sub.get("type") == "object" and sec != "label" for key in sub["properties"]}
+    wanted = {f"{sec}.{key}" for sec, sub in schema["properties"].items() if sub.get("type") == "object" and sec != "label" for key in sub.get("properties", {})}
     assert set(fields) == wanted
     for prop in model.properties:
         f = fields[prop.field]

@@ -37,6 +37,8 @@ from atmp.core.namespaces import local_name
 from atmp.core.ontology import OntologyModel, load_model
 from atmp.core.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
 
+from .render import grid
+
 # boundary name -> result field (dotted path into the contract result)
 BOUNDARIES: dict[str, str] = {
     "exclusion": "exclusion",
@@ -518,7 +520,7 @@ def render_table(report: dict, all_changes: bool = True) -> str:
             groups.setdefault((rule.get("rule") or "-", rule.get("source") or "-", opt["conforms"]), []).append(opt)
         for (rule, source, conforms), opts in groups.items():
             rows.append([cf["boundary"], f"{_cell(cf['from'])} -> {_cell(cf['to'])}", str(cf["size"]), condense(opts), "yes" if conforms else "NO", f"{rule} ({source})"])
-    lines += _grid(["boundary", "move", "n", "change", "coherent", "deciding rule (source)"], rows) if rows else ["(none)"]
+    lines += grid(["boundary", "move", "n", "change", "coherent", "deciding rule (source)"], rows) if rows else ["(none)"]
     if report["unreached"]:
         lines.append("not reached with one or two changes: " + "; ".join(f"{u['boundary']} -> {', '.join(u['to'])}" for u in report["unreached"]))
     if all_changes:
@@ -535,7 +537,7 @@ def render_table(report: dict, all_changes: bool = True) -> str:
                 " ".join([*(f"+{c}" for c in e["criteria_added"]), *(f"-{c}" for c in e["criteria_removed"])]) or "=",
                 str(len(e["new_violations"])) if e["new_violations"] else "",
             ])
-        lines += _grid(["change", "ATMP / exclusion", "NMPA class/subclass", "T subcategory", "tier", "criteria", "new violations"], rows)
+        lines += grid(["change", "ATMP / exclusion", "NMPA class/subclass", "T subcategory", "tier", "criteria", "new violations"], rows)
     return "\n".join(lines)
 
 
@@ -558,12 +560,6 @@ def condense(options: list[dict], max_pairs: int = 4) -> str:
 def _mark(entry: dict, field: str, text: str, also: str | None = None) -> str:
     moved = field in entry["delta"] or (also is not None and also in entry["delta"])
     return f"*{text}" if moved else "="
-
-
-def _grid(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    return [line(headers), line(["-" * w for w in widths]), *map(line, rows)]
 
 
 def changes_frame(report: dict):

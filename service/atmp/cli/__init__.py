@@ -74,9 +74,9 @@ def _table(results: list[dict]) -> str:
             ",".join(b["code"] for b in r["borderline"]) or "-",
             "yes" if r["conforms"] else "NO",
         ])
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+    from atmp.analysis.render import table
+
+    return table(headers, rows)
 
 
 CHUNK = 1000  # cards classified and written per step: bounds memory on large batches
@@ -94,7 +94,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from atmp.core.ontology import load_model
 
     gc.disable()  # a one-shot batch of small acyclic objects: collection only costs time (see classify_cards)
+    from atmp.core.inputs import refuse_unknown, with_warnings
+
     cards, was_array = parse_cards(_read_input(args.path))
+    if args.strict:
+        refuse_unknown(cards)
     model = load_model(Path(args.ontology) if args.ontology else None)
     progress = Progress(sys.stderr, enabled=len(cards) >= args.progress_min and (sys.stderr.isatty() or args.progress))
     option = orjson.OPT_INDENT_2 if args.pretty else 0
@@ -102,7 +106,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     rows: list[dict] = []
     for start in range(0, len(cards), CHUNK):
         chunk = cards[start:start + CHUNK]
-        results = classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards)))
+        results = with_warnings(classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards))), chunk)
         if args.format == "table":
             rows.extend(results)
             continue
@@ -115,6 +119,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
             out.write(orjson.dumps(result, option=option))
     if args.format == "table":
         print(_table(rows))
+        for r in rows:  # the table has no column for them: say them on stderr, one line each
+            for w in r.get("warnings", []):
+                print(f"atmp: warning: {r['id']}: {w['message']['en']}", file=sys.stderr)
     elif was_array:
         out.write(b"]\n")
     out.flush()
@@ -124,10 +131,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """SHACL report of the cards; the reasoner runs too, because borderline situations are inferred."""
     from atmp.core.classify import memberships_for
+    from atmp.core.inputs import refuse_unknown
     from atmp.core.ontology import load_model
     from atmp.core.validate import SH, bilingual_report, shacl_report, validate_cards
 
     cards, was_array = parse_cards(_read_input(args.path))
+    if args.strict:
+        refuse_unknown(cards)
     model = load_model(Path(args.ontology) if args.ontology else None)
     memberships = memberships_for(cards, engine=args.engine, model=model)
     if args.format == "turtle":
@@ -191,9 +201,21 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+RELIABILITY_FLAGS = {  # atmp serve flags for the limits of issue 13 (env ATMP_<NAME>; defaults in atmp.http.settings)
+    "sparql_queue": "SPARQL requests that may wait for a worker; the next gets 503 + Retry-After (default 8)",
+    "sparql_max_bytes": "bytes of one SPARQL answer (default 67108864)",
+    "sparql_worker_memory": "MiB of memory a SPARQL worker may add while answering (default 1024)",
+    "card_timeout": "seconds per POST /classify or /validate, waiting for a turn included (default 30)",
+    "card_chunk": "cards classified per turn (default 50)",
+    "max_report_triples": "triples of a Turtle validation report (default 200000)",
+    "body_timeout": "seconds to wait for the next part of a request body (default 30)",
+}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service until interrupted (uvicorn; see atmp.http.app)."""
-    from atmp.http.app import Settings, serve
+    from atmp.http.app import serve
+    from atmp.http.settings import Settings
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port: expected 1-65535, got {args.port}")
@@ -201,6 +223,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(
             max_batch=args.max_batch, max_body_bytes=args.max_body_bytes, sparql_timeout=args.sparql_timeout,
             sparql_max_results=args.sparql_max_results, sparql_workers=args.sparql_workers,
+            **{name: getattr(args, name) for name in RELIABILITY_FLAGS},
             ontology=Path(args.ontology) if args.ontology else None,
         )
     except ValueError as exc:
@@ -231,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
+    p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define (default: classify it and warn in the result's warnings)")
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("validate", help="SHACL report of one card or a JSON array: exit 0 when every card conforms, 1 when not")
@@ -238,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "turtle"], default="json", help="json: per-card entries (default); turtle: the standard sh:ValidationReport")
     p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="reasoner that finds the borderline situations (as for classify)")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("qc", help="ontology quality checks (ontology/qc/*-violation.rq, OWL API DL profile, HermiT satisfiability); exit 1 on a finding")
@@ -274,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sparql-timeout", type=float, help="seconds per SPARQL query (env ATMP_SPARQL_TIMEOUT, default 10)")
     p.add_argument("--sparql-max-results", type=int, help="solutions or triples per SPARQL query (env ATMP_SPARQL_MAX_RESULTS, default 10000)")
     p.add_argument("--sparql-workers", type=int, help="SPARQL worker processes (env ATMP_SPARQL_WORKERS, default 2)")
+    for name, help_text in RELIABILITY_FLAGS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=float if name.endswith("timeout") else int, help=help_text)
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], default="info")
     p.set_defaults(func=cmd_serve)
 
@@ -295,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # the last line of defence: one line, no traceback
+    except Exception as exc:
+        from atmp.core.ontology import OntologyError
+
+        if isinstance(exc, OntologyError) and getattr(args, "ontology", None):
+            print(f"atmp: --ontology {args.ontology}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
+            return EXIT_INPUT
         print(f"atmp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from atmp.core.layout import DEFAULT_ENGINE, ENGINES
-from atmp.kg.graph import EXPORT_FORMATS, GRAPH_NAMES, KGError, KnowledgeGraph
+from atmp.kg.store import EXPORT_FORMATS, KnowledgeGraph
+from atmp.kg.terms import GRAPH_NAMES, KGError
 
 
 def _wrap(func, input_error: type[Exception]):
@@ -99,7 +100,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(result.to_csv())
     else:
-        print(result.to_table())
+        from atmp.analysis.render import query_table
+
+        print(query_table(result))
     return 0
 
 

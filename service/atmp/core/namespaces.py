@@ -19,7 +19,7 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
 DCTERMS = DCT = Namespace("http://purl.org/dc/terms/")
 
-#: the prefixes written into exports and offered to SPARQL queries
+#: the prefixes written into exports and offered to SPARQL queries (the knowledge graph's vocabulary)
 PREFIXES: dict[str, str] = {
     "atmp": str(ATMP),
     "product": str(PRODUCT_NS),
@@ -31,7 +31,6 @@ PREFIXES: dict[str, str] = {
     "xsd": str(XSD),
     "skos": str(SKOS),
     "dcterms": str(DCTERMS),
-    "sh": str(SH),
 }
 
 

@@ -203,7 +203,8 @@ def vocabulary_labels() -> dict[str, dict[str, dict[str, str]]]:
     from rdflib import RDFS
 
     from atmp.core.ontology import bilingual
-    from atmp.kg.graph import KG_NS, VOCABULARY_FILE
+    from atmp.kg.catalogue import VOCABULARY_FILE
+    from atmp.kg.terms import KG_NS
 
     graph = Graph().parse(resources.catalogue_dir() / VOCABULARY_FILE, format="turtle")
     out: dict[str, dict[str, dict[str, str]]] = {}

@@ -289,7 +289,7 @@ def _whatif(service, body: bytes, max_pairs: int, options: int) -> dict:
     cards, was_array = service.parse(body)
     if was_array:
         raise CardError("", "POST /whatif takes one card (a JSON object), not an array")
-    with service._lock:  # the compiled evaluator's caches, as for /classify
+    with service.exclusive():  # the compiled evaluator's caches, in turn with /classify
         report = whatif(cards[0], model=service.model, max_pairs=max_pairs)
     nearest = []
     for cf in report["counterfactuals"]:
