@@ -74,8 +74,9 @@ class Search:
         """(drops of stated values, alternatives for an absent or default value) of one property."""
         prop = self.props[canon_prop]
         values = self.facts.values.get(prop.iri, ())
-        if not prop.is_object:
-            return [(canon_prop, "set", not values[0] if values else True)], []
+        if not prop.is_object:  # a true flag is a stated fact to drop; a false one is the absence of it
+            flag = bool(values and values[0])
+            return ([(canon_prop, "set", False)], []) if flag else ([], [(canon_prop, "set", True)])
         if not prop.functional:
             if values:
                 return [(canon_prop, "remove", v) for v in values], []
@@ -128,6 +129,17 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
                     group.remove(member)
             groups.append(tuple(group))
             break
+    if not singles and not groups:  # nothing stated decides by its absence (a negation): which value would change it?
+        for p in read_props:
+            prop = props[p]
+            values = ctx.facts.values.get(prop.iri, ())
+            if not prop.is_object or not values:
+                continue
+            op = "set" if prop.functional else "add"
+            for code in prop.codes.values():
+                if code not in values and search.changes(((p, op, code),)):
+                    singles.append(((p, op, code),))
+                    break
     found = cache[key] = singles + groups
     return found
 
@@ -216,7 +228,7 @@ def _reason_for(model: OntologyModel, ev: Evaluator, ctx: ProductContext, card: 
         current = ctx.facts.values.get(prop.iri, ())
         shown = (value,) if op == "remove" else current
         parts.append(fact_text(model, prop, shown))
-        defaulted = op in ("set", "add") and not _card_states(card, prop)
+        defaulted = op in ("set", "add") and not _card_states(card, prop) and not (prop.is_object and current and current != _default(prop))
         kinds.append("default" if defaulted else "fact")
         rule = rule_of.get((canon_prop, value if op == "remove" else None)) or rule_of.get((canon_prop, None))
         if rule is not None and rule not in rules:
@@ -233,8 +245,7 @@ def _reason_for(model: OntologyModel, ev: Evaluator, ctx: ProductContext, card: 
     sources = [model.source(r) for r in rules if model.source(r)]
     item: dict = {"kind": kind, "en": en, "zh": zh, "changes": [card_edit(model, ev, c) for c in group]}
     if rules:
-        item["rule"] = [str(r).rsplit("/", 1)[-1] for r in rules]
-        item["rule_label"] = [model.label(r) for r in rules]
+        item["rule"] = " ".join(str(r).rsplit("/", 1)[-1] for r in rules)
         item["source"] = "; ".join(dict.fromkeys(sources))
     return item
 
@@ -293,44 +304,50 @@ def _label_list(model: OntologyModel, classes: list[URIRef], lang: str) -> str:
 
 
 def brief_entry(model: OntologyModel, ev: Evaluator, ctx: ProductContext, rc, conclusion: str, card: dict, expected: bool = True) -> dict:
-    """The minimal justification of one conclusion: deciding facts, the rule, contract decisions, priorities."""
+    """The minimal justification of one conclusion: deciding facts, the rule, contract decisions, priorities.
+
+    The prose is in ``text`` (one sentence per language); ``because`` says what each reason is
+    (``kind``) and, for card facts and defaults, the card edit that drops it (``changes``). Fact
+    reasons carry no prose of their own: the sentence already says them, and a batch stays small.
+    """
     cls = ev.canon.get(rc.iri, rc.iri)
+    rule_id = str(rc.iri).rsplit("/", 1)[-1]
     groups = deciding(model, ev, ctx, cls, expected)
     rule_of = _rules_of_facts(ctx, cls) if expected else {}
-    because = [_reason_for(model, ev, ctx, card, g, rule_of) for g in groups]
+    reasons = [_reason_for(model, ev, ctx, card, g, rule_of) for g in groups]
     label = rc.label
-    because.append(
-        {
-            "kind": "rule",
-            "rule": str(rc.iri).rsplit("/", 1)[-1],
-            "label": label,
-            "source": rc.source,
-            "en": f"rule: {label.get('en')} ({rc.source})",
-            "zh": f"规则：{label.get('zh')}（{rc.source}）",
-        }
-    )
+    because = [{k: v for k, v in r.items() if k not in ("en", "zh", "source")} for r in reasons]  # the sentence cites them
+    because.append({"kind": "rule", "rule": rule_id, "source": rc.source})  # its label and definition: the entry's
+    resting = []
     result_iris = model.memo.get("justify_result_iris")
     if result_iris is None:
         result_iris = model.memo["justify_result_iris"] = {ev.canon.get(r.iri, r.iri): r for r in model.result_classes if r.field != "atmp"}
+    if not expected:  # a negated conclusion (not an ATMP) rests on the exclusion that holds, explained in its own entry
+        for sub in result_iris.values():
+            if sub.field == "exclusion" and ctx.truth(ev.canon.get(sub.iri, sub.iri)) is True:
+                item = {
+                    "kind": "rule",
+                    "rule": str(sub.iri).rsplit("/", 1)[-1],
+                    "source": sub.source,
+                    "en": f"{sub.label.get('en')} ({sub.source})",
+                    "zh": f"{sub.label.get('zh')}（{sub.source}）",
+                }
+                because.append(item)
+                resting.append(item)
     if expected:  # conclusions that rest on other conclusions (a tier on its criteria, a class on its subclass)
         for reason in ctx.why(cls):
             sub = result_iris.get(reason[1]) if reason[0] == "class" else None
             if sub is not None and sub.iri != rc.iri:
-                because.append(
-                    {
-                        "kind": "rule",
-                        "rule": str(sub.iri).rsplit("/", 1)[-1],
-                        "label": sub.label,
-                        "source": sub.source,
-                        "en": f"meets {sub.label.get('en')} ({sub.source})",
-                        "zh": f"符合{sub.label.get('zh')}（{sub.source}）",
-                    }
-                )
-    from .ontology import SKOS
-
-    notes = {}
-    for n in model.graph.objects(rc.iri, SKOS.editorialNote):
-        notes.setdefault(getattr(n, "language", None) or "en", str(n))
+                item = {
+                    "kind": "rule",
+                    "rule": str(sub.iri).rsplit("/", 1)[-1],
+                    "source": sub.source,
+                    "en": f"meets {sub.label.get('en')} ({sub.source})",
+                    "zh": f"符合{sub.label.get('zh')}（{sub.source}）",
+                }
+                because.append(item)
+                resting.append(item)
+    notes = _notes(model, rc.iri)
     if notes:
         because.append({"kind": "contract", "source": rc.source, "en": f"contract decision: {notes.get('en', '')}", "zh": f"契约决定：{notes.get('zh', notes.get('en', ''))}"})
     if expected:
@@ -347,11 +364,23 @@ def brief_entry(model: OntologyModel, ev: Evaluator, ctx: ProductContext, rc, co
                         "zh": f"亦符合{_label_list(model, also, 'zh')}，但{src}规定优先归入{label.get('zh')}",
                     }
                 )
-    facts = [b for b in because if b["kind"] in ("fact", "default")]
     verb = VERBS.get(rc.field, ("so", "故")) if expected else NOT_ATMP
-    cited = lambda b, lang: b[lang] + (f" ({b['source']})" if lang == "en" and b.get("source") else f"（{b['source']}）" if b.get("source") else "")  # noqa: E731
-    resting = [b for b in because if b["kind"] == "rule" and b["rule"] != str(rc.iri).rsplit("/", 1)[-1]]
-    en_facts = "; ".join([*(cited(b, "en") for b in facts), *(b["en"] for b in resting)]) or "by the rule alone"
-    zh_facts = "；".join([*(cited(b, "zh") for b in facts), *(b["zh"] for b in resting)]) or "依规则本身"
+    en_parts = [r["en"] + (f" ({r['source']})" if r.get("source") else "") for r in reasons] + [r["en"] for r in resting]
+    zh_parts = [r["zh"] + (f"（{r['source']}）" if r.get("source") else "") for r in reasons] + [r["zh"] for r in resting]
+    en_facts = "; ".join(en_parts) or "by the rule alone"
+    zh_facts = "；".join(zh_parts) or "依规则本身"
     text = {"en": f"{en_facts[0].upper()}{en_facts[1:]}, {verb[0]} {label.get('en')} ({rc.source}).", "zh": f"{zh_facts}，{verb[1]}{label.get('zh')}（{rc.source}）。"}
-    return {"conclusion": conclusion, "rule": str(rc.iri).rsplit("/", 1)[-1], "label": label, "text": text, "because": because, "source": rc.source}
+    return {"conclusion": conclusion, "rule": rule_id, "label": label, "text": text, "because": because, "source": rc.source}
+
+
+def _notes(model: OntologyModel, iri: URIRef) -> dict[str, str]:
+    """A class's contract decisions (``skos:editorialNote``) by language; read once per class."""
+    from .ontology import SKOS
+
+    cache = model.memo.setdefault("justify_notes", {})
+    if iri not in cache:
+        notes: dict[str, str] = {}
+        for n in model.graph.objects(iri, SKOS.editorialNote):
+            notes.setdefault(getattr(n, "language", None) or "en", str(n))
+        cache[iri] = notes
+    return cache[iri]

@@ -226,10 +226,10 @@ class Service:
             raise TooLarge(f"too many cards ({len(data)} > {self.settings.max_batch}); split the batch")
         return load_cards(data)
 
-    def classify(self, body: bytes) -> Any:
+    def classify(self, body: bytes, explain: str = "full") -> Any:
         cards, was_array = self.parse(body)
         with self._lock:
-            results = self._classify_cards(cards, engine="compiled", model=self.model)
+            results = self._classify_cards(cards, engine="compiled", model=self.model, explain=explain)
         return results if was_array else results[0]
 
     def validate(self, body: bytes, turtle: bool) -> tuple[Any, bool]:
@@ -441,15 +441,22 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         log.error("incident %s: %s %s failed", incident, request.method, request.url.path, exc_info=exc)
         return JSONResponse(status_code=500, content={"detail": "internal error; the service logged it", "incident": incident})
 
+    from .routers.report import router as report_router  # POST /report
+
+    app.include_router(report_router)
+
     # -- classify and validate
     @app.post("/classify", tags=["cards"], summary="Classify one card or a list of cards",
               openapi_extra=_card_body(settings),
               responses={200: {"description": "The result of `atmp classify`: one result for one card, a list for a list",
                                "content": {"application/json": {"schema": {"oneOf": [RESULT_REF, {"type": "array", "items": RESULT_REF}]}}}}, **BAD_INPUT})
-    async def classify(request: Request) -> JSONResponse:
-        """Same answers as `atmp classify --engine compiled` (and, as the tests prove, as the HermiT reference)."""
+    async def classify(request: Request, explain: Literal["full", "brief", "none"] = "full") -> JSONResponse:
+        """Same answers as `atmp classify --engine compiled` (and, as the tests prove, as the HermiT reference).
+
+        `?explain=brief`: only the deciding reasons per conclusion; `none`: no explanations; `full` (default): the whole walk.
+        """
         body = await request.body()
-        return _json(await run_in_threadpool(service.classify, body))
+        return _json(await run_in_threadpool(service.classify, body, explain))
 
     @app.post("/validate", tags=["cards"], summary="SHACL report of one card or a list of cards",
               openapi_extra=_card_body(settings),
