@@ -109,3 +109,15 @@ def test_priority_rule_is_named():
 def test_unknown_level_is_refused():
     with pytest.raises(ValueError, match="explanation level"):
         classify_cards(_cards("examples")[:1], explain="short")
+
+
+def test_cli_writes_brief_to_a_pipe_and_none_on_request(tmp_path, capsysbinary):
+    from atmp.cli import main
+
+    cards = _cards("examples")[:4]
+    path = tmp_path / "cards.json"
+    path.write_text(json.dumps(cards), encoding="utf-8")
+    assert main(["classify", str(path)]) == 0  # stdout captured: not a terminal
+    assert json.loads(capsysbinary.readouterr().out) == classify_cards(cards, explain="brief")
+    assert main(["classify", str(path), "--explain", "none"]) == 0
+    assert json.loads(capsysbinary.readouterr().out) == [{**r, "explanation": []} for r in classify_cards(cards)]
