@@ -39,6 +39,50 @@ def _props(model: OntologyModel, ev: Evaluator) -> dict[URIRef, CardProperty]:
     return found
 
 
+def _behaviours(model: OntologyModel, ev: Evaluator) -> dict[URIRef, dict[URIRef, tuple]]:
+    """Per property, each code's behaviour in the rules: which fillers of ``some``/``only`` it satisfies
+    and whether a ``hasValue`` names it. Codes that behave alike are interchangeable for every class,
+    so a counterfactual needs to try only one of them (this cuts the search several-fold)."""
+    found = model.memo.get("justify_behaviours")
+    if found is not None:
+        return found
+    from .evaluator import And, HasValue, Not, Only, Or, Some
+
+    fillers: dict[URIRef, list] = {}
+    named: dict[URIRef, set] = {}
+    stack = [e for exprs in ev.defs.equivalents.values() for e in exprs]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (And, Or)):
+            stack.extend(e.items)
+        elif isinstance(e, Not):
+            stack.append(e.item)
+        elif isinstance(e, (Some, Only)):
+            if e.filler not in fillers.setdefault(e.prop, []):
+                fillers[e.prop].append(e.filler)
+        elif isinstance(e, HasValue):
+            named.setdefault(e.prop, set()).add(e.value)
+    found = {}
+    for canon_prop, prop in _props(model, ev).items():
+        found[canon_prop] = {}
+        for code in prop.codes.values():
+            c = ev.canon.get(code, code)
+            found[canon_prop][code] = (tuple(ev._vocab_eval(c, f, frozenset()) for f in fillers.get(canon_prop, ())), c if c in named.get(canon_prop, ()) else None)
+    model.memo["justify_behaviours"] = found
+    return found
+
+
+def _distinct(behaviour: dict[URIRef, tuple], present: tuple) -> list[URIRef]:
+    """One code per behaviour, leaving out the behaviours of the values already present."""
+    seen = {behaviour.get(v) for v in present}
+    out = []
+    for code, b in behaviour.items():
+        if b not in seen:
+            seen.add(b)
+            out.append(code)
+    return out
+
+
 def _default(prop: CardProperty) -> tuple:
     return () if prop.default is None else (prop.default,)
 
@@ -62,13 +106,20 @@ def _apply(values: dict, props: dict[URIRef, CardProperty], changes: tuple[Chang
 class Search:
     """Re-decides one class on changed copies of one product's facts."""
 
-    def __init__(self, ev: Evaluator, props: dict[URIRef, CardProperty], facts: ProductFacts, cls: URIRef, expected: bool):
+    def __init__(self, ev: Evaluator, props: dict[URIRef, CardProperty], facts: ProductFacts, cls: URIRef, expected: bool, variants: dict | None = None):
         self.ev, self.props, self.facts, self.cls, self.expected = ev, props, facts, cls, expected
+        self.behaviour: dict[URIRef, dict[URIRef, tuple]] = {}
+        # changed facts -> their context, shared by all conclusions of one product: the same change is
+        # tried for many conclusions, and its context's memo answers the later ones almost for free
+        self.variants = {} if variants is None else variants
 
     def changes(self, changes: tuple[Change, ...]) -> bool:
         """Does applying ``changes`` move the class away from its current truth?"""
-        facts = replace(self.facts, values=_apply(self.facts.values, self.props, changes))
-        return (self.ev.product_context(facts).truth(self.cls) is True) != self.expected
+        key = frozenset(changes)
+        ctx = self.variants.get(key)
+        if ctx is None:
+            ctx = self.variants[key] = self.ev.product_context(replace(self.facts, values=_apply(self.facts.values, self.props, changes)))
+        return (ctx.truth(self.cls) is True) != self.expected
 
     def candidates(self, canon_prop: URIRef) -> tuple[list[Change], list[Change]]:
         """(drops of stated values, alternatives for an absent or default value) of one property."""
@@ -80,10 +131,18 @@ class Search:
         if not prop.functional:
             if values:
                 return [(canon_prop, "remove", v) for v in values], []
-            return [], [(canon_prop, "add", c) for c in prop.codes.values()]
+            return [], [(canon_prop, "add", c) for c in _distinct(self.behaviour[canon_prop], values)]
         if values and values != _default(prop):
             return [(canon_prop, "absent", None)], []
-        return [], [(canon_prop, "set", c) for c in prop.codes.values() if c not in values]
+        return [], [(canon_prop, "set", c) for c in _distinct(self.behaviour[canon_prop], values)]
+
+
+def variants_of(ctx: ProductContext) -> dict:
+    """The product's changed-facts contexts, kept on its context so they go when the product's result is made."""
+    found = ctx.__dict__.get("_justify_variants")
+    if found is None:
+        found = ctx.__dict__["_justify_variants"] = {}
+    return found
 
 
 def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIRef, expected: bool = True) -> list[tuple[Change, ...]]:
@@ -103,7 +162,8 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
         return found
     if len(cache) > CACHE_LIMIT:
         cache.clear()
-    search = Search(ev, props, ctx.facts, cls, expected)
+    search = Search(ev, props, ctx.facts, cls, expected, variants_of(ctx))
+    search.behaviour = _behaviours(model, ev)
     singles: list[tuple[Change, ...]] = []
     rest: list[Change] = []
     for p in read_props:
@@ -136,8 +196,8 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
             if not prop.is_object or not values:
                 continue
             op = "set" if prop.functional else "add"
-            for code in prop.codes.values():
-                if code not in values and search.changes(((p, op, code),)):
+            for code in _distinct(search.behaviour[p], values):
+                if search.changes(((p, op, code),)):
                     singles.append(((p, op, code),))
                     break
     found = cache[key] = singles + groups
