@@ -113,7 +113,7 @@ def test_classify_gives_exactly_the_hermit_reference(client, name):
 
 
 def test_classify_is_the_cli_answer(client, examples, capsysbinary):
-    assert atmp_main(["classify", str(EXAMPLES)]) == 0
+    assert atmp_main(["classify", str(EXAMPLES), "--explain", "full"]) == 0
     cli = json.loads(capsysbinary.readouterr().out)
     assert client.post("/classify", json=examples).json() == cli
     assert client.post("/classify", content=EXAMPLES.read_bytes(), headers={"content-type": "application/json"}).json() == cli

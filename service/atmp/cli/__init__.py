@@ -103,10 +103,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, enabled=len(cards) >= args.progress_min and (sys.stderr.isatty() or args.progress))
     option = orjson.OPT_INDENT_2 if args.pretty else 0
     out = sys.stdout.buffer
+    explain = args.explain or explain_default(sys.stdout)
     rows: list[dict] = []
     for start in range(0, len(cards), CHUNK):
         chunk = cards[start:start + CHUNK]
-        results = with_warnings(classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards))), chunk)
+        results = with_warnings(classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards)), explain=explain), chunk)
         if args.format == "table":
             rows.extend(results)
             continue
@@ -126,6 +127,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
         out.write(b"]\n")
     out.flush()
     return EXIT_OK
+
+
+def explain_default(stream) -> str:
+    """``full`` on a terminal (a person reading one answer), ``brief`` for a file or a pipe (a batch: 1/3 the bytes)."""
+    try:
+        return "full" if stream.isatty() else "brief"
+    except (AttributeError, ValueError):
+        return "brief"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -252,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compiled (default): the ontology's axioms evaluated in-process, proven identical to HermiT by the tests; "
                         "hermit: warm in-process HermiT (the reference); owlready2: owlready2's batch run of HermiT")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.add_argument("--explain", choices=["full", "brief", "none"],
+                   help="explanations: full (every rule walked), brief (deciding reasons only), none; default full on a terminal, brief to a file or pipe")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define (default: classify it and warn in the result's warnings)")
@@ -290,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     from atmp.cli.diff import add_commands as add_diff_commands  # diff, release: rule versions
 
     add_diff_commands(sub, InputError)
+
+    from atmp.cli.report import add_command as add_report_command  # report: the committee document
+
+    add_report_command(sub, InputError)
 
     p = sub.add_parser("serve", help="HTTP lookup service: POST /classify and /validate, GET /products, /classes, /criteria, /sparql (read-only), /health; OpenAPI at /docs")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -63,12 +63,17 @@ def classify_cards(
     engine: str = "compiled",
     model: OntologyModel | None = None,
     progress: Callable[[int, int], None] | None = None,
+    explain: str = "full",
 ) -> list[dict]:
     """Classify validated cards; results keep the input order.
 
     ``compiled`` (the default, the fast path) evaluates the ontology's axioms closed-world in
     Python; ``hermit`` asks a warm in-process HermiT (the reference); ``owlready2`` runs owlready2's
     batch realisation with HermiT. All three must agree; the tests hold them to it.
+
+    ``explain``: ``full`` (the default, the whole definition walk per conclusion), ``brief`` (only
+    the deciding reasons, see :mod:`atmp.core.justify`) or ``none`` (``explanation`` is empty and no
+    explanation work is done). The other fields do not depend on it.
 
     The cyclic garbage collector is paused for the batch: classification allocates many small,
     acyclic objects, and gen-2 collections over a growing heap cost a third of a 10,000-card run.
@@ -78,20 +83,24 @@ def classify_cards(
     if paused:
         gc.disable()
     try:
-        return _classify(cards, engine, model, progress)
+        return _classify(cards, engine, model, progress, explain)
     finally:
         if paused:
             gc.enable()
 
 
-def _classify(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None) -> list[dict]:
+def _classify(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None, explain: str = "full") -> list[dict]:
+    from .explain import LEVELS
+
+    if explain not in LEVELS:
+        raise ValueError(f"unknown explanation level {explain!r}; expected one of {LEVELS}")
     results = []
     memberships = []
     facts = []
     for card, (members, ctx) in zip(cards, _memberships(cards, engine, model, progress), strict=True):
         memberships.append(members)
         facts.append(ctx.facts)
-        results.append(assemble(model, card, members, ctx))
+        results.append(assemble(model, card, members, ctx, explain))
     # SHACL sees the reasoner's borderline memberships, so its report and the result agree; the
     # entries those produce are already in the result (from the same OWL classes), once each.
     for result, report in zip(results, validate_cards(model, cards, memberships, facts=facts), strict=True):

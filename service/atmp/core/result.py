@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import URIRef
 
 from .evaluator import ProductContext
-from .explain import explanation_entry
+from .explain import entry_maker
 from .layout import SINGLE_FIELDS, skeleton
 from .ontology import OntologyModel
 
@@ -14,7 +14,9 @@ class RuleConflict(RuntimeError):
     """The ontology put a product in two classes that fill the same single-valued field."""
 
 
-def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext) -> dict:
+def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext, explain: str = "full") -> dict:
+    """The contract result; ``explain`` is ``full`` (the definition walk), ``brief`` (deciding reasons only) or ``none``."""
+    explanation_entry = entry_maker(model, ctx, card, explain)
     single: dict[str, str | None] = dict.fromkeys(SINGLE_FIELDS)
     criteria: list[int] = []
     borderline: list[dict] = []
@@ -28,19 +30,21 @@ def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: Produc
             continue
         if rc.field == "atmp":
             atmp = True
-            explanation.append(explanation_entry(model, ctx, rc, "atmp = true"))
+            explanation.append(explanation_entry(rc, "atmp = true"))
         elif rc.field in single:
             if single[rc.field] is not None:
                 raise RuleConflict(f"{card['id']}: {rc.field} is both {single[rc.field]!r} and {rc.code!r}")
             single[rc.field] = rc.code
-            explanation.append(explanation_entry(model, ctx, rc, f"{rc.field} = {rc.code}"))
+            explanation.append(explanation_entry(rc, f"{rc.field} = {rc.code}"))
         elif rc.field == "tianjin.criteria":
             criteria.append(int(rc.number))  # type: ignore[arg-type]
-            explanation.append(explanation_entry(model, ctx, rc, f"tianjin.criteria includes {rc.number}"))
+            explanation.append(explanation_entry(rc, f"tianjin.criteria includes {rc.number}"))
         elif rc.field == "borderline":
             borderline.append({"code": rc.code, "severity": rc.severity or "warning", "message": rc.definition, "source": rc.source})
-            explanation.append(explanation_entry(model, ctx, rc, f"borderline: {rc.code}"))
-    if not atmp and atmp_rc is not None:
+            explanation.append(explanation_entry(rc, f"borderline: {rc.code}"))
+    if not atmp and atmp_rc is not None and explain == "brief":
+        explanation.insert(0, explanation_entry(atmp_rc, "atmp = false", False))
+    elif not atmp and atmp_rc is not None and explain == "full":
         explanation.insert(0, {
             "conclusion": "atmp = false",
             "rule": "AdvancedTherapyMedicinalProduct",
@@ -50,6 +54,7 @@ def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: Produc
             "because": [{"rule": "NotAnATMP", "holds": True, "en": f"exclusion {single['exclusion']}", "zh": f"排除情形 {single['exclusion']}", "source": atmp_rc.source}],
             "source": atmp_rc.source,
         })
+    explanation = [e for e in explanation if e is not None]
     result = skeleton(card["id"], single, atmp, criteria, borderline, explanation)
     result["rule_version"] = {"iri": model.version_iri, "info": model.version_info}  # the rules that produced this answer
     return result

@@ -18,7 +18,7 @@ from atmp import __version__
 from .errors import install_error_handlers
 from .limits import BodyLimit
 from .openapi import install_openapi
-from .routers import cards, catalogue, taxonomy, workbench
+from .routers import cards, catalogue, report, taxonomy, workbench
 from .routers import service as service_routes
 from .routers.sparql import SparqlRouter
 from .settings import Settings
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout)
     install_error_handlers(app)
     app.include_router(cards.router(service, settings))
+    app.include_router(report.router)  # POST /report: the committee document
     app.include_router(catalogue.router(service))
     app.include_router(taxonomy.router(service))
     app.include_router(SparqlRouter(service.pool, page=lambda request: workbench.sparql_page(request) if workbench.wants_page(request) else None))

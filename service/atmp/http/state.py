@@ -83,11 +83,11 @@ class Service:
     def _in_turns(self, cards: list[dict], work) -> list:
         return in_turns(self._lock, cards, work, chunk=self.settings.card_chunk, timeout=self.settings.card_timeout)
 
-    def classify(self, body: bytes, strict: bool = False) -> Any:
+    def classify(self, body: bytes, strict: bool = False, explain: str = "full") -> Any:
         cards, was_array = self.parse(body)
         if strict:
             refuse_unknown(cards)
-        results = self._in_turns(cards, lambda chunk: self._classify_cards(chunk, engine="compiled", model=self.model))
+        results = self._in_turns(cards, lambda chunk: self._classify_cards(chunk, engine="compiled", model=self.model, explain=explain))
         with_warnings(results, cards)
         return results if was_array else results[0]
 

@@ -12,6 +12,7 @@ from ..settings import Settings
 from ..state import Service
 
 Strict = Annotated[bool, Query(description="refuse (422) a card with a field the contract does not define; by default it is accepted and its result says so in `warnings`")]
+Explain = Annotated[Literal["full", "brief", "none"], Query(description="explanations: full (every rule walked, default), brief (deciding reasons only), none")]
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -35,10 +36,13 @@ def router(service: Service, settings: Settings) -> APIRouter:
             **BAD_INPUT,
         },
     )
-    async def classify(request: Request, strict: Strict = False) -> Response:
-        """Same answers as `atmp classify --engine compiled` (and, as the tests prove, as the HermiT reference)."""
+    async def classify(request: Request, strict: Strict = False, explain: Explain = "full") -> Response:
+        """Same answers as `atmp classify --engine compiled` (and, as the tests prove, as the HermiT reference).
+
+        `?explain=brief`: only the deciding reasons per conclusion; `none`: no explanations; `full` (default): the whole walk.
+        """
         body = await request.body()
-        return json_response(await run_in_threadpool(service.classify, body, strict))
+        return json_response(await run_in_threadpool(service.classify, body, strict, explain))
 
     @api.post(
         "/validate",
