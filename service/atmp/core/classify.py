@@ -20,7 +20,20 @@ ENGINES = ("hermit", "owlready2", "compiled")
 
 @lru_cache(maxsize=8)
 def evaluator_for(model: OntologyModel) -> Evaluator:
-    return Evaluator(Definitions.from_graph(model.graph))
+    ev = Evaluator(Definitions.from_graph(model.graph))
+    ev.use_vocabulary(*vocabulary(model))
+    return ev
+
+
+def vocabulary(model: OntologyModel) -> tuple[tuple[URIRef, ...], dict[URIRef, tuple]]:
+    """Card properties and every value a card can give each (codes, the absent-field default, booleans)."""
+    universe: dict[URIRef, tuple] = {}
+    for p in model.properties:
+        values = list(p.codes.values()) if p.is_object else [False, True]
+        if p.default is not None:
+            values.append(p.default)
+        universe[p.iri] = tuple(dict.fromkeys(values))
+    return tuple(p.iri for p in model.properties), universe
 
 
 def memberships_for(cards: list[dict], engine: str = "compiled", model: OntologyModel | None = None) -> list[set[URIRef]]:
@@ -53,7 +66,7 @@ def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress:
         elif hermit is not None:
             members = hermit.memberships(f, result_iris)
         else:
-            members = {c for c in result_iris if ctx.member(c)}
+            members = ctx.members(result_iris)
         yield members, ctx
         if progress:
             progress(i + 1, len(cards))

@@ -163,6 +163,26 @@ class Evaluator:
         self.shared: dict[tuple, bool | None] = {}
         self.interned: dict[tuple, int] = {}
         self.shared_why: dict[tuple, list] = {}
+        # the compiled form (atmp.core.compiled), per asserted product types; needs the card
+        # properties' value universe, which only the ontology model knows (see use_vocabulary)
+        self.universe: tuple[tuple[URIRef, ...], dict[URIRef, tuple]] | None = None
+        self._compiled: dict[frozenset, object] = {}
+
+    def use_vocabulary(self, props: tuple[URIRef, ...], universe: dict[URIRef, tuple]) -> None:
+        """Enable the compiled form: ``props`` are the card properties, ``universe`` each one's possible values."""
+        self.universe = (tuple(self.canon.get(p, p) for p in props), {self.canon.get(p, p): tuple(self.canon.get(v, v) for v in vals) for p, vals in universe.items()})
+        self._compiled.clear()
+
+    def compiled_for(self, types: frozenset):
+        """The :class:`atmp.core.compiled.CompiledClasses` for products asserting ``types`` (None without a vocabulary)."""
+        if self.universe is None:
+            return None
+        found = self._compiled.get(types)
+        if found is None:
+            from .compiled import CompiledClasses
+
+            found = self._compiled[types] = CompiledClasses(self, self.universe[0], self.universe[1], types)
+        return found
 
     def decided(self, cls: URIRef, types: frozenset = frozenset(), _stack: frozenset = frozenset()) -> bool:
         """Is the class's truth two-valued on every closed product, without consulting its subclasses?
@@ -299,6 +319,13 @@ class ProductContext:
         self._active: set[URIRef] = set()
         self._codes: dict[URIRef, int] | None = None
         self._signatures: dict[tuple, tuple] = {}
+        # the compiled path: bitsets of the facts and a memo per class (None: interpret everything)
+        self._cc = ev.compiled_for(self.types)
+        self._bits = None if self._cc is None else self._cc.encode(self.values)  # type: ignore[attr-defined]
+        if self._bits is None:
+            self._cc = None
+        else:
+            self._cmemo = self._cc.new_memo(facts.iri)  # type: ignore[attr-defined]
 
     def signature(self, reads: tuple[URIRef, ...]) -> tuple:
         """The product's values on ``reads`` (and its asserted types) as small interned integers.
@@ -307,6 +334,8 @@ class ProductContext:
         per evaluator, so the keys of the shared cache are tuples of ints.
         """
         found = self._signatures.get(reads)
+        if found is None and self._cc is not None:  # the bitsets already are small ints; "b" keeps the two key kinds apart
+            found = self._signatures[reads] = ("b", self.types, *(self._ordered(p) for p in reads))
         if found is None:
             if self._codes is None:
                 intern = self.ev.interned
@@ -317,11 +346,43 @@ class ProductContext:
             found = self._signatures[reads] = (codes[None], *(codes.get(p, -1) for p in reads))  # type: ignore[index]
         return found
 
+    def _ordered(self, prop: URIRef):
+        """A prop's values as bits, in card order when there are several: reasons list values in that order."""
+        cc = self._cc
+        slot = cc.slot.get(prop)  # type: ignore[attr-defined]
+        if slot is None:
+            return 0
+        vals = self.values.get(prop, ())
+        if len(vals) < 2:
+            return self._bits[slot]  # type: ignore[index]
+        bits = cc.bits[slot]  # type: ignore[attr-defined]
+        return tuple(bits[v] for v in vals)
+
     def member(self, cls: URIRef) -> bool:
         return self.truth(self.ev.canon.get(cls, cls)) is True
 
+    def members(self, classes) -> set[URIRef]:
+        """The classes (canonical IRIs) of ``classes`` the product is a member of."""
+        cc = self._cc
+        if cc is None:
+            return {c for c in classes if self.member(c)}
+        index, functions, bits, memo = cc.index, cc.functions, self._bits, self._cmemo
+        return {c for c in classes if (functions[index[c]](bits, memo) is True if c in index else self.member(c))}
+
     def truth(self, cls: URIRef) -> bool | None:
-        """Three-valued membership of a class (given as its canonical IRI object, see Definitions.canon)."""
+        """Three-valued membership of a class (given as its canonical IRI object, see Definitions.canon).
+
+        Compiled (:mod:`atmp.core.compiled`) when the class is not on a definitional cycle and the
+        facts are in the compiled vocabulary; interpreted otherwise. Both give the same answer.
+        """
+        cc = self._cc
+        if cc is not None:
+            i = cc.index.get(cls)
+            if i is not None:
+                return cc.functions[i](self._bits, self._cmemo)
+        return self._interpreted(cls)
+
+    def _interpreted(self, cls: URIRef) -> bool | None:
         if cls in self.memo:
             return self.memo[cls]
         reads = self.ev.reads(cls, self.types)
