@@ -67,6 +67,8 @@ class CompiledClasses:
         self.source, namespace = self._generate()
         exec(compile(self.source, "<atmp compiled ontology>", "exec"), namespace)  # noqa: S102 - our own generated code, from the ontology
         self.functions: list[Callable] = namespace["FUNCTIONS"]
+        self.node_functions: dict[int, Callable] = dict(zip(self.node_ids, namespace["NODES"], strict=True))
+        self._defs_alive = defs  # node ids are valid while the definitions live
         self.n = len(self.classes)
 
     # -- products
@@ -134,8 +136,16 @@ class CompiledClasses:
                 return two_valued(e.item)
             return True
 
+        generated: dict[int, str] = {}
+
         def expr(e: Expr) -> str:
-            """A Python expression giving True/False/None for ``e``."""
+            """A Python expression giving True/False/None for ``e`` (generated once per node)."""
+            found = generated.get(id(e))
+            if found is None:
+                found = generated[id(e)] = _expr(e)
+            return found
+
+        def _expr(e: Expr) -> str:
             if isinstance(e, Named):
                 return f"F[{self.index[e.iri]}](v, m)"
             if isinstance(e, OneOf):
@@ -191,10 +201,26 @@ class CompiledClasses:
             body += [f"    m[{n + i}] = False", f"    if not m[{cycle_slot}] or r is not None:", f"        m[{i}] = r",
                      f"    m[{cycle_slot}] = outer or m[{cycle_slot}]", "    return r"]
             lines.append("\n".join(body))
+        # every node of every definition as a function of its own: what ProductContext.holds asks
+        # while explaining (keyed by the node's id: the definitions keep the nodes alive)
+        nodes: list[Expr] = []
+
+        def collect(e: Expr) -> None:
+            nodes.append(e)
+            for child in (e.items if isinstance(e, (And, Or)) else (e.item,) if isinstance(e, Not) else ()):
+                collect(child)
+
+        for exprs in self.ev.defs.equivalents.values():
+            for e in exprs:
+                collect(e)
+        self.node_ids = [id(e) for e in nodes]
+        for k, e in enumerate(nodes):
+            lines.append(f"def x{k}(v, m):\n    return {expr(e)}")
+        lines.append("NODES[:] = [" + ", ".join(f"x{k}" for k in range(len(nodes))) + "]")
         lines.append("FUNCTIONS[:] = [" + ", ".join(f"c{i}" for i in range(len(self.classes))) + "]")
         source = "\n\n".join(helpers + lines) + "\n"
         functions: list = []
-        namespace = {**consts, "F": functions, "FUNCTIONS": functions}
+        namespace = {**consts, "F": functions, "FUNCTIONS": functions, "NODES": []}
         return source, namespace
 
 

@@ -167,6 +167,7 @@ class Evaluator:
         # properties' value universe, which only the ontology model knows (see use_vocabulary)
         self.universe: tuple[tuple[URIRef, ...], dict[URIRef, tuple]] | None = None
         self._compiled: dict[frozenset, object] = {}
+        self._filler_cache: dict[tuple, bool] = {}  # (vocabulary value, id of a filler in defs) -> membership
 
     def use_vocabulary(self, props: tuple[URIRef, ...], universe: dict[URIRef, tuple]) -> None:
         """Enable the compiled form: ``props`` are the card properties, ``universe`` each one's possible values."""
@@ -311,9 +312,7 @@ class ProductContext:
         self.ev = ev
         self.facts = facts
         canon = ev.canon
-        self.values = {
-            canon.get(p, p): tuple(canon.get(v, v) if isinstance(v, URIRef) else v for v in vals) for p, vals in facts.values.items()
-        }
+        self._values_canon: dict | None = None
         self.types = frozenset(canon.get(t, t) for t in facts.types)
         self.memo: dict[URIRef, bool | None] = {}
         self._active: set[URIRef] = set()
@@ -321,7 +320,7 @@ class ProductContext:
         self._signatures: dict[tuple, tuple] = {}
         # the compiled path: bitsets of the facts and a memo per class (None: interpret everything)
         self._cc = ev.compiled_for(self.types)
-        self._bits = None if self._cc is None else self._cc.encode(self.values)  # type: ignore[attr-defined]
+        self._bits = None if self._cc is None else self._cc.encode(facts.values)  # type: ignore[attr-defined]
         if self._bits is None:
             self._cc = None
         else:
@@ -345,6 +344,16 @@ class ProductContext:
             codes = self._codes
             found = self._signatures[reads] = (codes[None], *(codes.get(p, -1) for p in reads))  # type: ignore[index]
         return found
+
+    @property
+    def values(self) -> dict:
+        """The facts with every term replaced by the evaluator's one object for it (identity lookups)."""
+        if self._values_canon is None:
+            canon = self.ev.canon
+            self._values_canon = {
+                canon.get(p, p): tuple(canon.get(v, v) if isinstance(v, URIRef) else v for v in vals) for p, vals in self.facts.values.items()
+            }
+        return self._values_canon
 
     def _ordered(self, prop: URIRef):
         """A prop's values as bits, in card order when there are several: reasons list values in that order."""
@@ -425,9 +434,21 @@ class ProductContext:
     def _filler_holds(self, value, filler: Expr) -> bool:
         if isinstance(value, bool):
             return True  # data ranges are not used beyond hasValue
-        return self.ev._vocab_eval(value, filler, frozenset())
+        key = (value, id(filler))  # the filler lives as long as the definitions: its id is stable
+        cache = self.ev._filler_cache
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.ev._vocab_eval(value, filler, frozenset())
+        return found
 
     def holds(self, e: Expr) -> bool | None:
+        if self._cc is not None:
+            fn = self._cc.node_functions.get(id(e))  # type: ignore[attr-defined]
+            if fn is not None:
+                return fn(self._bits, self._cmemo)
+        return self._holds(e)
+
+    def _holds(self, e: Expr) -> bool | None:
         if isinstance(e, Named):
             return self.truth(e.iri)
         if isinstance(e, And):  # Kleene: one false item decides, unknown otherwise wins over true
