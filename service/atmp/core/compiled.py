@@ -182,24 +182,41 @@ class CompiledClasses:
                 continue
             # the interpreter's rules for a definitional cycle, verbatim: a class met again while
             # it is being decided is unknown, and an unknown reached through a cycle is not remembered
-            body += [f"    if m[{n + i}]:", f"        m[{cycle_slot}] = True", "        return None",
-                     f"    outer = m[{cycle_slot}]", f"    m[{cycle_slot}] = False", f"    m[{n + i}] = True"]
+            body += [
+                f"    if m[{n + i}]:",
+                f"        m[{cycle_slot}] = True",
+                "        return None",
+                f"    outer = m[{cycle_slot}]",
+                f"    m[{cycle_slot}] = False",
+                f"    m[{n + i}] = True",
+            ]
             definitions = self.ev.defs.equivalents.get(cls, ())
             names = []
             for k, e in enumerate(definitions):  # every definition is evaluated, as the interpreter does
                 body.append(f"    d{k} = {expr(e)}")
                 names.append(f"d{k}")
             if names:
-                body += [f"    if {' or '.join(f'{d} is True' for d in names)}:", "        r = True",
-                         f"    elif {' or '.join(f'{d} is False' for d in names)}:", "        r = False", "    else:", "        r = None"]
+                body += [
+                    f"    if {' or '.join(f'{d} is True' for d in names)}:",
+                    "        r = True",
+                    f"    elif {' or '.join(f'{d} is False' for d in names)}:",
+                    "        r = False",
+                    "    else:",
+                    "        r = None",
+                ]
             else:
                 body.append("    r = None")
             subs = self.ev.defs.subclasses.get(cls, ())
             if subs:
                 body.append("    if r is None and (" + " or ".join(f"F[{self.index[sub]}](v, m) is True" for sub in subs) + "):")
                 body.append("        r = True")
-            body += [f"    m[{n + i}] = False", f"    if not m[{cycle_slot}] or r is not None:", f"        m[{i}] = r",
-                     f"    m[{cycle_slot}] = outer or m[{cycle_slot}]", "    return r"]
+            body += [
+                f"    m[{n + i}] = False",
+                f"    if not m[{cycle_slot}] or r is not None:",
+                f"        m[{i}] = r",
+                f"    m[{cycle_slot}] = outer or m[{cycle_slot}]",
+                "    return r",
+            ]
             lines.append("\n".join(body))
         # every node of every definition as a function of its own: what ProductContext.holds asks
         # while explaining (keyed by the node's id: the definitions keep the nodes alive)
@@ -207,7 +224,7 @@ class CompiledClasses:
 
         def collect(e: Expr) -> None:
             nodes.append(e)
-            for child in (e.items if isinstance(e, (And, Or)) else (e.item,) if isinstance(e, Not) else ()):
+            for child in e.items if isinstance(e, (And, Or)) else (e.item,) if isinstance(e, Not) else ():
                 collect(child)
 
         for exprs in self.ev.defs.equivalents.values():
