@@ -123,12 +123,14 @@ def classified(chunks: Iterator[list[dict]], engine: str, option: int, model, jo
 def warm(model, engine: str) -> None:
     """Compile the ontology and shapes once, then freeze the heap: collections skip the model."""
     from atmp.core.classify import evaluator_for
+    from atmp.core.compiled_cache import save
     from atmp.core.ontology import ATMP
     from atmp.core.validate import compiled_shapes
 
     if engine == "compiled":
         evaluator_for(model).compiled_for(frozenset({ATMP.Product}))
         compiled_shapes()
+        save(model)  # for the next process (a no-op when this one came from the cache)
     gc.collect()
     gc.freeze()
 

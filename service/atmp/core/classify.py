@@ -20,8 +20,14 @@ ENGINES = ("hermit", "owlready2", "compiled")
 
 @lru_cache(maxsize=8)
 def evaluator_for(model: OntologyModel) -> Evaluator:
-    ev = Evaluator(Definitions.from_graph(model.graph))
+    """The evaluator of a model, from the on-disk compiled cache when the model came from it."""
+    from .compiled_cache import bundle_for_model, code_for
+
+    bundle = bundle_for_model(model)
+    ev = Evaluator(bundle.definitions if bundle is not None else Definitions.from_graph(model.graph))
     ev.use_vocabulary(*vocabulary(model))
+    if bundle is not None:
+        ev.cached_code = lambda types: code_for(model, types)
     return ev
 
 

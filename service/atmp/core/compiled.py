@@ -26,6 +26,7 @@ does not list) is left to the interpreter.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import CodeType
 
 from rdflib import URIRef
 
@@ -42,7 +43,7 @@ class CompiledClasses:
     membership of ``cls``, with ``memo = new_memo(product_iri)`` per product.
     """
 
-    def __init__(self, ev: Evaluator, props: Sequence[URIRef], universe: dict[URIRef, Sequence], types: frozenset):
+    def __init__(self, ev: Evaluator, props: Sequence[URIRef], universe: dict[URIRef, Sequence], types: frozenset, code: CodeType | None = None):
         self.ev = ev
         self.types = types
         defs = ev.defs
@@ -64,10 +65,18 @@ class CompiledClasses:
         classes.add(ev.thing)
         self.classes = sorted(classes, key=str)
         self.index = {c: i for i, c in enumerate(self.classes)}
-        self.source, namespace = self._generate()
-        exec(compile(self.source, "<atmp compiled ontology>", "exec"), namespace)  # noqa: S102 - our own generated code, from the ontology
+        nodes = self._nodes()
+        if code is None:  # ``code``: the same source compiled earlier (atmp.core.compiled_cache)
+            self.source = self._generate(nodes)
+            code = compile(self.source, "<atmp compiled ontology>", "exec")
+        self.code = code
+        functions: list = []
+        namespace = {"UNSET": UNSET, "URIRef": URIRef, "F": functions, "FUNCTIONS": functions, "NODES": []}
+        exec(code, namespace)  # noqa: S102 - our own generated code, from the ontology
         self.functions: list[Callable] = namespace["FUNCTIONS"]
-        self.node_functions: dict[int, Callable] = dict(zip(self.node_ids, namespace["NODES"], strict=True))
+        if len(self.functions) != len(self.classes) or len(namespace["NODES"]) != len(nodes):
+            raise ValueError("compiled code does not fit these definitions")
+        self.node_functions: dict[int, Callable] = {id(e): f for e, f in zip(nodes, namespace["NODES"], strict=True)}
         self._defs_alive = defs  # node ids are valid while the definitions live
         self.n = len(self.classes)
 
@@ -105,9 +114,23 @@ class CompiledClasses:
         del prop
         return mask
 
-    def _generate(self) -> tuple[str, dict]:
+    def _nodes(self) -> list[Expr]:
+        """Every node of every definition, in a fixed order (the generated ``NODES`` follow it)."""
+        nodes: list[Expr] = []
+
+        def collect(e: Expr) -> None:
+            nodes.append(e)
+            for child in e.items if isinstance(e, (And, Or)) else (e.item,) if isinstance(e, Not) else ():
+                collect(child)
+
+        for exprs in self.ev.defs.equivalents.values():
+            for e in exprs:
+                collect(e)
+        return nodes
+
+    def _generate(self, nodes: list[Expr]) -> str:
         lines: list[str] = []
-        consts: dict[str, object] = {"UNSET": UNSET}
+        consts: list[str] = []
         helpers: list[str] = []
         counter = [0]
         cycle_slot, iri_slot = 2 * len(self.classes), 2 * len(self.classes) + 1
@@ -150,7 +173,7 @@ class CompiledClasses:
                 return f"F[{self.index[e.iri]}](v, m)"
             if isinstance(e, OneOf):
                 name = f"K{len(consts)}"
-                consts[name] = e.members
+                consts.append(f"{name} = frozenset(({''.join(f'URIRef({str(m)!r}), ' for m in sorted(e.members, key=str))}))")
                 return f"(m[{iri_slot}] in {name})"
             if isinstance(e, (Some, Only, HasValue, MaxZero)):
                 return leaf(e)
@@ -220,25 +243,11 @@ class CompiledClasses:
             lines.append("\n".join(body))
         # every node of every definition as a function of its own: what ProductContext.holds asks
         # while explaining (keyed by the node's id: the definitions keep the nodes alive)
-        nodes: list[Expr] = []
-
-        def collect(e: Expr) -> None:
-            nodes.append(e)
-            for child in e.items if isinstance(e, (And, Or)) else (e.item,) if isinstance(e, Not) else ():
-                collect(child)
-
-        for exprs in self.ev.defs.equivalents.values():
-            for e in exprs:
-                collect(e)
-        self.node_ids = [id(e) for e in nodes]
         for k, e in enumerate(nodes):
             lines.append(f"def x{k}(v, m):\n    return {expr(e)}")
         lines.append("NODES[:] = [" + ", ".join(f"x{k}" for k in range(len(nodes))) + "]")
         lines.append("FUNCTIONS[:] = [" + ", ".join(f"c{i}" for i in range(len(self.classes))) + "]")
-        source = "\n\n".join(helpers + lines) + "\n"
-        functions: list = []
-        namespace = {**consts, "F": functions, "FUNCTIONS": functions, "NODES": []}
-        return source, namespace
+        return "\n\n".join(consts + helpers + lines) + "\n"
 
 
 def _named(e: Expr) -> set[URIRef]:

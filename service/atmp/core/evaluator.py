@@ -167,6 +167,7 @@ class Evaluator:
         # properties' value universe, which only the ontology model knows (see use_vocabulary)
         self.universe: tuple[tuple[URIRef, ...], dict[URIRef, tuple]] | None = None
         self._compiled: dict[frozenset, object] = {}
+        self.cached_code = None  # types -> code object compiled earlier (atmp.core.compiled_cache), or None
         self._filler_cache: dict[tuple, bool] = {}  # (vocabulary value, id of a filler in defs) -> membership
 
     def use_vocabulary(self, props: tuple[URIRef, ...], universe: dict[URIRef, tuple]) -> None:
@@ -182,7 +183,12 @@ class Evaluator:
         if found is None:
             from .compiled import CompiledClasses
 
-            found = self._compiled[types] = CompiledClasses(self, self.universe[0], self.universe[1], types)
+            code = self.cached_code(types) if self.cached_code is not None else None
+            try:
+                found = CompiledClasses(self, self.universe[0], self.universe[1], types, code)
+            except ValueError:  # cached code that does not fit: compile afresh
+                found = CompiledClasses(self, self.universe[0], self.universe[1], types)
+            self._compiled[types] = found
         return found
 
     def decided(self, cls: URIRef, types: frozenset = frozenset(), _stack: frozenset = frozenset()) -> bool:
