@@ -92,19 +92,20 @@ def classify_cards(
 
     The cyclic garbage collector's automatic runs are paused for the batch: classification allocates
     many small, acyclic objects, and gen-2 collections over a growing heap cost a third of a
-    10,000-card run. Memory stays bounded anyway: every ``GC_EVERY`` cards (and at the end) the young
-    generations — where this batch's objects are — are collected explicitly, so reference cycles
-    made while explaining (a closure per call) never pile up over an unbounded batch.
+    10,000-card run. Memory stays bounded anyway: at the start and every ``GC_EVERY`` cards the young
+    generations — where recent batches' objects are — are collected explicitly, so reference cycles
+    made while explaining (a closure per call) never pile up over an unbounded batch or a stream of
+    batches.
     """
     model = model or load_model()
     paused = gc.isenabled() and len(cards) > 100
     if paused:
+        gc.collect(1)  # the previous batch's cycles: its results are usually written and dropped by now, so this scan is short
         gc.disable()
     try:
         return _classify(cards, engine, model, progress, collect=paused)
     finally:
         if paused:
-            gc.collect(1)
             gc.enable()
 
 
@@ -119,7 +120,7 @@ def _classify(cards: list[dict], engine: str, model: OntologyModel, progress: Ca
         memberships.append(members)
         facts.append(ctx.facts)
         results.append(assemble(model, card, members, ctx))
-        if collect and i % GC_EVERY == GC_EVERY - 1:
+        if collect and i % GC_EVERY == GC_EVERY - 1 and i + 1 < len(cards):
             gc.collect(1)
     # SHACL sees the reasoner's borderline memberships, so its report and the result agree; the
     # entries those produce are already in the result (from the same OWL classes), once each.

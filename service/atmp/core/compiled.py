@@ -77,10 +77,19 @@ class CompiledClasses:
         if len(self.functions) != len(self.classes) or len(namespace["NODES"]) != len(nodes):
             raise ValueError("compiled code does not fit these definitions")
         self.node_functions: dict[int, Callable] = {id(e): f for e, f in zip(nodes, namespace["NODES"], strict=True)}
+        self._plans: dict[tuple, tuple] = {}
         self._defs_alive = defs  # node ids are valid while the definitions live
         self.n = len(self.classes)
 
     # -- products
+    def plan(self, classes) -> tuple[tuple[URIRef, Callable | None], ...]:
+        """``(class, its function or None)`` for a list of classes, looked up once per distinct list."""
+        key = tuple(classes)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = tuple((c, self.functions[self.index[c]] if c in self.index else None) for c in key)
+        return found
+
     def encode(self, values: dict[URIRef, tuple]) -> tuple[int, ...] | None:
         out = [0] * (len(self.props) + 1)
         for prop, vals in values.items():

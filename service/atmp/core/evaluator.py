@@ -172,7 +172,7 @@ class Evaluator:
 
     def use_vocabulary(self, props: tuple[URIRef, ...], universe: dict[URIRef, tuple]) -> None:
         """Enable the compiled form: ``props`` are the card properties, ``universe`` each one's possible values."""
-        self.universe = (tuple(self.canon.get(p, p) for p in props), {self.canon.get(p, p): tuple(self.canon.get(v, v) for v in vals) for p, vals in universe.items()})
+        self.universe = (tuple(props), dict(universe))  # the model's own objects: the facts' keys and values are these
         self._compiled.clear()
 
     def compiled_for(self, types: frozenset):
@@ -381,8 +381,9 @@ class ProductContext:
         cc = self._cc
         if cc is None:
             return {c for c in classes if self.member(c)}
-        index, functions, bits, memo = cc.index, cc.functions, self._bits, self._cmemo
-        return {c for c in classes if (functions[index[c]](bits, memo) is True if c in index else self.member(c))}
+        plan = cc.plan(classes)
+        bits, memo = self._bits, self._cmemo
+        return {c for c, f in plan if (f(bits, memo) is True if f is not None else self.member(c))}
 
     def truth(self, cls: URIRef) -> bool | None:
         """Three-valued membership of a class (given as its canonical IRI object, see Definitions.canon).
