@@ -344,8 +344,16 @@ def fit_projection(points: dict[int, float]) -> dict | None:
     floor = min(t for _, t in pts)
     (n1, t1), (n2, t2) = pts[-2], pts[-1]
     local = math.log((t2 - floor) / (t1 - floor)) / math.log(n2 / n1) if t1 > floor and t2 > floor and n2 > n1 else None
-    return {"model": "a + b*n + c*n^2, non-negative least squares", "a": a, "b": b, "c": c, "rmse_s": math.sqrt(sse / len(pts)),
-            "fitted_on": [n for n, _ in pts], "local_exponent": local, "local_exponent_between": [n1, n2]}
+    return {
+        "model": "a + b*n + c*n^2, non-negative least squares",
+        "a": a,
+        "b": b,
+        "c": c,
+        "rmse_s": math.sqrt(sse / len(pts)),
+        "fitted_on": [n for n, _ in pts],
+        "local_exponent": local,
+        "local_exponent_between": [n1, n2],
+    }
 
 
 def project(fit: dict | None, n: int) -> float | None:
@@ -383,8 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", default=DEFAULT_CALIBRATION, help="small reference sizes for the projection when a size is over budget")
     parser.add_argument("--warm-samples", type=int, default=200, help="single-card calls timed after warm-up (default 200)")
     parser.add_argument("--warm-budget", type=float, default=120, help="seconds of warm sampling at most (default 120)")
-    parser.add_argument("--check", type=int, default=1000, help="cards of the largest batch checked against warm HermiT + pyshacl (default 1000; 0: off; "
-                        "skipped when ours is HermiT)")
+    parser.add_argument(
+        "--check", type=int, default=1000, help="cards of the largest batch checked against warm HermiT + pyshacl (default 1000; 0: off; skipped when ours is HermiT)"
+    )
     parser.add_argument("--check-budget", type=float, default=3600)
     parser.add_argument("--no-reference", action="store_true", help="skip the reference runs")
     parser.add_argument("--levels", default="full,brief,none", help="explanation levels to measure (passed as --explain when the CLI has it)")
@@ -416,8 +425,15 @@ def main(argv: list[str] | None = None) -> int:
     engine = args.engine or cli_default_engine()
     work = Path(tempfile.mkdtemp(prefix="atmp-bench-"))
     started = datetime.now(UTC)
-    report: dict[str, Any] = {"meta": meta(args, engine, sizes, started), "ours": {}, "levels": {}, "cold": None, "warm": None,
-                              "reference": {"reasoner": {}, "shacl": {}, "projection": {}}, "equivalence": {}}
+    report: dict[str, Any] = {
+        "meta": meta(args, engine, sizes, started),
+        "ours": {},
+        "levels": {},
+        "cold": None,
+        "warm": None,
+        "reference": {"reasoner": {}, "shacl": {}, "projection": {}},
+        "equivalence": {},
+    }
     try:
         t0 = time.perf_counter()
         cards = generate_cards(max(sizes + calibration), args.seed, args.inconsistent)
@@ -480,9 +496,18 @@ def meta(args: argparse.Namespace, engine: str, sizes: list[int], started: datet
     except (OSError, subprocess.SubprocessError):
         pass
     return {
-        "started": started.isoformat(timespec="seconds"), "engine": engine, "sizes": sizes, "seed": args.seed, "inconsistent": args.inconsistent,
-        "reference_budget_s": args.reference_budget, "python": platform.python_version(), "platform": platform.platform(),
-        "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(), "versions": versions, "git": git,
+        "started": started.isoformat(timespec="seconds"),
+        "engine": engine,
+        "sizes": sizes,
+        "seed": args.seed,
+        "inconsistent": args.inconsistent,
+        "reference_budget_s": args.reference_budget,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg(),
+        "versions": versions,
+        "git": git,
         "rss_source": "GNU time -v (ru_maxrss)" if USE_GNU_TIME else "psutil sampling",
     }
 
@@ -583,8 +608,10 @@ def run_ours(args, engine: str, sizes: list[int], lines: dict[int, Path], ids: l
             report["levels"][level][n] = entry
             if index == 0:
                 report["ours"][n] = entry
-            log(f"ours {level:<8} {n:>6} cards: {entry['status']} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB, "
-                f"floor {fmt_s(entry.get('floor_s'))} s (x{fmt(entry.get('ratio_to_floor'))}) {entry.get('detail', '')}")
+            log(
+                f"ours {level:<8} {n:>6} cards: {entry['status']} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB, "
+                f"floor {fmt_s(entry.get('floor_s'))} s (x{fmt(entry.get('ratio_to_floor'))}) {entry.get('detail', '')}"
+            )
     if not available:
         run_decision(args, engine, sizes, lines, work, report)
     return results
@@ -608,6 +635,7 @@ def run_cold(one_line_batch: Path, work: Path, report: dict) -> None:
     card = work / "one.json"
     with one_line_batch.open("rb") as fh:
         card.write_bytes(fh.readline())
+
     def wall(cmd: list[str]) -> float:  # plain: no GNU time or RSS sampler around a 0.1 s process
         t0 = time.perf_counter()
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, cwd=ROOT, check=True)
@@ -626,16 +654,16 @@ def run_warm(args, engine: str, work: Path, report: dict) -> None:
     path = work / "warm-cards.json"
     path.write_text(json.dumps(generate_cards(warmup + args.warm_samples, args.seed + 1, id_prefix="warm")), encoding="utf-8")
     out = work / "warm-out.json"
-    m = measure(worker_command("warm", path, out, "--engine", engine, "--warmup", str(warmup), "--warm-budget", str(args.warm_budget)),
-                args.warm_budget + 900, stderr=work / "warm.err")
+    m = measure(
+        worker_command("warm", path, out, "--engine", engine, "--warmup", str(warmup), "--warm-budget", str(args.warm_budget)), args.warm_budget + 900, stderr=work / "warm.err"
+    )
     entry = asdict(m)
     if m.status == "ok":
         data = json.loads(out.read_text())
         lat = [x * 1000 for x in data["latencies_s"]]
         entry.update({"engine": engine, "first_call_s": data["first_call_s"], "warmup_cards": data["warmup_cards"], "samples": len(lat)})
         if lat:
-            entry.update({"p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
-                          "mean_ms": statistics.fmean(lat), "max_ms": max(lat)})
+            entry.update({"p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99), "mean_ms": statistics.fmean(lat), "max_ms": max(lat)})
         log(f"warm {engine}: p50 {fmt(entry.get('p50_ms'))} ms, p99 {fmt(entry.get('p99_ms'))} ms over {len(lat)} cards")
     else:
         log(f"warm {engine}: {m.status} {m.detail}")
@@ -659,8 +687,10 @@ def _reference_run(kind: str, n: int, args, batch: dict[int, Path], work: Path, 
         entry["with_reasoned_borderline"] = data.get("with_reasoned_borderline")
         m.output = data
     report["reference"][kind][n] = entry
-    log(f"reference {kind:<8} {n:>6} cards: {m.status} {fmt_s(entry.get('seconds'))} s in-process, {fmt_s(m.wall_s)} s wall, "
-        f"peak RSS {fmt_mb(m.rss_mb)} MB (tree {fmt_mb(m.tree_rss_mb)} MB) {m.detail}")
+    log(
+        f"reference {kind:<8} {n:>6} cards: {m.status} {fmt_s(entry.get('seconds'))} s in-process, {fmt_s(m.wall_s)} s wall, "
+        f"peak RSS {fmt_mb(m.rss_mb)} MB (tree {fmt_mb(m.tree_rss_mb)} MB) {m.detail}"
+    )
     return m
 
 
@@ -708,8 +738,11 @@ def run_reference(args, sizes, calibration, batch, work: Path, report: dict, our
             problems = compare(ours, expected)
             what = "owlready2+HermiT and pyshacl"
         else:
-            problems = [f"{r['id']}: violations {sorted(v['code'] for v in r['violations'])}, pyshacl {shacl['codes'][r['id']]['violations']}"
-                        for r in ours if sorted(v["code"] for v in r["violations"]) != shacl["codes"][r["id"]]["violations"]]
+            problems = [
+                f"{r['id']}: violations {sorted(v['code'] for v in r['violations'])}, pyshacl {shacl['codes'][r['id']]['violations']}"
+                for r in ours
+                if sorted(v["code"] for v in r["violations"]) != shacl["codes"][r["id"]]["violations"]
+            ]
             what = "pyshacl (violations only: the reasoner reference did not finish)"
         report["equivalence"][n] = {"against": what, "cards": len(ours), "mismatches": len(problems), "examples": problems[:20]}
         log(f"equivalence {n:>6} cards against {what}: {len(problems)} mismatches")
@@ -731,8 +764,7 @@ def run_check(args, engine: str, sizes: list[int], batch: dict[int, Path], work:
     (work / "check-cards.json").write_text(json.dumps(head(batch[largest])), encoding="utf-8")
     (work / "check-ours.json").write_text(json.dumps(head(ours_path)), encoding="utf-8")
     out = work / "check-out.json"
-    m = measure(worker_command("check", work / "check-cards.json", out, "--engine", engine, "--ours", str(work / "check-ours.json")),
-                args.check_budget, stderr=work / "check.err")
+    m = measure(worker_command("check", work / "check-cards.json", out, "--engine", engine, "--ours", str(work / "check-ours.json")), args.check_budget, stderr=work / "check.err")
     entry = {"against": "warm HermiT + pyshacl", **asdict(m)}
     if m.status == "ok":
         entry.update(json.loads(out.read_text()))
@@ -779,8 +811,10 @@ def render(report: dict) -> str:
     lines = [f"## ATMP-KG benchmark — engine `{meta['engine']}`, {meta['cpus']} CPUs, seed {meta['seed']}, {meta['started']}", ""]
     ref = report["reference"]
     proj = ref.get("projection", {})
-    lines += ["| cards | ours wall (s) | ours peak RSS (MB) | ours ms/card | ref reasoner: owlready2+HermiT (s) | ref pyshacl (s) | ref total (s) "
-              "| ref ms/card | ours/ref |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "| cards | ours wall (s) | ours peak RSS (MB) | ours ms/card | ref reasoner: owlready2+HermiT (s) | ref pyshacl (s) | ref total (s) | ref ms/card | ours/ref |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in meta["sizes"]:
         o = report["ours"].get(n) or report["ours"].get(str(n)) or {}
         ow = o.get("wall_s") if o.get("status") == "ok" else None
@@ -803,8 +837,10 @@ def render(report: dict) -> str:
     r1, s1 = ref["reasoner"].get(1, {}), ref["shacl"].get(1, {})
     lines += ["", "| per card | p50 (ms) | p90 (ms) | p99 (ms) | mean (ms) | samples |", "|---|---:|---:|---:|---:|---:|"]
     if w.get("status") == "ok":
-        lines.append(f"| ours warm, in-process (`{w.get('engine')}`; first call {fmt(w.get('first_call_s'), 2)} s) | {fmt(w.get('p50_ms'))} | "
-                     f"{fmt(w.get('p90_ms'))} | {fmt(w.get('p99_ms'))} | {fmt(w.get('mean_ms'))} | {w.get('samples')} |")
+        lines.append(
+            f"| ours warm, in-process (`{w.get('engine')}`; first call {fmt(w.get('first_call_s'), 2)} s) | {fmt(w.get('p50_ms'))} | "
+            f"{fmt(w.get('p90_ms'))} | {fmt(w.get('p99_ms'))} | {fmt(w.get('mean_ms'))} | {w.get('samples')} |"
+        )
     elif w:
         lines.append(f"| ours warm | {w.get('status')} {w.get('detail', '')} | | | | |")
     ref1 = None
@@ -820,32 +856,48 @@ def render(report: dict) -> str:
 
     scal = sorted((int(n), r) for n, r in ref["reasoner"].items())
     if len(scal) > 1:
-        lines += ["", "Reference reasoner scaling (owlready2 `sync_reasoner_hermit`, whole batch in one World):", "",
-                  "| products | status | in-process (s) | s/product | wall (s) | peak RSS, largest process / tree (MB) |", "|---:|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "Reference reasoner scaling (owlready2 `sync_reasoner_hermit`, whole batch in one World):",
+            "",
+            "| products | status | in-process (s) | s/product | wall (s) | peak RSS, largest process / tree (MB) |",
+            "|---:|---|---:|---:|---:|---:|",
+        ]
         for n, r in scal:
             sec = r.get("seconds")
-            lines.append(f"| {n:,} | {r['status']} | {fmt(sec, 2)} | {fmt(sec / n, 2) if sec else '–'} | {fmt(r.get('wall_s'), 2)} | "
-                         f"{fmt_mb(r.get('rss_mb'))} / {fmt_mb(r.get('tree_rss_mb'))} |")
+            lines.append(
+                f"| {n:,} | {r['status']} | {fmt(sec, 2)} | {fmt(sec / n, 2) if sec else '–'} | {fmt(r.get('wall_s'), 2)} | "
+                f"{fmt_mb(r.get('rss_mb'))} / {fmt_mb(r.get('tree_rss_mb'))} |"
+            )
         fit = (proj.get("reasoner") or {}).get("fit")
         if fit:
-            lines.append(f"\nProjection: t(n) = {fit['a']:.3g} s + {fit['b']:.3g} s·n + {fit['c']:.3g} s·n² (non-negative least squares on n = "
-                         f"{fit['fitted_on']}, rms error {fit['rmse_s']:.2g} s).")
+            lines.append(
+                f"\nProjection: t(n) = {fit['a']:.3g} s + {fit['b']:.3g} s·n + {fit['c']:.3g} s·n² (non-negative least squares on n = "
+                f"{fit['fitted_on']}, rms error {fit['rmse_s']:.2g} s)."
+            )
             if fit.get("local_exponent") is not None:
                 n1, n2 = fit["local_exponent_between"]
                 lines.append(f"Local growth above the start-up floor between {n1} and {n2} products: n^{fit['local_exponent']:.2f}.")
 
     levels = report.get("levels") or {}
     if levels:
-        lines += ["", f"Explanation levels (`atmp classify batch.jsonl -o out.jsonl --jobs {meta.get('jobs', 1)}`; "
-                  "floor = orjson reading the input + writing the same results, measured in this run):", "",
-                  "| cards | level | wall (s) | peak RSS (MB) | µs/card | output (MB) | I/O floor (s) | ratio to floor |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"Explanation levels (`atmp classify batch.jsonl -o out.jsonl --jobs {meta.get('jobs', 1)}`; "
+            "floor = orjson reading the input + writing the same results, measured in this run):",
+            "",
+            "| cards | level | wall (s) | peak RSS (MB) | µs/card | output (MB) | I/O floor (s) | ratio to floor |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for n in meta["sizes"]:
             for level, runs in levels.items():
                 e = runs.get(n) or runs.get(str(n)) or {}
                 wall = e.get("wall_s") if e.get("status") == "ok" else None
                 out_mb = e.get("output_bytes", 0) / 2**20 if e.get("output_bytes") else None
-                lines.append(f"| {n:,} | {level} | {fmt(wall, 2) if wall is not None else e.get('status', '–')} | {fmt_mb(e.get('rss_mb'))} | "
-                             f"{fmt(wall * 1e6 / n, 0) if wall else '–'} | {fmt(out_mb)} | {fmt(e.get('floor_s'), 2)} | {fmt(e.get('ratio_to_floor'))} |")
+                lines.append(
+                    f"| {n:,} | {level} | {fmt(wall, 2) if wall is not None else e.get('status', '–')} | {fmt_mb(e.get('rss_mb'))} | "
+                    f"{fmt(wall * 1e6 / n, 0) if wall else '–'} | {fmt(out_mb)} | {fmt(e.get('floor_s'), 2)} | {fmt(e.get('ratio_to_floor'))} |"
+                )
     cold = report.get("cold")
     if cold:
         lines += ["", f"Cold start (median of 5 fresh processes, compiled cache filled): one card {cold['one_card_s']:.3f} s, `atmp --help` {cold['help_s']:.3f} s."]
