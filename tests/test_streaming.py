@@ -81,6 +81,11 @@ def test_output_file_replaces_the_target_only_when_complete(tmp_path, cards):
     done = run([str(source), "-o", str(target)])
     assert done.returncode == 0 and done.stdout == b""
     assert [r["id"] for r in json.loads(target.read_text(encoding="utf-8"))] == [c["id"] for c in cards[:5]]
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask, "an ordinary file, not mkstemp's 0600"
 
 
 def test_jobs_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):

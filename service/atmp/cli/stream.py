@@ -150,6 +150,9 @@ class Output:
             if not directory.is_dir():
                 raise OSError(f"{target}: no such directory")
             fd, self.tmp = tempfile.mkstemp(prefix=".atmp-", suffix=".part", dir=directory)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file, as a shell redirect would make it
             self.stream = os.fdopen(fd, "wb", buffering=1024 * 1024)
 
     def commit(self) -> None:
