@@ -324,6 +324,7 @@ class ProductContext:
         self._active: set[URIRef] = set()
         self._codes: dict[URIRef, int] | None = None
         self._signatures: dict[tuple, tuple] = {}
+        self._why_memo: dict[URIRef, list] = {}  # reasons of classes too specific to share (see why)
         # the compiled path: bitsets of the facts and a memo per class (None: interpret everything)
         self._cc = ev.compiled_for(self.types)
         self._bits = None if self._cc is None else self._cc.encode(facts.values)  # type: ignore[attr-defined]
@@ -504,12 +505,17 @@ class ProductContext:
         """Reasons for a named class the product is a member of: its first true definition.
 
         Like truth, the reasons depend only on the values the class reads, so products with the
-        same values there share them.
+        same values there share them. A class reading most of the card is remembered for this
+        product only: one product's explanations ask for the same class many times (every result
+        class's walk passes through the ATMP definition), other products rarely.
         """
         cls = self.ev.canon.get(cls, cls)
         reads = self.ev.reads(cls, self.types, explaining=True)
         if reads is None or len(reads) > SHARE_MAX_READS:
-            return self._why(cls)
+            mine = self._why_memo.get(cls)
+            if mine is None:
+                mine = self._why_memo[cls] = self._why(cls)
+            return list(mine)
         key = (cls, self.signature(reads))
         found = self.ev.shared_why.get(key)
         if found is None:
