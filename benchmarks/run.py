@@ -87,6 +87,7 @@ class Measured:
     tree_rss_mb: float | None = None  # peak of the summed RSS of the process tree, sampled at 20 Hz (psutil)
     detail: str = ""
     output: Any = field(default=None, repr=False)
+    cpu_s: float | None = None  # user + system CPU of the process tree (GNU time): what a shared machine does not inflate as much as wall
 
 
 def _gnu_time_works() -> bool:
@@ -163,15 +164,18 @@ def measure(cmd: list[str], budget: float, stdout: Path | None = None, stderr: P
             if fh is not subprocess.DEVNULL:
                 fh.close()
     rss = None
+    cpu = 0.0
     if USE_GNU_TIME and time_file.exists():
         for line in time_file.read_text(errors="replace").splitlines():
             if "Maximum resident set size" in line:
                 rss = int(line.rsplit(":", 1)[1]) / 1024
+            elif "User time (seconds)" in line or "System time (seconds)" in line:
+                cpu += float(line.rsplit(":", 1)[1])
     time_file.unlink(missing_ok=True)
     if rc != 0:
         tail = stderr.read_text(errors="replace").strip().splitlines()[-3:] if stderr and stderr.exists() else []
         return Measured("failed", wall, rss, _mb(sampler.peak), f"exit {rc}: " + " | ".join(tail))
-    return Measured("ok", wall, rss, _mb(sampler.peak))
+    return Measured("ok", wall, rss, _mb(sampler.peak), cpu_s=cpu if USE_GNU_TIME else None)
 
 
 def _mb(nbytes: int) -> float | None:
@@ -886,8 +890,8 @@ def render(report: dict) -> str:
             f"Explanation levels (`atmp classify batch.jsonl -o out.jsonl --jobs {meta.get('jobs', 1)}`; "
             "floor = orjson reading the input + writing the same results, measured in this run):",
             "",
-            "| cards | level | wall (s) | peak RSS (MB) | µs/card | output (MB) | I/O floor (s) | ratio to floor |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|",
+            "| cards | level | wall (s) | CPU (s) | peak RSS (MB) | µs/card | output (MB) | I/O floor (s) | ratio to floor |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for n in meta["sizes"]:
             for level, runs in levels.items():
@@ -895,7 +899,7 @@ def render(report: dict) -> str:
                 wall = e.get("wall_s") if e.get("status") == "ok" else None
                 out_mb = e.get("output_bytes", 0) / 2**20 if e.get("output_bytes") else None
                 lines.append(
-                    f"| {n:,} | {level} | {fmt(wall, 2) if wall is not None else e.get('status', '–')} | {fmt_mb(e.get('rss_mb'))} | "
+                    f"| {n:,} | {level} | {fmt(wall, 2) if wall is not None else e.get('status', '–')} | {fmt(e.get('cpu_s'), 2)} | {fmt_mb(e.get('rss_mb'))} | "
                     f"{fmt(wall * 1e6 / n, 0) if wall else '–'} | {fmt(out_mb)} | {fmt(e.get('floor_s'), 2)} | {fmt(e.get('ratio_to_floor'))} |"
                 )
     cold = report.get("cold")

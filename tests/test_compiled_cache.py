@@ -115,3 +115,14 @@ def test_an_edited_ontology_is_compiled_afresh_not_served_from_the_cache(tmp_pat
     after = json.loads(_classify({**env, "ATMP_ONTOLOGY": str(edited)}, path))
     assert after["explanation"][0]["label"]["en"] == "an edited label"
     assert len(list((tmp_path / "cache").glob("*.bin"))) == 2
+
+
+def test_only_the_most_recent_entries_are_kept(tmp_path):
+    import os
+
+    for i in range(compiled_cache.KEEP + 3):
+        entry = tmp_path / f"{i:02d}.bin"
+        entry.write_bytes(b"x")
+        os.utime(entry, (1_000_000 + i, 1_000_000 + i))
+    compiled_cache._prune(tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.bin")) == [f"{i:02d}.bin" for i in range(3, compiled_cache.KEEP + 3)]

@@ -195,4 +195,18 @@ def save(model: Any) -> bool:
         os.replace(tmp, path)
     except OSError:
         return False
+    _prune(path.parent)
     return True
+
+
+KEEP = 8  # cache files kept: one per ontology/shapes/compiler version recently used
+
+
+def _prune(directory: Path) -> None:
+    """Drop all but the ``KEEP`` most recently written entries (edited ontologies would otherwise pile up)."""
+    try:
+        entries = sorted(directory.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
