@@ -9,7 +9,6 @@ May import: any part of :mod:`atmp`, inside the command that needs it, so `atmp 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from pathlib import Path
@@ -83,49 +82,92 @@ CHUNK = 1000  # cards classified and written per step: bounds memory on large ba
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    """Classify and write results as they are made, so 10,000 cards never sit in memory twice.
+    """Classify and write results as they are made, a chunk at a time (see :mod:`atmp.cli.stream`).
 
-    The whole input is parsed and checked first (a bad card anywhere refuses the batch before any
-    output), then classified in chunks whose JSON goes straight to stdout.
+    A JSON input is parsed and checked whole first; JSON Lines is streamed (checked in a first pass
+    when it is a file going to standard output). Either way a bad card refuses the batch before any
+    output is final.
     """
     import orjson
 
-    from atmp.core.classify import classify_cards
+    from atmp.cli import stream
+    from atmp.core.inputs import refuse_unknown
     from atmp.core.ontology import load_model
 
-    gc.disable()  # a one-shot batch of small acyclic objects: collection only costs time (see classify_cards)
-    from atmp.core.inputs import refuse_unknown, with_warnings
+    if args.jobs < 1:
+        raise InputError(f"--jobs: expected 1 or more, got {args.jobs}")
+    jsonl = stream.is_jsonl(args.path, args.jsonl)
+    total: int | None
+    if jsonl:
+        if args.path != "-" and not Path(args.path).is_file():
+            raise InputError(f"{args.path}: no such file")
 
-    cards, was_array = parse_cards(_read_input(args.path))
-    if args.strict:
-        refuse_unknown(cards)
+        def cards():
+            source = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
+            try:
+                for number, card in stream.iter_jsonl(source):
+                    if args.strict:
+                        try:
+                            refuse_unknown([card])
+                        except CardError as exc:
+                            raise stream.LineError(f"line {number}: {exc}") from None
+                    yield card
+            finally:
+                if source is not sys.stdin.buffer:
+                    source.close()
+
+        total = None
+        try:
+            if args.path != "-" and (args.output is None or args.format == "table"):  # nothing half-written on stdout: check every line first
+                total = sum(1 for _ in cards())
+        except stream.LineError as exc:
+            raise InputError(f"{args.path}: {exc}") from None
+        source_cards = cards()
+        mode = "jsonl"
+    else:
+        parsed, was_array = parse_cards(_read_input(args.path))
+        if args.strict:
+            refuse_unknown(parsed)
+        total = len(parsed)
+        source_cards = iter(parsed)
+        mode = "array" if was_array else "single"
     model = load_model(Path(args.ontology) if args.ontology else None)
-    progress = Progress(sys.stderr, enabled=len(cards) >= args.progress_min and (sys.stderr.isatty() or args.progress))
-    option = orjson.OPT_INDENT_2 if args.pretty else 0
-    out = sys.stdout.buffer
-    explain = args.explain or explain_default(sys.stdout)
-    rows: list[dict] = []
-    for start in range(0, len(cards), CHUNK):
-        chunk = cards[start:start + CHUNK]
-        results = with_warnings(classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards)), explain=explain), chunk)
+    progress = Progress(sys.stderr, enabled=total is not None and total >= args.progress_min and (sys.stderr.isatty() or args.progress))
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if total:
+            progress(done[0], total)
+
+    option = orjson.OPT_INDENT_2 if args.pretty and not jsonl else 0
+    stream.warm(model, args.engine)
+    explain = args.explain or explain_default(sys.stdout if args.output is None else None)
+    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, args.jobs, advance, explain)
+    try:
         if args.format == "table":
-            rows.extend(results)
-            continue
-        if not was_array:
-            out.write(orjson.dumps(results[0], option=option) + b"\n")
-            continue
-        for i, result in enumerate(results):
-            out.write(b"[" if start + i == 0 else b",")
-            out.write(b"\n" if args.pretty else b"")
-            out.write(orjson.dumps(result, option=option))
-    if args.format == "table":
-        print(_table(rows))
-        for r in rows:  # the table has no column for them: say them on stderr, one line each
-            for w in r.get("warnings", []):
-                print(f"atmp: warning: {r['id']}: {w['message']['en']}", file=sys.stderr)
-    elif was_array:
-        out.write(b"]\n")
-    out.flush()
+            rows = [orjson.loads(piece) for chunk in pieces for piece in chunk]
+            print(_table(rows))
+            for r in rows:  # the table has no column for them: say them on stderr, one line each
+                for w in r.get("warnings", []):
+                    print(f"atmp: warning: {r['id']}: {w['message']['en']}", file=sys.stderr)
+            return EXIT_OK
+        out = stream.Output(args.output)
+    except stream.LineError as exc:
+        raise InputError(f"{args.path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"-o {args.output}: {exc.strerror or exc}") from None
+    try:
+        stream.write_results(out.stream, pieces, mode, args.pretty and not jsonl)
+        if done[0] == 0:
+            raise stream.LineError("no product card given")
+        out.commit()
+    except stream.LineError as exc:
+        out.abort()
+        raise InputError(f"{args.path}: {exc}") from None
+    except BaseException:
+        out.abort()
+        raise
     return EXIT_OK
 
 
@@ -266,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define (default: classify it and warn in the result's warnings)")
+    p.add_argument("--jsonl", action="store_true", help="input is JSON Lines, one card per line (implied by a .jsonl name); output is JSON Lines, streamed")
+    p.add_argument("-o", "--output", help="write here (via a temporary file, renamed when complete) instead of standard output")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1); output bytes are the same for any number")
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("validate", help="SHACL report of one card or a JSON array: exit 0 when every card conforms, 1 when not")

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from .inputs import _SURROGATE, safe
 from .resources import CARD_SCHEMA, schema
@@ -36,8 +34,15 @@ def _schema() -> dict:
     return schema(CARD_SCHEMA)
 
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
+    """The reference validator; imported when first needed (a valid card never needs it: see _fast_gate)."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_schema())
 
 

@@ -280,6 +280,11 @@ def load_model(path: Path | None = None) -> OntologyModel:
 
 @lru_cache(maxsize=8)
 def _load_model_cached(path: Path) -> OntologyModel:
+    from .compiled_cache import lookup  # the model parsed and compiled by an earlier process, if still valid
+
+    bundle = lookup(path)
+    if bundle is not None:
+        return bundle.model
     graph = load_graph(path)
     model = OntologyModel(path=path, graph=graph)
     model.properties = _card_properties(graph)

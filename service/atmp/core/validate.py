@@ -49,6 +49,11 @@ def shapes_file() -> Path:
 @lru_cache(maxsize=4)
 def _load_shapes(path: str, mtime: float) -> Graph:
     """Parse the shapes once; the mtime in the key makes an edited file be re-read."""
+    from .compiled_cache import shapes_graph
+
+    cached = shapes_graph(Path(path))  # already read with the model from the compiled cache
+    if cached is not None:
+        return cached
     graph = Graph()
     graph.parse(path, format="turtle")
     return graph
