@@ -11,6 +11,7 @@ from rdflib import URIRef
 from .evaluator import Definitions, Evaluator
 from .facts import add_product, card_facts
 from .layout import ENGINES
+from .messages import reported_classes
 from .ontology import OntologyModel, load_model
 from .reasoner import owlready_memberships, warm_hermit
 from .result import assemble
@@ -32,7 +33,8 @@ def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
     ev = evaluator_for(model)
-    result_iris = [rc.iri for rc in model.result_classes]
+    # the result classes, and the classes their messages name when they apply (atmp:reportsApplied)
+    result_iris = [rc.iri for rc in model.result_classes] + [c for c in reported_classes(model) if c not in {rc.iri for rc in model.result_classes}]
     facts = [card_facts(model, card) for card in cards]
     batch = None
     if engine == "owlready2":
