@@ -285,3 +285,32 @@ def test_no_raw_code_inside_a_chinese_sentence(classify, model):
         texts = [b["message"]["zh"] for b in r["borderline"]] + [e["text"]["zh"] for e in r["explanation"] if isinstance(e.get("text"), dict) and "zh" in e["text"]]
         for text in texts:
             assert not re.search(r"[a-z]+_[a-z_]+", text), text
+
+
+@pytest.mark.parametrize(
+    ("card", "applied", "other"),
+    [
+        (
+            make_card("bioprinted-chondrocytes", substance={"cell_type": "chondrocyte"}, process={"manipulations": ["culture_expansion", "three_d_printing"]}),
+            "FabricatedTissueProduct",
+            "CellsWithDeviceMaterialProduct",
+        ),
+        (
+            make_card(
+                "chondrocytes-on-scaffold", substance={"cell_type": "chondrocyte"}, process={"manipulations": ["culture_expansion"], "combined_with": ["scaffold_or_matrix"]}
+            ),
+            "CellsWithDeviceMaterialProduct",
+            "FabricatedTissueProduct",
+        ),
+    ],
+    ids=["bioprinted", "scaffold"],
+)
+def test_ctmp_over_tissue_engineered_names_the_tissue_engineered_description_met(classify, model, card, applied, other):
+    from atmp.core.namespaces import ATMP
+
+    r = classify(card)
+    assert r["nmpa"]["class"] == "CTMP"
+    text = message(r, "priority_ctmp_over_tissue_engineered")
+    for lang in ("en", "zh"):
+        assert model.label(ATMP[applied])[lang] in text[lang]
+        assert model.label(ATMP[other])[lang] not in text[lang]
