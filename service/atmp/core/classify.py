@@ -11,6 +11,7 @@ from rdflib import URIRef
 from .evaluator import Definitions, Evaluator
 from .facts import add_product, card_facts
 from .layout import ENGINES
+from .messages import alternatives, reported_classes
 from .ontology import OntologyModel, load_model
 from .reasoner import owlready_memberships, warm_hermit
 from .result import assemble
@@ -62,7 +63,7 @@ def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress:
             g = Graph()
             add_product(g, model, f, card)
             graphs.append(g)
-        batch = owlready_memberships(model.graph, graphs, [f.iri for f in facts], result_iris)
+        batch = owlready_memberships(model.graph, graphs, [f.iri for f in facts], result_iris + [c for c in reported_classes(model) if c not in set(result_iris)])
     hermit = warm_hermit(model) if engine == "hermit" else None
     for i, f in enumerate(facts):
         ctx = ev.product_context(f)
@@ -72,6 +73,11 @@ def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress:
             members = hermit.memberships(f, result_iris)
         else:
             members = ctx.members(result_iris)
+        # the classes the messages of its borderline classes name when they apply (atmp:reportsApplied), asked of
+        # the same engine, only for the classes the product is in: most products have no borderline entry
+        named = {c for m in members for c in alternatives(model, m)} - members
+        if named and batch is None:
+            members = members | (hermit.memberships(f, named) if hermit is not None else {c for c in named if ctx.member(c)})
         yield members, ctx
         if progress:
             progress(i + 1, len(cards))

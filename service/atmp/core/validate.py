@@ -29,6 +29,7 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .facts import ProductFacts, card_facts
+from .messages import specific_text
 from .namespaces import DCTERMS, SH, local_name
 from .ontology import ATMP, OntologyModel
 from .resources import shapes_dir
@@ -247,13 +248,31 @@ def validate_cards(
             entry = entries[key]
             bucket = by_focus.setdefault(raw.focus, {"violations": [], "warnings": []})  # type: ignore[arg-type]
             bucket["violations" if entry["severity"] == "Violation" else "warnings"].append({**entry, "message": dict(entry["message"])})
-        return _per_card(cards, iris, by_focus, model)
+        return _name_what_applied(model, _per_card(cards, iris, by_focus, model), memberships)
     report = shacl_report(model, cards, memberships)
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus, entry = _describe(model, shapes, report, result)
         bucket = by_focus.setdefault(focus, {"violations": [], "warnings": []})
         bucket["violations" if entry["severity"] == "Violation" else "warnings"].append(entry)
-    return _per_card(cards, iris, by_focus, model)
+    return _name_what_applied(model, _per_card(cards, iris, by_focus, model), memberships)
+
+
+def _name_what_applied(model: OntologyModel, reports: list[dict], memberships: Sequence[Iterable[URIRef]] | None) -> list[dict]:
+    """Reasoned borderline warnings carry the same product-specific message as the classification result.
+
+    The shape reports the class's definition; with the card's memberships (which include the classes named by
+    ``atmp:reportsApplied``) the message names the alternative that applied, as :mod:`atmp.core.result` does.
+    """
+    if memberships is None:
+        return reports
+    situations = {rc.code: rc for rc in model.result_classes if rc.field == "borderline"}
+    for report, members in zip(reports, memberships, strict=True):
+        held = set(members)
+        for warning in report["warnings"]:
+            rc = situations.get(warning["code"])
+            if rc is not None:
+                warning["message"] = specific_text(model, rc.iri, rc.definition, held)
+    return reports
 
 
 def _per_card(cards: Sequence[dict], iris: Sequence[URIRef], by_focus: dict, model: OntologyModel) -> list[dict]:
