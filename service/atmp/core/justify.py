@@ -117,11 +117,12 @@ class Search:
         # tried for many conclusions, and its context's memo answers the later ones almost for free
         self.variants = {} if variants is None else variants
         self.fast = fast  # the same re-decision on the compiled bitsets, when the product has them
+        self.fn = None if fast is None else fast.function(cls)
 
     def changes(self, changes: tuple[Change, ...]) -> bool:
         """Does applying ``changes`` move the class away from its current truth?"""
-        if self.fast is not None:
-            truth = self.fast.truth(self.cls, changes)
+        if self.fn is not None:
+            truth = self.fast.truth(self.fn, changes)  # type: ignore[union-attr]
             if truth is not MISS:
                 return (truth is True) != self.expected
         key = frozenset(changes)
@@ -158,7 +159,7 @@ def bit_variants(ctx: ProductContext, props: dict[URIRef, CardProperty]) -> BitV
     """The product's changed bitsets (:mod:`atmp.core.justify_fast`), kept on its context like :func:`variants_of`."""
     found = ctx.__dict__.get("_justify_bits")
     if found is None and ctx._cc is not None:
-        found = ctx.__dict__["_justify_bits"] = BitVariants(ctx._cc, ctx._bits, ctx.facts.iri, props, ctx._cmemo, ctx.ev)
+        found = ctx.__dict__["_justify_bits"] = BitVariants(ctx._cc, ctx._bits, ctx.facts.iri, props)
     return found
 
 

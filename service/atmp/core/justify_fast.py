@@ -19,32 +19,29 @@ from __future__ import annotations
 
 from rdflib import URIRef
 
-from .compiled import UNSET
 from .ontology import CardProperty
 
 
 class BitVariants:
     """Changed copies of one product's bitsets, each with its own compiled memo (shared by all its conclusions)."""
 
-    __slots__ = ("cc", "bits", "iri", "props", "memos", "base", "readers")
+    __slots__ = ("cc", "bits", "iri", "props", "memos", "slots")
 
-    def __init__(self, cc, bits: tuple[int, ...], iri: URIRef, props: dict[URIRef, CardProperty], base: list, ev):
-        self.cc, self.bits, self.iri, self.props, self.base = cc, bits, iri, props, base
-        self.memos: dict[frozenset, tuple[tuple[int, ...], list] | None] = {}
-        self.readers = readers(ev, cc)
+    def __init__(self, cc, bits: tuple[int, ...], iri: URIRef, props: dict[URIRef, CardProperty]):
+        self.cc, self.bits, self.iri, self.props = cc, bits, iri, props
+        self.memos: dict[tuple, tuple[tuple[int, ...], list] | None] = {}
+        self.slots = slots_of(cc, props)
 
     def _changed(self, changes: tuple) -> tuple[int, ...] | None:
         """The bitsets with ``changes`` applied (``None``: a value the compiled vocabulary does not have)."""
-        cc = self.cc
         out = list(self.bits)
         for canon_prop, op, value in changes:
-            slot = cc.slot.get(canon_prop)
-            if slot is None:
+            found = self.slots.get(canon_prop)
+            if found is None:
                 return None
-            bits = cc.bits[slot]
+            slot, bits, default = found
             if op == "absent":
-                default = self.props[canon_prop].default
-                new = 0 if default is None else bits.get(default)
+                new = default
             else:
                 bit = bits.get(value)
                 if bit is None:
@@ -55,49 +52,40 @@ class BitVariants:
             out[slot] = new
         return tuple(out)
 
-    def truth(self, cls: URIRef, changes: tuple) -> bool | None | object:
-        """The class's three-valued truth on the changed facts, or :data:`MISS` when this path cannot tell."""
+    def function(self, cls: URIRef):
+        """The compiled membership function of ``cls``, or ``None`` when the compiled form does not hold it."""
         i = self.cc.index.get(cls)
-        if i is None:
-            return MISS
-        key = frozenset(changes)
-        found = self.memos.get(key, MISS)
+        return None if i is None else self.cc.functions[i]
+
+    def truth(self, fn, changes: tuple) -> bool | None | object:
+        """``fn``'s three-valued truth on the changed facts, or :data:`MISS` when this path cannot tell.
+
+        Keyed by the changes as given (the search builds each one the same way every time), so no
+        frozenset is hashed per re-decision.
+        """
+        found = self.memos.get(changes, MISS)
         if found is MISS:
             bits = self._changed(changes)
-            found = self.memos[key] = None if bits is None else (bits, self.cc.new_memo(self.iri))
+            found = self.memos[changes] = None if bits is None else (bits, self.cc.new_memo(self.iri))
         if found is None:
             return MISS
-        return self.cc.functions[i](found[0], found[1])
-
-    def _memo(self, bits: tuple[int, ...]) -> list:
-        """A memo for the changed bitsets: the product's own answers, less those of classes reading a changed slot.
-
-        A class whose truth reads none of the changed slots (:meth:`Evaluator.reads`) has the same
-        truth on the changed facts, so only the classes that read a changed slot are decided again.
-        """
-        cc = self.cc
-        memo = cc.new_memo(self.iri)
-        n = cc.n
-        memo[:n] = self.base[:n]
-        unset = UNSET
-        for slot, (old, new) in enumerate(zip(self.bits, bits, strict=True)):
-            if old != new:
-                for i in self.readers[slot]:
-                    memo[i] = unset
-        return memo
+        return fn(found[0], found[1])
 
 
-def readers(ev, cc) -> list[tuple[int, ...]]:
-    """Per slot of ``cc``: the indices of the classes whose truth may read it (all classes for the unread zero slot)."""
-    found = cc.__dict__.get("_justify_readers")
+def slots_of(cc, props: dict[URIRef, CardProperty]) -> dict[URIRef, tuple[int, dict, int | None]]:
+    """Canonical property -> (its slot, its value bits, the bits of its absent value), once per compiled form.
+
+    Keyed by the objects the search uses, so the lookups hit by identity instead of comparing IRIs.
+    """
+    found = cc.__dict__.get("_justify_slots")
     if found is None:
-        found = [[] for _ in range(len(cc.props) + 1)]
-        for i, cls in enumerate(cc.classes):
-            reads = ev.reads(cls, cc.types)
-            slots = range(len(found)) if reads is None else sorted({cc.slot[p] for p in reads if p in cc.slot})
-            for slot in slots:
-                found[slot].append(i)
-        found = cc.__dict__["_justify_readers"] = [tuple(r) for r in found]
+        found = {}
+        for canon_prop, prop in props.items():
+            slot = cc.slot.get(canon_prop)
+            if slot is not None:
+                bits = cc.bits[slot]
+                found[canon_prop] = (slot, bits, 0 if prop.default is None else bits.get(prop.default))
+        cc.__dict__["_justify_slots"] = found
     return found
 
 
