@@ -24,7 +24,7 @@ from rdflib import URIRef
 
 from .evaluator import Evaluator, ProductContext
 from .facts import ProductFacts
-from .justify_fast import MISS, BitVariants
+from .justify_fast import MISS, BitVariants, LazyRules
 from .ontology import CardProperty, OntologyModel
 
 CACHE_LIMIT = 200_000  # cached searches per model; beyond this the cache starts afresh (bounded memory)
@@ -301,7 +301,7 @@ def _card_states(card: dict, prop: CardProperty) -> bool:
     return card.get(prop.section, {}).get(prop.key) is not None
 
 
-def _reason_for(model: OntologyModel, ev: Evaluator, ctx: ProductContext, card: dict, group: tuple[Change, ...], rule_of: dict) -> dict:
+def _reason_for(model: OntologyModel, ev: Evaluator, ctx: ProductContext, card: dict, group: tuple[Change, ...], rule_of) -> dict:
     """One deciding reason (a fact or a minimal group of facts) as an item of ``because``."""
     props = _props(model, ev)
     parts, kinds, rules = [], [], []
@@ -395,7 +395,7 @@ def brief_entry(model: OntologyModel, ev: Evaluator, ctx: ProductContext, rc, co
     cls = ev.canon.get(rc.iri, rc.iri)
     rule_id = str(rc.iri).rsplit("/", 1)[-1]
     groups = deciding(model, ev, ctx, cls, expected)
-    rule_of = _rules_of_facts(ctx, cls) if expected else {}
+    rule_of = (LazyRules(ctx, cls) if FAST else _rules_of_facts(ctx, cls)) if expected else {}
     reasons = [_reason_for(model, ev, ctx, card, g, rule_of) for g in groups]
     label = rc.label
     because = [{k: v for k, v in r.items() if k not in ("en", "zh", "source")} for r in reasons]  # the sentence cites them

@@ -90,3 +90,45 @@ def slots_of(cc, props: dict[URIRef, CardProperty]) -> dict[URIRef, tuple[int, d
 
 
 MISS = object()  # the fast path cannot decide this change; the reference path will
+
+
+class LazyRules:
+    """:func:`atmp.core.justify._rules_of_facts`, walked only as far as the lookups need.
+
+    The reference walks every class below the conclusion (up to ``limit``) for each conclusion,
+    although a reason asks for one or two facts, usually found in the first class or two; and a
+    conclusion with no card-fact reason asks for none. The walk is the same breadth-first walk,
+    advanced one class at a time until the asked-for key is known or the walk ends, so each answer
+    is the one the full walk gives (the first class reading the fact, as ``setdefault`` keeps).
+    """
+
+    __slots__ = ("ctx", "out", "seen", "queue", "limit")
+
+    def __init__(self, ctx, cls: URIRef, limit: int = 64):
+        self.ctx, self.limit = ctx, limit
+        self.out: dict = {}
+        self.seen = {cls}
+        self.queue = [cls]
+
+    def _step(self) -> bool:
+        """Walk one more class; False when the walk is over."""
+        queue, seen, out = self.queue, self.seen, self.out
+        if not queue or len(seen) >= self.limit:
+            return False
+        c = queue.pop(0)
+        for reason in self.ctx.why(c):
+            kind = reason[0]
+            if kind == "fact" or kind == "absent":
+                out.setdefault((reason[1], reason[2] if kind == "fact" else None), c)
+                out.setdefault((reason[1], None), c)
+            elif (kind == "class" or kind == "not") and reason[1] not in seen:
+                seen.add(reason[1])
+                queue.append(reason[1])
+        return True
+
+    def get(self, key: tuple):
+        """The nearest named class reading the fact ``key``, or ``None`` (as ``dict.get`` on the full walk)."""
+        out = self.out
+        while key not in out and self._step():
+            pass
+        return out.get(key)
