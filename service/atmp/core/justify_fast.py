@@ -25,12 +25,13 @@ from .ontology import CardProperty
 class BitVariants:
     """Changed copies of one product's bitsets, each with its own compiled memo (shared by all its conclusions)."""
 
-    __slots__ = ("cc", "bits", "iri", "props", "memos", "slots")
+    __slots__ = ("cc", "bits", "iri", "props", "memos", "slots", "template")
 
     def __init__(self, cc, bits: tuple[int, ...], iri: URIRef, props: dict[URIRef, CardProperty]):
         self.cc, self.bits, self.iri, self.props = cc, bits, iri, props
         self.memos: dict[tuple, tuple[tuple[int, ...], list] | None] = {}
         self.slots = slots_of(cc, props)
+        self.template = cc.new_memo(iri)  # copied per changed variant: one C-level list copy instead of building it
 
     def _changed(self, changes: tuple) -> tuple[int, ...] | None:
         """The bitsets with ``changes`` applied (``None``: a value the compiled vocabulary does not have)."""
@@ -66,7 +67,7 @@ class BitVariants:
         found = self.memos.get(changes, MISS)
         if found is MISS:
             bits = self._changed(changes)
-            found = self.memos[changes] = None if bits is None else (bits, self.cc.new_memo(self.iri))
+            found = self.memos[changes] = None if bits is None else (bits, self.template[:])
         if found is None:
             return MISS
         return fn(found[0], found[1])
