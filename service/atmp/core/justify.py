@@ -24,9 +24,11 @@ from rdflib import URIRef
 
 from .evaluator import Evaluator, ProductContext
 from .facts import ProductFacts
+from .justify_fast import MISS, BitVariants, LazyRules
 from .ontology import CardProperty, OntologyModel
 
 CACHE_LIMIT = 200_000  # cached searches per model; beyond this the cache starts afresh (bounded memory)
+FAST = True  # re-decide on the compiled bitsets (atmp.core.justify_fast); False: the reference path, kept for the tests
 
 Change = tuple  # (property IRI, op, value): op in remove | add | absent | set
 
@@ -106,15 +108,23 @@ def _apply(values: dict, props: dict[URIRef, CardProperty], changes: tuple[Chang
 class Search:
     """Re-decides one class on changed copies of one product's facts."""
 
-    def __init__(self, ev: Evaluator, props: dict[URIRef, CardProperty], facts: ProductFacts, cls: URIRef, expected: bool, variants: dict | None = None):
+    def __init__(
+        self, ev: Evaluator, props: dict[URIRef, CardProperty], facts: ProductFacts, cls: URIRef, expected: bool, variants: dict | None = None, fast: BitVariants | None = None
+    ):
         self.ev, self.props, self.facts, self.cls, self.expected = ev, props, facts, cls, expected
         self.behaviour: dict[URIRef, dict[URIRef, tuple]] = {}
         # changed facts -> their context, shared by all conclusions of one product: the same change is
         # tried for many conclusions, and its context's memo answers the later ones almost for free
         self.variants = {} if variants is None else variants
+        self.fast = fast  # the same re-decision on the compiled bitsets, when the product has them
+        self.fn = None if fast is None else fast.function(cls)
 
     def changes(self, changes: tuple[Change, ...]) -> bool:
         """Does applying ``changes`` move the class away from its current truth?"""
+        if self.fn is not None:
+            truth = self.fast.truth(self.fn, changes)  # type: ignore[union-attr]
+            if truth is not MISS:
+                return (truth is True) != self.expected
         key = frozenset(changes)
         ctx = self.variants.get(key)
         if ctx is None:
@@ -145,6 +155,14 @@ def variants_of(ctx: ProductContext) -> dict:
     return found
 
 
+def bit_variants(ctx: ProductContext, props: dict[URIRef, CardProperty]) -> BitVariants | None:
+    """The product's changed bitsets (:mod:`atmp.core.justify_fast`), kept on its context like :func:`variants_of`."""
+    found = ctx.__dict__.get("_justify_bits")
+    if found is None and ctx._cc is not None:
+        found = ctx.__dict__["_justify_bits"] = BitVariants(ctx._cc, ctx._bits, ctx.facts.iri, props)
+    return found
+
+
 def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIRef, expected: bool = True) -> list[tuple[Change, ...]]:
     """The deciding reasons of ``cls`` (currently ``expected``) for this product: each a tuple of changes.
 
@@ -153,8 +171,12 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
     """
     cls = ev.canon.get(cls, cls)
     props = _props(model, ev)
-    reads = ev.reads(cls, ctx.types)
-    read_props = [p for p in props if reads is None or p in reads]
+    plans = model.memo.setdefault("justify_read_props", {})
+    read_props = plans.get((cls, ctx.types))
+    if read_props is None:  # the properties the class reads, in the model's field order (once per class and types)
+        reads = ev.reads(cls, ctx.types)
+        wanted = None if reads is None else set(reads)
+        read_props = plans[(cls, ctx.types)] = [p for p in props if wanted is None or p in wanted]
     key = (cls, expected, ctx.types, tuple(ctx.values.get(p, ()) for p in read_props))
     cache = model.memo.setdefault("justify_cache", {})
     found = cache.get(key)
@@ -162,7 +184,7 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
         return found
     if len(cache) > CACHE_LIMIT:
         cache.clear()
-    search = Search(ev, props, ctx.facts, cls, expected, variants_of(ctx))
+    search = Search(ev, props, ctx.facts, cls, expected, variants_of(ctx), bit_variants(ctx, props) if FAST else None)
     search.behaviour = _behaviours(model, ev)
     singles: list[tuple[Change, ...]] = []
     rest: list[Change] = []
@@ -279,7 +301,7 @@ def _card_states(card: dict, prop: CardProperty) -> bool:
     return card.get(prop.section, {}).get(prop.key) is not None
 
 
-def _reason_for(model: OntologyModel, ev: Evaluator, ctx: ProductContext, card: dict, group: tuple[Change, ...], rule_of: dict) -> dict:
+def _reason_for(model: OntologyModel, ev: Evaluator, ctx: ProductContext, card: dict, group: tuple[Change, ...], rule_of) -> dict:
     """One deciding reason (a fact or a minimal group of facts) as an item of ``because``."""
     props = _props(model, ev)
     parts, kinds, rules = [], [], []
@@ -373,7 +395,7 @@ def brief_entry(model: OntologyModel, ev: Evaluator, ctx: ProductContext, rc, co
     cls = ev.canon.get(rc.iri, rc.iri)
     rule_id = str(rc.iri).rsplit("/", 1)[-1]
     groups = deciding(model, ev, ctx, cls, expected)
-    rule_of = _rules_of_facts(ctx, cls) if expected else {}
+    rule_of = (LazyRules(ctx, cls) if FAST else _rules_of_facts(ctx, cls)) if expected else {}
     reasons = [_reason_for(model, ev, ctx, card, g, rule_of) for g in groups]
     label = rc.label
     because = [{k: v for k, v in r.items() if k not in ("en", "zh", "source")} for r in reasons]  # the sentence cites them

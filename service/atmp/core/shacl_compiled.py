@@ -175,6 +175,7 @@ class CompiledShape:
     path: URIRef | None
     constraints: list[Callable[[object, Data], list]]
     reads: tuple[URIRef, ...]  # every sh:path in the shape's tree: the focus values its answer depends on
+    terms: frozenset = frozenset()  # every value the shape's tree names (see _terms)
 
 
 _FOCUS = object()  # stands for "the focus node itself" in memoised failures
@@ -198,6 +199,33 @@ def _paths(shapes: Graph, shape: Node, seen: set | None = None) -> set[URIRef]:
     return out
 
 
+def _terms(shapes: Graph, shape: Node, seen: set | None = None) -> set:
+    """Every term a shape's tree names as a value (``sh:in`` members, ``sh:hasValue``, anything else it points at).
+
+    A value node outside this set is treated alike by every constraint of the shape (it is in no
+    ``sh:in`` list and equals no ``sh:hasValue``), so the memo may key it as "some other value".
+    A superset is safe: it only tells more values apart than needed.
+    """
+    seen = set() if seen is None else seen
+    if shape in seen:
+        return set()
+    seen.add(shape)
+    out: set = set()
+    for _, obj in shapes.predicate_objects(shape):
+        if (obj, RDF.first, None) in shapes:
+            for item in Collection(shapes, obj):
+                out.add(item.toPython() if isinstance(item, Literal) else item)
+                out |= _terms(shapes, item, seen)
+        else:
+            out.add(obj.toPython() if isinstance(obj, Literal) else obj)
+            if not isinstance(obj, Literal):
+                out |= _terms(shapes, obj, seen)
+    return out
+
+
+_OTHER = object()  # in a memo key: a listed value the shape cannot tell from any other value it does not name
+
+
 class CompiledShapes:
     """All top-level shapes targeting one class, ready to run over products' values."""
 
@@ -218,7 +246,7 @@ class CompiledShapes:
             severity = shapes.value(shape, SH.severity) or SH.Violation
             checks = [f for _, f in compiler.failures(shape)]
             reads = tuple(sorted(_paths(shapes, shape), key=str))
-            self.shapes.append(CompiledShape(shape, severity, compiler.path(shape), checks, reads))  # type: ignore[arg-type]
+            self.shapes.append(CompiledShape(shape, severity, compiler.path(shape), checks, reads, frozenset(_terms(shapes, shape))))  # type: ignore[arg-type]
 
     def run(self, focus_nodes: Iterable[object], data: Data) -> list[RawResult]:
         """Results for every focus node, in focus order.
@@ -226,7 +254,10 @@ class CompiledShapes:
         A shape's failures depend only on the focus node's values on the paths it reads (deeper
         nodes — vocabulary terms, classes — are the same for every focus in one run), so they are
         memoised per shape and projection: a batch of 10,000 cards evaluates each shape once per
-        distinct combination of the few fields it reads.
+        distinct combination of the few fields it reads. A list of several values is keyed only by
+        what the shape can tell apart (see :func:`_key`), and failing value nodes are remembered by
+        their position in the focus's values on the shape's path, so a memo entry made for one list
+        replays with the values of another that the shape cannot tell from it.
         """
         out = []
         memo: dict[tuple, list] = {}
@@ -234,18 +265,54 @@ class CompiledShapes:
         # the data's own objects lets every dict hit on identity instead of rdflib's Python __eq__.
         own: dict = {}
         reads: list[tuple] = [shape.reads for shape in self.shapes]
+        paths: list = [shape.path for shape in self.shapes]
         for focus in focus_nodes:
             values = data.get(focus, {})
             if not own and values:
                 own = {k: k for k in values}
                 reads = [tuple(own.get(p, p) for p in shape.reads) for shape in self.shapes]
+                paths = [own.get(shape.path, shape.path) for shape in self.shapes]
             for index, shape in enumerate(self.shapes):
-                key = (index, *(values.get(p) for p in reads[index]))
+                key = (index, *(_key(values.get(p), shape.terms, data) for p in reads[index]))
                 failures = memo.get(key)
+                on_path = values.get(paths[index], ()) if paths[index] is not None else ()
                 if failures is None:
-                    failures = [[_FOCUS if v == focus else v for v in check(focus, data)] for check in shape.constraints]
+                    failures = [_positions(check(focus, data), focus, on_path) for check in shape.constraints]
                     memo[key] = failures
                 for per_check in failures:
                     for value in per_check:
-                        out.append(RawResult(focus, shape.iri, shape.severity, focus if value is _FOCUS else value, shape.path))
+                        shown = focus if value is _FOCUS else None if value is None else on_path[value]
+                        out.append(RawResult(focus, shape.iri, shape.severity, shown, shape.path))
         return out
+
+
+def _key(vals: tuple | None, terms: frozenset, data: Data):
+    """A focus's values on one path as the memo sees them: several values become what the shape can tell apart.
+
+    A value the shape does not name is keyed as :data:`_OTHER`, unless it has data of its own (a
+    node a nested shape could look into), which keeps it as itself. One value or none is kept as is.
+    """
+    if vals is None or len(vals) < 2:
+        return vals
+    return tuple(v if v in terms or v in data else _OTHER for v in vals)
+
+
+def _positions(failing: list, focus, on_path: tuple) -> list:
+    """Failing value nodes as positions in ``on_path`` (the focus's values on the shape's path), in order.
+
+    ``None`` (a failure with no value node) and the focus itself (:data:`_FOCUS`) stay as they are;
+    each other value is a value of ``on_path``, in the order the constraint met them.
+    """
+    out: list = []
+    j = 0
+    for v in failing:
+        if v is None:
+            out.append(None)
+        elif v == focus:
+            out.append(_FOCUS)
+        else:
+            while on_path[j] is not v and on_path[j] != v:
+                j += 1
+            out.append(j)
+            j += 1
+    return out
