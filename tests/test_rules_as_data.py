@@ -108,3 +108,39 @@ def test_swapped_ranks_reorder_every_view(ranks_swapped: Path) -> None:
     # the first group of the criteria plot is the first-ranked tier's (low names no criterion, so medium leads)
     assert [rc.code for rc, _ in model.criteria_by_tier() if rc] == ["low", "medium", "high"]
     assert plotting.criteria_columns(model)[:4] == [7, 8, 9, 10]
+
+
+def _tier_order(tree: list[dict]) -> list[str]:
+    """The tier codes in the order the taxonomy tree lists them (depth first)."""
+    out: list[str] = []
+
+    def walk(nodes: list[dict]) -> None:
+        for n in nodes:
+            if n["field"] == RISK_TIER:
+                out.append(n["code"])
+            walk(n["children"])
+
+    walk(tree)
+    return out
+
+
+def test_swapped_ranks_reorder_the_taxonomy_classes_endpoint(ranks_swapped: Path) -> None:
+    from atmp.analysis.taxonomy import classes
+
+    assert _tier_order(classes(load_model(), "en")) == ["high", "medium", "low"]
+    assert _tier_order(classes(load_model(ranks_swapped), "en")) == ["low", "medium", "high"]
+
+
+def test_criterion_8_out_of_medium_reaches_the_what_if_ordering(criterion_8_out: Path) -> None:
+    """A card medium by criterion 8 alone is low under the edit; what-if's neighbours follow the ontology's tiers."""
+    from atmp.analysis.whatif import whatif
+
+    cards = _catalogue()
+    model = load_model(criterion_8_out)
+    before = classify_cards(cards, model=load_model())
+    after = classify_cards(cards, model=model)
+    card = next(c for c, b, a in zip(cards, before, after, strict=True) if b["tianjin"]["risk_tier"] == "medium" and a["tianjin"]["risk_tier"] == "low")
+    report = whatif(card, model=model, boundaries=["tier"], max_pairs=20)
+    assert report["result"]["tianjin.risk_tier"] == "low"
+    reached = {cf["to"] for cf in report["counterfactuals"] if cf["boundary"] == "tier"}
+    assert "medium" in reached, "the neighbouring tier of low in the edited ontology is medium"

@@ -1,7 +1,7 @@
 """The taxonomy as data for people: result classes as trees under their named superclasses, and the risk criteria.
 
 Pure functions over the :class:`~atmp.core.ontology.OntologyModel`, read from the ontology's annotations
-(``atmp:resultField``, ``atmp:resultCode``, ``atmp:criterionNumber``, labels, definitions, sources), so the
+(``atmp:resultField``, ``atmp:resultCode``, ``atmp:criterionNumber``, ``atmp:rank``, labels, definitions, sources), so the
 HTTP service (``/classes``, ``/criteria``), the CLI and notebooks show the same taxonomy.
 """
 
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from rdflib import RDFS, URIRef
 
+from atmp.core.layout import SUMMARY_FIELDS
+from atmp.core.namespaces import local_name
 from atmp.core.ontology import ATMP, OntologyModel, ResultClass
-from atmp.core.resources import RESULT_SCHEMA, schema
 
 # the result fields shown as trees (criteria are listed by /criteria; borderline situations are not a taxonomy)
-TREE_FIELDS = ("atmp", "exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
-# fields whose codes are ranked in the order the result schema lists them (tiers: high before medium before low)
-RANKED_FIELDS = ("tianjin.risk_tier",)
+TREE_FIELDS = SUMMARY_FIELDS
 
 
 def text(texts: dict[str, str], lang: str) -> str:
@@ -26,7 +25,7 @@ def text(texts: dict[str, str], lang: str) -> str:
 def node(model: OntologyModel, iri: URIRef, lang: str, rc: ResultClass | None = None) -> dict:
     return {
         "iri": str(iri),
-        "name": str(iri).rsplit("/", 1)[-1].rsplit("#", 1)[-1],
+        "name": local_name(iri),
         "field": rc.field if rc else None,
         "code": rc.code if rc else None,
         "label": text(model.label(iri), lang),
@@ -40,16 +39,9 @@ def named_parent(model: OntologyModel, iri: URIRef) -> URIRef | None:
     return parents[0] if parents else None
 
 
-def _schema_enum(field: str) -> list:
-    """The ``enum`` of a dotted result field in result.schema.json (empty when it has none)."""
-    node_: dict = schema(RESULT_SCHEMA)
-    for part in field.split("."):
-        node_ = node_.get("properties", {}).get(part, {})
-    return [v for v in node_.get("enum", []) if v is not None]
-
-
-def code_ranks() -> dict[str, int]:
-    return {code: i for f in RANKED_FIELDS for i, code in enumerate(_schema_enum(f))}
+def code_ranks(model: OntologyModel) -> dict[str, int]:
+    """The ontology's order of a field's values (``atmp:rank``: the tiers, high first), code -> position."""
+    return {rc.code: rc.rank for rc in model.result_classes if rc.rank is not None and rc.code is not None}
 
 
 def classes(model: OntologyModel, lang: str) -> list[dict]:
@@ -69,7 +61,7 @@ def classes(model: OntologyModel, lang: str) -> list[dict]:
         if parent is not None and parent not in nodes:
             todo.append(parent)
     field_rank = {f: i for i, f in enumerate(TREE_FIELDS)}
-    ranks = code_ranks()
+    ranks = code_ranks(model)
 
     def rank(n: dict) -> tuple:
         fld = n["field"] or min((c["field"] or "" for c in n["children"]), key=lambda f: field_rank.get(f, 99), default="")
