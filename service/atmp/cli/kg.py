@@ -14,10 +14,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from atmp.core.layout import DEFAULT_ENGINE, ENGINES
-from atmp.kg.store import EXPORT_FORMATS, KnowledgeGraph
-from atmp.kg.terms import GRAPH_NAMES, KGError
+from atmp.kg.names import EXPORT_FORMAT_NAMES, GRAPH_NAMES
+
+if TYPE_CHECKING:  # the store (rdflib, pyoxigraph) is imported by the commands that use it, not to build --help
+    from atmp.kg.store import KnowledgeGraph
 
 
 def _wrap(func, input_error: type[Exception]):
@@ -25,6 +28,8 @@ def _wrap(func, input_error: type[Exception]):
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
+        from atmp.kg.terms import KGError
+
         try:
             return func(args)
         except KGError as exc:
@@ -44,6 +49,8 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
 
 def build_graph(args: argparse.Namespace) -> KnowledgeGraph:
     from atmp.core.ontology import load_model
+    from atmp.kg.store import KnowledgeGraph
+    from atmp.kg.terms import KGError
 
     if args.ontology and not Path(args.ontology).is_file():
         raise KGError(f"{args.ontology}: no such file")
@@ -52,6 +59,8 @@ def build_graph(args: argparse.Namespace) -> KnowledgeGraph:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from atmp.kg.terms import KGError
+
     graph = build_graph(args)
     data = graph.serialize(args.format, args.graph)
     if args.output:
@@ -82,6 +91,8 @@ def _list_queries() -> str:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from atmp.kg.queries import get_query, parse_params, run_embedded, run_remote
+    from atmp.kg.store import KnowledgeGraph
+    from atmp.kg.terms import KGError
 
     if args.list:
         print(_list_queries())
@@ -115,10 +126,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub, input_error: type[Exception] = KGError) -> None:
+def add_commands(sub, input_error: type[Exception]) -> None:
     """Add the export, query and publish subcommands to the ``atmp`` parser; ``input_error`` is the CLI's InputError."""
     p = sub.add_parser("export", help="write the knowledge graph: ontology, asserted and inferred named graphs")
-    p.add_argument("--format", choices=list(EXPORT_FORMATS), default="trig", help="trig / nq keep the named graphs; turtle / nt merge them (or give --graph)")
+    p.add_argument("--format", choices=list(EXPORT_FORMAT_NAMES), default="trig", help="trig / nq keep the named graphs; turtle / nt merge them (or give --graph)")
     p.add_argument("--graph", choices=list(GRAPH_NAMES), help="one named graph only")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
     _graph_options(p)

@@ -20,10 +20,12 @@ from atmp.core.ontology import OntologyModel, load_model
 
 from .catalogue import catalogue_file, load_catalogue, load_vocabulary, vocabulary_file
 from .materialise import materialise
+from .names import EXPORT_FORMAT_NAMES
 from .results import QueryResult
 from .terms import GRAPHS, PREFIXES, KGError, Term, graph_node
 
 EXPORT_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "trig": ox.RdfFormat.TRIG, "nt": ox.RdfFormat.N_TRIPLES, "nq": ox.RdfFormat.N_QUADS}
+assert tuple(EXPORT_FORMATS) == EXPORT_FORMAT_NAMES, "kg.names lists the export formats the store writes"
 QUAD_FORMATS = ("trig", "nq")
 
 

@@ -15,10 +15,11 @@ from rdflib import URIRef
 
 from atmp.core.namespaces import BASE, DCTERMS, GRAPH, KG, PREFIXES, PRODUCT_NS, RDF, RDFS, XSD
 
+from .names import GRAPH_NAMES
+
 # plain-string forms of the shared namespaces (pyoxigraph terms are built from strings)
 GRAPH_NS = str(GRAPH)
 KG_NS = str(KG)
-GRAPH_NAMES = ("ontology", "asserted", "inferred")
 GRAPHS = {name: ox.NamedNode(GRAPH_NS + name) for name in GRAPH_NAMES}
 
 RDF_NS = str(RDF)
