@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from atmp.core import layout
 from atmp.core.facts import add_product, card_facts
 from atmp.core.layout import SINGLE_FIELDS
 from atmp.core.ontology import ATMP, OntologyModel
@@ -159,13 +160,7 @@ def summary_from_memberships(model: OntologyModel, members: Iterable[URIRef], sh
 def summary(result: dict) -> dict:
     """The answers of one result: everything but messages, sources and explanations."""
     return {
-        "atmp": result["atmp"],
-        "exclusion": result["exclusion"],
-        "nmpa.class": result["nmpa"]["class"],
-        "nmpa.subclass": result["nmpa"]["subclass"],
-        "tianjin.category": result["tianjin"]["category"],
-        "tianjin.subcategory": result["tianjin"]["subcategory"],
-        "tianjin.risk_tier": result["tianjin"]["risk_tier"],
+        **layout.summary(result),
         "tianjin.criteria": sorted(result["tianjin"]["criteria"]),
         "borderline": sorted({b["code"] for b in result["borderline"]}),
         "violations": sorted(v["code"] for v in result["violations"]),

@@ -28,8 +28,10 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
+from atmp.core import layout
 from atmp.core.card import load_cards
 from atmp.core.classify import classify_cards
+from atmp.core.layout import CRITERIA
 from atmp.core.ontology import ATMP, CATALOG_FILE, DCT, SKOS, OntologyError, OntologyModel, load_model, parse_catalog
 from atmp.core.resources import catalogue_file
 
@@ -534,14 +536,8 @@ def decided_fields(result: dict) -> dict[str, object]:
     every explanation that cites it but moves no product. Lists compare as sorted codes.
     """
     return {
-        "atmp": result["atmp"],
-        "exclusion": result["exclusion"],
-        "nmpa.class": result["nmpa"]["class"],
-        "nmpa.subclass": result["nmpa"]["subclass"],
-        "tianjin.category": result["tianjin"]["category"],
-        "tianjin.subcategory": result["tianjin"]["subcategory"],
-        "tianjin.risk_tier": result["tianjin"]["risk_tier"],
-        "tianjin.criteria": sorted(result["tianjin"]["criteria"]),
+        **layout.summary(result),
+        CRITERIA: sorted(layout.get(result, CRITERIA)),
         "borderline": sorted(b["code"] for b in result["borderline"]),
         "violations": sorted(v.get("code") or v.get("shape") or json.dumps(v, sort_keys=True) for v in result["violations"]),
         "conforms": result["conforms"],

@@ -23,8 +23,10 @@ from typing import Any
 
 from rdflib import OWL, RDF
 
+from atmp.core import layout
 from atmp.core.facts import card_facts
 from atmp.core.justify import fact_text, field_text, value_text
+from atmp.core.layout import SINGLE_FIELDS
 from atmp.core.ontology import OntologyModel, load_model
 
 LANGS = ("zh", "en")
@@ -83,7 +85,7 @@ T = {
     },
 }
 REPORT_BOUNDARIES = ("exclusion", "class", "subclass", "tier")  # what moves a committee's decision
-RESULT_FIELDS = ("exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
+RESULT_FIELDS = SINGLE_FIELDS  # the conclusions table, in the result layout's order
 
 
 def card_digest(card: dict) -> str:
@@ -202,14 +204,7 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
     b += [("h2", T["description"][lang]), ("table", [T["characteristic"][lang], T["value"][lang]], rows)]
     # 2. conclusions
     rows = [[T["atmp"][lang], T["yes" if result["atmp"] else "no"][lang], ""]]
-    values = {
-        "exclusion": result["exclusion"],
-        "nmpa.class": result["nmpa"]["class"],
-        "nmpa.subclass": result["nmpa"]["subclass"],
-        "tianjin.category": result["tianjin"]["category"],
-        "tianjin.subcategory": result["tianjin"]["subcategory"],
-        "tianjin.risk_tier": result["tianjin"]["risk_tier"],
-    }
+    values = {f: layout.get(result, f) for f in SINGLE_FIELDS}
     for f in RESULT_FIELDS:
         if values[f] is None and f == "exclusion":
             continue
