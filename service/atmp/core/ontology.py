@@ -140,12 +140,62 @@ def _local(iri: URIRef) -> str:
     return text.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
+def module_file(ontology: Path, module_iri: str) -> Path | None:
+    """Where an ``owl:imports`` of one of our own modules (``https://w3id.org/atmp-kg/ontology/eu``) lives.
+
+    Modules are ``src/<name>.ttl`` beside the ontology file; an edited copy of ``atmp.ttl`` alone (a
+    rule-change drill) falls back to the shipped modules, so editing one file never loses the others.
+    Foreign imports return ``None``: the machines are offline and nothing is fetched.
+    """
+    if not module_iri.startswith(str(ATMP)):
+        return None
+    name = module_iri[len(str(ATMP)) :].strip("/")
+    if not name or "/" in name:
+        return None
+    for folder in (path_parent(ontology) / "src", paths.ontology_dir() / "src"):
+        candidate = folder / f"{name}.ttl"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def path_parent(path: Path) -> Path:
+    return Path(path).resolve().parent
+
+
 def load_graph(path: Path) -> Graph:
+    """Parse the ontology and merge the modules it ``owl:imports`` (``ontology/src/*.ttl``) into one graph.
+
+    Every consumer (the compiled engine, HermiT, SHACL, the knowledge graph, QC) reads this one graph, so a
+    rule module takes effect exactly when ``atmp.ttl`` imports it. The import triples and the modules'
+    own ontology headers are left out of the merge: their content is in the graph, and the OWL API would
+    otherwise try to fetch the imported IRIs from the network.
+    """
     graph = Graph()
     try:
         graph.parse(path, format="turtle" if path.suffix in {".ttl", ".turtle"} else None)
     except Exception as exc:  # rdflib raises many parser-specific types
         raise OntologyError(f"cannot parse ontology {path}: {exc}") from exc
+    pending = [(s, o) for s, o in graph.subject_objects(OWL.imports)]
+    merged: set[str] = set()
+    while pending:
+        subject, module = pending.pop(0)
+        file = module_file(path, str(module))
+        if file is None:
+            raise OntologyError(f"{path}: owl:imports {module} names no module file (looked for src/<name>.ttl beside the ontology)")
+        graph.remove((subject, OWL.imports, module))
+        if str(module) in merged:
+            continue
+        merged.add(str(module))
+        part = Graph()
+        try:
+            part.parse(file, format="turtle")
+        except Exception as exc:  # noqa: BLE001 - rdflib raises many parser-specific types
+            raise OntologyError(f"cannot parse ontology module {file}: {exc}") from exc
+        pending.extend((s, o) for s, o in part.subject_objects(OWL.imports))
+        for triple in part:
+            if triple[0] != module and triple[1] != OWL.imports:
+                graph.add(triple)
     return graph
 
 
