@@ -12,6 +12,7 @@ from .evaluator import Definitions, Evaluator
 from .facts import add_product, card_facts
 from .ontology import OntologyModel, load_model
 from .reasoner import owlready_memberships, warm_hermit
+from .regimes import parse_selection, selected_classes
 from .result import assemble
 from .validate import validate_cards
 
@@ -28,12 +29,12 @@ def memberships_for(cards: list[dict], engine: str = "compiled", model: Ontology
     return [members for members, _ in _memberships(cards, engine, model or load_model())]
 
 
-def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None = None):
-    """Yield ``(members, context)`` per card, in order, from the chosen engine."""
+def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None = None, regimes: frozenset[str] | None = None):
+    """Yield ``(members, context)`` per card, in order, from the chosen engine (only the selected regimes' classes are asked)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
     ev = evaluator_for(model)
-    result_iris = [rc.iri for rc in model.result_classes]
+    result_iris = [rc.iri for rc in selected_classes(model, regimes)]
     facts = [card_facts(model, card) for card in cards]
     batch = None
     if engine == "owlready2":
@@ -64,35 +65,39 @@ def classify_cards(
     engine: str = "compiled",
     model: OntologyModel | None = None,
     progress: Callable[[int, int], None] | None = None,
+    regimes: str | list[str] | frozenset[str] | None = None,
 ) -> list[dict]:
     """Classify validated cards; results keep the input order.
 
     ``compiled`` (the default, the fast path) evaluates the ontology's axioms closed-world in
     Python; ``hermit`` asks a warm in-process HermiT (the reference); ``owlready2`` runs owlready2's
-    batch realisation with HermiT. All three must agree; the tests hold them to it.
+    batch realisation with HermiT. All three must agree; the tests hold them to it. ``regimes`` (codes of
+    the ontology's atmp:Regime individuals, e.g. ``"n,t,eu"``; default all) selects which EU/US/JP blocks
+    and crosswalk entries are computed; N and T are the contract's required fields and always are.
 
     The cyclic garbage collector is paused for the batch: classification allocates many small,
     acyclic objects, and gen-2 collections over a growing heap cost a third of a 10,000-card run.
     """
     model = model or load_model()
+    selected = parse_selection(model, regimes)
     paused = gc.isenabled() and len(cards) > 100
     if paused:
         gc.disable()
     try:
-        return _classify(cards, engine, model, progress)
+        return _classify(cards, engine, model, progress, selected)
     finally:
         if paused:
             gc.enable()
 
 
-def _classify(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None) -> list[dict]:
+def _classify(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None, selected: frozenset[str] | None = None) -> list[dict]:
     results = []
     memberships = []
     facts = []
-    for card, (members, ctx) in zip(cards, _memberships(cards, engine, model, progress), strict=True):
+    for card, (members, ctx) in zip(cards, _memberships(cards, engine, model, progress, selected), strict=True):
         memberships.append(members)
         facts.append(ctx.facts)
-        results.append(assemble(model, card, members, ctx))
+        results.append(assemble(model, card, members, ctx, selected))
     # SHACL sees the reasoner's borderline memberships, so its report and the result agree; the
     # entries those produce are already in the result (from the same OWL classes), once each.
     for result, report in zip(results, validate_cards(model, cards, memberships, facts=facts), strict=True):

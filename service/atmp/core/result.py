@@ -7,6 +7,7 @@ from rdflib import URIRef
 from .evaluator import ProductContext
 from .explain import explanation_entry
 from .ontology import OntologyModel
+from .regimes import assemble_blocks
 
 SINGLE_FIELDS = ("exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
 
@@ -15,7 +16,7 @@ class RuleConflict(RuntimeError):
     """The ontology put a product in two classes that fill the same single-valued field."""
 
 
-def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext) -> dict:
+def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext, regimes: frozenset[str] | None = None) -> dict:
     single: dict[str, str | None] = dict.fromkeys(SINGLE_FIELDS)
     criteria: list[int] = []
     borderline: list[dict] = []
@@ -66,4 +67,6 @@ def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: Produc
         "violations": [],
         "conforms": True,
         "explanation": explanation,
+        # the EU/US/JP blocks and the crosswalk (atmp.core.regimes), keyed by their resultField annotations
+        **assemble_blocks(model, members, ctx, regimes),
     }

@@ -113,6 +113,7 @@ class Vocabulary:
     triples: tuple[ox.Triple, ...]
     agencies: dict[str, ox.NamedNode]
     statuses: dict[str, ox.NamedNode]
+    certainties: dict[str, ox.NamedNode] = field(default_factory=dict)  # of published decisions (atmp.kg.decisions)
 
 
 @lru_cache(maxsize=4)
@@ -127,7 +128,7 @@ def _load_vocabulary(path: str, mtime: float) -> Vocabulary:
     def members(cls: ox.NamedNode) -> dict[str, ox.NamedNode]:
         return {code: s for s, code in codes.items() if (s, cls) in types and isinstance(s, ox.NamedNode)}
 
-    return Vocabulary(Path(path), triples, members(kg("Agency")), members(kg("Status")))
+    return Vocabulary(Path(path), triples, members(kg("Agency")), members(kg("Status")), members(kg("Certainty")))
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
@@ -187,6 +188,9 @@ def check_provenance(card: dict, vocab: Vocabulary, index: int | None = None) ->
             fail(f"approvals[{i}].year", f"expected a year (1900-2100), got {json.dumps(y)}")
         if not isinstance(item.get("source"), str) or not item["source"].strip():
             fail(f"approvals[{i}].source", "required: the public document or page of this approval")
+    from atmp.kg.decisions import check_decisions
+
+    check_decisions(prov, vocab, fail)
 
 
 def load_catalogue(path: Path | None = None, vocab: Vocabulary | None = None) -> list[dict]:
@@ -416,6 +420,9 @@ def _asserted(model: OntologyModel, cards: list[dict], vocab: Vocabulary) -> lis
             source = item.get("source")
             if source:
                 w.add(approval, DCT_SOURCE, ox.NamedNode(source) if _valid_iri(source) else ox.Literal(source))
+        from atmp.kg.decisions import add_decisions
+
+        add_decisions(w, node, prov, vocab)
     return w.quads
 
 
@@ -520,6 +527,9 @@ def _inferred(model: OntologyModel, results: list[dict], engine: str) -> list[ox
             rule = classes.single.get(("borderline", entry["code"]))
             if rule is not None:
                 types.append(rule)
+        from atmp.kg.decisions import regime_types
+
+        types.extend(regime_types(model, result))
         for t in dict.fromkeys(types):
             w.add(node, RDF_TYPE, t)
         w.add(node, kg("conforms"), ox.Literal(bool(result["conforms"])))
