@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph
-from rdflib import Graph
+from rdflib import OWL, Graph
 
 from atmp.core.resources import qc_dir
 
@@ -65,10 +65,12 @@ def sparql_checks(ontology: Path, qc_dir: Path = QC_DIR, shapes: Path | None = N
     The ontology is the default graph; the product shapes (``shapes/``, or ``ATMP_SHAPES``) are
     loaded into the named graph ``<urn:atmp:shapes>`` for the checks that compare the two.
     """
+    from atmp.core.ontology import load_graph
     from atmp.core.validate import shapes_file
 
     store = pyoxigraph.Store()
-    store.load(path=str(ontology), format=pyoxigraph.RdfFormat.TURTLE)
+    # the ontology with the modules it owl:imports (ontology/src/*.ttl) merged in, as every tool reads it
+    store.load(load_graph(Path(ontology)).serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
     store.load(path=str(shapes or shapes_file()), format=pyoxigraph.RdfFormat.TURTLE, to_graph=SHAPES_GRAPH)
     out = []
     for query_file in sorted(qc_dir.glob("*-violation.rq")):
@@ -94,11 +96,18 @@ def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
     from org.semanticweb.owlapi.profiles import OWL2DLProfile  # type: ignore[import-not-found]
 
     results = []
+    from atmp.core.ontology import load_graph
+
     with tempfile.TemporaryDirectory(prefix="atmp-owlapi-") as tmp:
         rdfxml = Path(tmp) / "atmp.owl"
         forms = [("turtle", ontology)]
         try:
-            Graph().parse(ontology, format="turtle").serialize(rdfxml, format="xml", encoding="utf-8")
+            merged = load_graph(Path(ontology))
+            if (None, OWL.imports, None) in Graph().parse(ontology, format="turtle"):
+                # the OWL API would fetch the owl:imports from the network: check the merged source instead
+                forms = [("turtle", Path(tmp) / "atmp-merged.ttl")]
+                merged.serialize(forms[0][1], format="turtle", encoding="utf-8")
+            merged.serialize(rdfxml, format="xml", encoding="utf-8")
             forms.append(("rdfxml", rdfxml))
         except Exception as exc:  # noqa: BLE001 - rdflib's parser raises several types; all mean "not Turtle"
             results.append(CheckResult("owlapi-dl-profile-rdfxml", "Can the source be converted to RDF/XML?", [{"problem": f"rdflib cannot read the Turtle: {exc}"}]))

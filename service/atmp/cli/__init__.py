@@ -95,13 +95,19 @@ def cmd_classify(args: argparse.Namespace) -> int:
     gc.disable()  # a one-shot batch of small acyclic objects: collection only costs time (see classify_cards)
     cards, was_array = parse_cards(_read_input(args.path))
     model = load_model(Path(args.ontology) if args.ontology else None)
+    from atmp.core.regimes import RegimeError, parse_selection
+
+    try:
+        regimes = parse_selection(model, args.regimes)
+    except RegimeError as exc:
+        raise InputError(f"--regimes: {exc}") from None
     progress = Progress(sys.stderr, enabled=len(cards) >= args.progress_min and (sys.stderr.isatty() or args.progress))
     option = orjson.OPT_INDENT_2 if args.pretty else 0
     out = sys.stdout.buffer
     rows: list[dict] = []
     for start in range(0, len(cards), CHUNK):
         chunk = cards[start:start + CHUNK]
-        results = classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards)))
+        results = classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards)), regimes=regimes)
         if args.format == "table":
             rows.extend(results)
             continue
@@ -228,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compiled (default): the ontology's axioms evaluated in-process, proven identical to HermiT by the tests; "
                         "hermit: warm in-process HermiT (the reference); owlready2: owlready2's batch run of HermiT")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.add_argument("--regimes", default=None, help="comma-separated regimes to compute, e.g. n,t,eu (default all: n,t,eu,us,jp); "
+                   "the eu/us/jp blocks and the crosswalk entries of unselected regimes are left out, N and T are always present")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_classify)

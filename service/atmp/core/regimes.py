@@ -199,3 +199,40 @@ def assemble_blocks(model: OntologyModel, members: set[URIRef], ctx: ProductCont
             crosswalk.append({"code": c.rc.code, "regimes": list(c.regimes), "axis": c.axis, "summary": c.rc.label, "message": c.rc.definition, "source": c.rc.source})
     out[CROSSWALK_FIELD] = crosswalk
     return out
+
+
+def answers_of_result(result: dict) -> list[str]:
+    """The EU/US/JP and crosswalk answers of a result as ``block.key=value`` lines (messages and explanations left out).
+
+    Used to hold engines to the same answers (tests, benchmarks): any block with an ``explanation`` list
+    is a regime block, so nothing here names a regime.
+    """
+    out = []
+    for block, value in result.items():
+        if isinstance(value, dict) and isinstance(value.get("explanation"), list):
+            for key, v in value.items():
+                if key == "explanation":
+                    continue
+                if isinstance(v, list):
+                    out.extend(f"{block}.{key}={e['code']}" for e in v)
+                else:
+                    out.append(f"{block}.{key}={'null' if v is None else str(v).lower() if isinstance(v, bool) else v}")
+    out.extend(f"{CROSSWALK_FIELD}={e['code']}" for e in result.get(CROSSWALK_FIELD, []))
+    return sorted(out)
+
+
+def answers_of_members(model: OntologyModel, members: Iterable[URIRef]) -> list[str]:
+    """The same lines as :func:`answers_of_result`, straight from a set of memberships (e.g. HermiT's)."""
+    members = set(members)
+    out = []
+    for shape in field_shapes(model):
+        fld = f"{shape.block}.{shape.key}"
+        hits = [rc for rc in shape.classes if rc.iri in members]
+        if shape.kind == "list":
+            out.extend(f"{fld}={rc.code}" for rc in hits)
+        elif shape.kind == "code":
+            out.append(f"{fld}={hits[0].code if hits else 'null'}")
+        else:
+            out.append(f"{fld}={'true' if hits else 'false'}")
+    out.extend(f"{CROSSWALK_FIELD}={c.rc.code}" for c in crosswalk_classes(model) if c.rc.iri in members)
+    return sorted(out)
