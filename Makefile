@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup
+.PHONY: demo test lint setup normalize build-ontology check-ontology release
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,19 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests benchmarks
+
+# Ontology authoring (see ontology/README-editors.md): edit ontology/src/atmp-edit.ttl or ontology/templates/*.tsv,
+# then normalize + build-ontology; CI runs check-ontology (exit 1 when a generated file is stale).
+normalize: $(STAMP)
+	$(VENV)/bin/python -m atmp.authoring normalize
+
+build-ontology: $(STAMP)
+	$(VENV)/bin/python -m atmp.authoring build
+
+check-ontology: $(STAMP)
+	$(VENV)/bin/python -m atmp.authoring check
+
+# make release VERSION=0.2.0: version in the ontology, CHANGELOG entry with `atmp diff` since the last release, tag ontology-v0.2.0 (never pushed)
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
+	$(VENV)/bin/atmp release $(VERSION)

@@ -6,9 +6,11 @@
 
 Also a command line: ``python -m benchmarks.cardgen 1000 --seed 7 [--inconsistent 0.1] > cards.json``.
 
-**Vocabularies come from the JSON schema** (``service/atmp/schemas/product-card.schema.json``) at run time:
+**Vocabularies come from the JSON schema** (``atmp/rules/schemas/product-card.schema.json``) at run time:
 every enum, boolean and list field of ``substance``/``process``/``function`` is read from it, so a code
-added to the schema is generated without touching this file. What this file adds is the contract's
+added to the schema is generated without touching this file. **Groupings the ontology defines** (microorganism
+kinds, conventional molecules, viral vector types, genetic manipulations, living-activity mechanisms, living cells
+or tissue) are read from its enumerated classes, so an edit in Protégé reaches the generator. What this file adds is the contract's
 *consistency knowledge* (PRODUCT-CARD.md and the SHACL Violation shapes in ``shapes/product-shapes.ttl``),
 written as restrictions on the schema's codes:
 
@@ -157,13 +159,20 @@ def missing_items(cards: Iterable[dict]) -> list[tuple[str, Any]]:
 
 # ============================================================================================ consistency knowledge
 # Kind groups (PRODUCT-CARD.md, substance.kind).
+def _grouping(name: str) -> frozenset[str]:
+    """A vocabulary grouping read from the ontology (``ATMP_ONTOLOGY`` or the shipped one), never a second copy of it."""
+    from atmp.core.ontology import load_model
+
+    return load_model().grouping(name)
+
+
 CELLS = "cells"
-CELLULAR = frozenset({"cells", "tissue"})  # living human cells with a cell type; editing tools used ex vivo
+CELLULAR = _grouping("LivingCellOrTissueKind")  # living human cells with a cell type; editing tools used ex vivo
 HUMAN_MATERIAL = frozenset({
     "cells", "tissue", "extracellular_vesicles", "organelles", "platelets", "enucleated_cells", "blood_component", "germ_cells_or_embryos",
 })  # have a human (or animal) donor: a real origin, homologous use can be true
-MICROBES = frozenset({"virus", "bacterium", "bacteriophage", "other_microorganism"})  # [shape: oncolytic_needs_microorganism]
-CHEMICALS = frozenset({"peptide", "protein", "small_molecule"})  # [shape: no_genetic_manipulation_of_chemicals]
+MICROBES = _grouping("MicroorganismKind")  # [shape: oncolytic_needs_microorganism]
+CHEMICALS = _grouping("ConventionalMoleculeKind")  # [shape: no_genetic_manipulation_of_chemicals]
 NON_LIVING = frozenset({"nucleic_acid"}) | CHEMICALS  # [shape: mechanical_with_living_mechanism]
 ENGINEERABLE = MICROBES | {"viral_vector"}  # genetically_engineered applies to microorganisms and viruses
 PLURIPOTENT_KINDS = frozenset({"cells", "tissue", "extracellular_vesicles", "platelets", "enucleated_cells"})  # iPSC/ESC-derived
@@ -174,12 +183,12 @@ NEOANTIGEN_KINDS = frozenset({"cells", "nucleic_acid", "peptide", "protein", "vi
 NOT_APPLICABLE = "not_applicable"
 NONE = "none"
 GENETIC = "genetic_material"
-VIRAL_VECTORS = frozenset({"aav", "lentivirus", "gamma_retrovirus", "adenovirus", "hsv", "vaccinia", "other_virus"})  # [shape: viral_vector_kind_needs_viral_vector]
+VIRAL_VECTORS = _grouping("ViralVectorType")  # [shape: viral_vector_kind_needs_viral_vector]
 GENETIC_VECTORS = VIRAL_VECTORS | {"plasmid", "lipid_nanoparticle", "polymer_nanoparticle", "extracellular_vesicle", "bacterium"}  # can carry genetic material
 CARGO_VECTORS = frozenset({"lipid_nanoparticle", "polymer_nanoparticle", "extracellular_vesicle", "bacterium", "cell"})  # can carry proteins, peptides, drugs
-GENETIC_MANIPULATIONS = frozenset({"genetic_modification", "gene_editing"})
+GENETIC_MANIPULATIONS = _grouping("GeneticManipulation")
 ENGINEERING_MANIPULATIONS = GENETIC_MANIPULATIONS | {"engineering_modification"}
-LIVING_MECHANISMS = frozenset({"immunological", "metabolic", "gene_regulation", "oncolysis", "regeneration_or_repair", "cell_replacement"})
+LIVING_MECHANISMS = _grouping("LivingActivityMechanism")
 MECHANICAL = "mechanical"
 ONCOLYSIS = "oncolysis"
 PROPHYLACTIC = "prophylactic_vaccine"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from atmp.core.facts import add_product, card_facts
+from atmp.core.layout import SINGLE_FIELDS
 from atmp.core.ontology import ATMP, OntologyModel
 from atmp.core.regimes import answers_of_members, answers_of_result
 from atmp.core.resources import shapes_dir
@@ -29,7 +30,6 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 SHAPES_FILE = "product-shapes.ttl"
-SINGLE_FIELDS = ("exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
 
 
 # ============================================================================================ reasoning

@@ -1,8 +1,17 @@
 #!/usr/bin/env python
-"""Benchmark: ``atmp classify`` on 1, 100, 1,000 and 10,000 generated cards against the reference.
+"""Benchmark: ``atmp classify`` on 1 to 100,000 generated cards against the reference and the I/O floor.
 
-    .venv/bin/python benchmarks/run.py                                   # sizes 1,100,1000,10000
+    .venv/bin/python benchmarks/run.py                                   # sizes 1,100,1000,10000,100000
     .venv/bin/python benchmarks/run.py --sizes 1,100 --reference-budget 120
+    .venv/bin/python benchmarks/run.py --no-reference --levels full,brief,none --jobs 2
+
+Per size and per explanation level (``--levels``; each is passed as ``--explain LEVEL`` when the CLI
+has that option, otherwise the CLI's one behaviour is measured as ``default``, and an in-process
+"decision" run — memberships and SHACL, no explanation, no result — stands in for "none"), ours is run as
+``atmp classify batch.jsonl -o out.jsonl`` and set against the **I/O floor** measured in the same
+run: orjson reading the same input lines plus orjson writing the same results (the least any
+implementation in Python must spend). **cold** times ``atmp --help`` and a one-card classify from the
+compiled cache (median of 5).
 
 One run measures, on batches of seeded generated cards (``benchmarks/cardgen.py``; the batch of n
 cards is the first n cards of one generated list):
@@ -50,14 +59,23 @@ from benchmarks.cardgen import generate_cards  # noqa: E402
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 GNU_TIME = "/usr/bin/time"
-DEFAULT_SIZES = "1,100,1000,10000"
+DEFAULT_SIZES = "1,100,1000,10000,100000"
+KEEP_RESULTS = 2000  # results kept in memory for the reference comparison (the reference never finishes above this)
 DEFAULT_CALIBRATION = "2,5,10,20"
-TARGETS = {  # from the issue: 2 cores
+TARGETS = {  # from the issues (15: performance), 2 cores
     "10,000 cards classified and validated, wall": ("batch_wall_s", 10_000, 15.0, "s"),
     "10,000 cards, peak RSS": ("batch_rss_mb", 10_000, 1024.0, "MB"),
     "one card warm (p50)": ("warm_p50_ms", None, 20.0, "ms"),
     "one card, cold process (atmp classify)": ("batch_wall_s", 1, 3.0, "s"),
+    "100,000 cards, wall (first level)": ("batch_wall_s", 100_000, 15.0, "s"),
+    "100,000 cards, peak RSS (first level)": ("batch_rss_mb", 100_000, 1024.0, "MB"),
 }
+LEVEL_TARGETS = [  # (level, cards, wall s, RSS MB) — issue 15
+    ("brief", 10_000, 2.0, 400.0),
+    ("full", 10_000, 4.0, None),
+    ("brief", 100_000, 15.0, 1024.0),
+]
+COLD_TARGETS = {"one_card_s": 0.3, "help_s": 0.15}
 
 
 # ============================================================================================ measuring a process
@@ -69,6 +87,7 @@ class Measured:
     tree_rss_mb: float | None = None  # peak of the summed RSS of the process tree, sampled at 20 Hz (psutil)
     detail: str = ""
     output: Any = field(default=None, repr=False)
+    cpu_s: float | None = None  # user + system CPU of the process tree (GNU time): what a shared machine does not inflate as much as wall
 
 
 def _gnu_time_works() -> bool:
@@ -145,15 +164,18 @@ def measure(cmd: list[str], budget: float, stdout: Path | None = None, stderr: P
             if fh is not subprocess.DEVNULL:
                 fh.close()
     rss = None
+    cpu = 0.0
     if USE_GNU_TIME and time_file.exists():
         for line in time_file.read_text(errors="replace").splitlines():
             if "Maximum resident set size" in line:
                 rss = int(line.rsplit(":", 1)[1]) / 1024
+            elif "User time (seconds)" in line or "System time (seconds)" in line:
+                cpu += float(line.rsplit(":", 1)[1])
     time_file.unlink(missing_ok=True)
     if rc != 0:
         tail = stderr.read_text(errors="replace").strip().splitlines()[-3:] if stderr and stderr.exists() else []
         return Measured("failed", wall, rss, _mb(sampler.peak), f"exit {rc}: " + " | ".join(tail))
-    return Measured("ok", wall, rss, _mb(sampler.peak))
+    return Measured("ok", wall, rss, _mb(sampler.peak), cpu_s=cpu if USE_GNU_TIME else None)
 
 
 def _mb(nbytes: int) -> float | None:
@@ -183,9 +205,11 @@ def log(message: str) -> None:
 def worker(args: argparse.Namespace) -> int:
     from atmp.core.ontology import load_model
 
-    cards = json.loads(Path(args.batch).read_text(encoding="utf-8"))
     model = load_model()
     out: dict[str, Any] = {}
+    if args.worker == "decide":
+        return decide_worker(args, model)
+    cards = json.loads(Path(args.batch).read_text(encoding="utf-8"))
     if args.worker == "warm":
         from atmp.core.classify import classify_cards
 
@@ -251,6 +275,26 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def decide_worker(args: argparse.Namespace, model) -> int:
+    """Stream a JSONL batch through the decision only: facts, memberships, SHACL; no explanation, no result."""
+    import orjson
+    from atmp.cli.stream import _chunks, iter_jsonl, warm
+    from atmp.core.classify import memberships_for
+    from atmp.core.validate import validate_cards
+
+    t0 = time.perf_counter()
+    warm(model, args.engine)
+    cards = 0
+    with open(args.batch, "rb") as fh, open(os.devnull, "wb") as sink:
+        for chunk in _chunks((card for _, card in iter_jsonl(fh)), 1000):
+            members = memberships_for(chunk, engine=args.engine, model=model)
+            for report in validate_cards(model, chunk, members):
+                sink.write(orjson.dumps(report) + b"\n")
+            cards += len(chunk)
+    Path(args.out).write_text(json.dumps({"cards": cards, "in_process_s": time.perf_counter() - t0}), encoding="utf-8")
+    return 0
+
+
 # ============================================================================================ the run
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -304,8 +348,16 @@ def fit_projection(points: dict[int, float]) -> dict | None:
     floor = min(t for _, t in pts)
     (n1, t1), (n2, t2) = pts[-2], pts[-1]
     local = math.log((t2 - floor) / (t1 - floor)) / math.log(n2 / n1) if t1 > floor and t2 > floor and n2 > n1 else None
-    return {"model": "a + b*n + c*n^2, non-negative least squares", "a": a, "b": b, "c": c, "rmse_s": math.sqrt(sse / len(pts)),
-            "fitted_on": [n for n, _ in pts], "local_exponent": local, "local_exponent_between": [n1, n2]}
+    return {
+        "model": "a + b*n + c*n^2, non-negative least squares",
+        "a": a,
+        "b": b,
+        "c": c,
+        "rmse_s": math.sqrt(sse / len(pts)),
+        "fitted_on": [n for n, _ in pts],
+        "local_exponent": local,
+        "local_exponent_between": [n1, n2],
+    }
 
 
 def project(fit: dict | None, n: int) -> float | None:
@@ -343,10 +395,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration", default=DEFAULT_CALIBRATION, help="small reference sizes for the projection when a size is over budget")
     parser.add_argument("--warm-samples", type=int, default=200, help="single-card calls timed after warm-up (default 200)")
     parser.add_argument("--warm-budget", type=float, default=120, help="seconds of warm sampling at most (default 120)")
-    parser.add_argument("--check", type=int, default=1000, help="cards of the largest batch checked against warm HermiT + pyshacl (default 1000; 0: off; "
-                        "skipped when ours is HermiT)")
+    parser.add_argument(
+        "--check", type=int, default=1000, help="cards of the largest batch checked against warm HermiT + pyshacl (default 1000; 0: off; skipped when ours is HermiT)"
+    )
     parser.add_argument("--check-budget", type=float, default=3600)
     parser.add_argument("--no-reference", action="store_true", help="skip the reference runs")
+    parser.add_argument("--levels", default="full,brief,none", help="explanation levels to measure (passed as --explain when the CLI has it)")
+    parser.add_argument("--jobs", type=int, default=1, help="atmp classify --jobs for ours (default 1)")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start timings")
     parser.add_argument("--no-warm", action="store_true", help="skip the warm latency")
     parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/bench-<time>-<engine>.json)")
     parser.add_argument("--keep", action="store_true", help="keep the batches and outputs (printed path)")
@@ -373,25 +429,44 @@ def main(argv: list[str] | None = None) -> int:
     engine = args.engine or cli_default_engine()
     work = Path(tempfile.mkdtemp(prefix="atmp-bench-"))
     started = datetime.now(UTC)
-    report: dict[str, Any] = {"meta": meta(args, engine, sizes, started), "ours": {}, "warm": None,
-                              "reference": {"reasoner": {}, "shacl": {}, "projection": {}}, "equivalence": {}}
+    report: dict[str, Any] = {
+        "meta": meta(args, engine, sizes, started),
+        "ours": {},
+        "levels": {},
+        "cold": None,
+        "warm": None,
+        "reference": {"reasoner": {}, "shacl": {}, "projection": {}},
+        "equivalence": {},
+    }
     try:
         t0 = time.perf_counter()
         cards = generate_cards(max(sizes + calibration), args.seed, args.inconsistent)
         report["meta"]["generate_s"] = time.perf_counter() - t0
-        batch = {}
+        import orjson
+
+        batch, lines = {}, {}
         for n in sorted(set(sizes + calibration)):
-            batch[n] = work / f"batch-{n}.json"
-            batch[n].write_text(json.dumps(cards[:n], ensure_ascii=False), encoding="utf-8")
+            if not args.no_reference or n <= args.check:
+                batch[n] = work / f"batch-{n}.json"
+                batch[n].write_bytes(orjson.dumps(cards[:n]))
+            if n in sizes:
+                lines[n] = work / f"batch-{n}.jsonl"
+                with lines[n].open("wb") as fh:
+                    for card in cards[:n]:
+                        fh.write(orjson.dumps(card) + b"\n")
+        ids = [c["id"] for c in cards]
+        del cards
         log(f"engine {engine}; generated {max(sizes + calibration)} cards (seed {args.seed}) in {report['meta']['generate_s']:.1f} s; work dir {work}")
 
-        ours_results = run_ours(args, engine, sizes, batch, work, report)
+        ours_results = run_ours(args, engine, sizes, lines, ids, work, report)
+        if not args.no_cold:
+            run_cold(lines[min(sizes)], work, report)
         if not args.no_warm:
             run_warm(args, engine, work, report)
         if not args.no_reference:
             run_reference(args, sizes, calibration, batch, work, report, ours_results)
         if args.check and engine not in ("hermit", "owlready2"):
-            run_check(args, engine, sizes, batch, work, report)
+            run_check(args, engine, sizes, lines, work, report)
         elif args.check:
             report["equivalence"]["check"] = {"status": "skipped", "detail": f"ours is the HermiT reference engine ({engine})"}
     finally:
@@ -425,36 +500,157 @@ def meta(args: argparse.Namespace, engine: str, sizes: list[int], started: datet
     except (OSError, subprocess.SubprocessError):
         pass
     return {
-        "started": started.isoformat(timespec="seconds"), "engine": engine, "sizes": sizes, "seed": args.seed, "inconsistent": args.inconsistent,
-        "reference_budget_s": args.reference_budget, "python": platform.python_version(), "platform": platform.platform(),
-        "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(), "versions": versions, "git": git,
+        "started": started.isoformat(timespec="seconds"),
+        "engine": engine,
+        "sizes": sizes,
+        "seed": args.seed,
+        "inconsistent": args.inconsistent,
+        "reference_budget_s": args.reference_budget,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg(),
+        "versions": versions,
+        "git": git,
         "rss_source": "GNU time -v (ru_maxrss)" if USE_GNU_TIME else "psutil sampling",
     }
 
 
-def run_ours(args, engine: str, sizes: list[int], batch: dict[int, Path], work: Path, report: dict) -> dict[int, list[dict]]:
+def explain_levels() -> list[str] | None:
+    """The CLI's ``--explain`` choices, or None when it has no such option (all levels are then one)."""
+    from atmp.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["classify"]
+    for action in sub._actions:
+        if "--explain" in action.option_strings:
+            return list(action.choices or [])
+    return None
+
+
+def io_floor(batch: Path, output: Path) -> dict:
+    """orjson reading the input lines and writing the same results: the floor of any Python implementation."""
+    import orjson
+
+    t0 = time.perf_counter()
+    with batch.open("rb") as fh:
+        for line in fh:
+            orjson.loads(line)
+    read_s = time.perf_counter() - t0
+    write_s = 0.0
+    with output.open("rb") as fh, open(os.devnull, "wb") as sink:
+        for line in fh:
+            result = orjson.loads(line)
+            t1 = time.perf_counter()
+            sink.write(orjson.dumps(result) + b"\n")
+            write_s += time.perf_counter() - t1
+    return {"read_s": read_s, "write_s": write_s, "floor_s": read_s + write_s}
+
+
+def _check_output(path: Path, ids: list[str], n: int, keep: bool) -> tuple[str | None, int, list[dict] | None]:
+    """Stream the output: ids in order? how many do not conform? (and the results, for small sizes)."""
+    import orjson
+
+    kept: list[dict] | None = [] if keep else None
+    bad = count = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            r = orjson.loads(line)
+            if count >= n or r["id"] != ids[count]:
+                return f"result {count} is {r['id']!r}, expected {ids[count] if count < n else 'nothing'}", bad, None
+            bad += not r["conforms"]
+            count += 1
+            if kept is not None:
+                kept.append(r)
+    if count != n:
+        return f"output has {count} results, not {n}", bad, None
+    return None, bad, kept
+
+
+def check_size(args, sizes: list[int]) -> int:
+    """The batch whose first ``--check`` results are compared with warm HermiT + pyshacl."""
+    return min((k for k in sizes if k >= args.check), default=max(sizes))
+
+
+def run_ours(args, engine: str, sizes: list[int], lines: dict[int, Path], ids: list[str], work: Path, report: dict) -> dict[int, list[dict]]:
+    """Each level × size as ``atmp classify batch.jsonl -o out.jsonl``; ``report["ours"]`` keeps the first level (the main table)."""
     results: dict[int, list[dict]] = {}
-    over = None
-    for n in sizes:
-        if over is not None:
-            report["ours"][n] = asdict(Measured("skipped", detail=f"{over} cards were already over budget"))
-            continue
-        out, err = work / f"ours-{n}.json", work / f"ours-{n}.err"
-        m = measure([*atmp_command(), "classify", str(batch[n]), "--engine", engine], args.ours_budget, out, err)
-        if m.status == "ok":
-            got = json.loads(out.read_text(encoding="utf-8"))
-            got = got if isinstance(got, list) else [got]
-            want = [c["id"] for c in json.loads(batch[n].read_text(encoding="utf-8"))]
-            if [r["id"] for r in got] != want:
-                m.status, m.detail = "failed", f"output has {len(got)} results, not the {n} cards in order"
-            else:
-                results[n] = got
-                m.detail = f"{sum(not r['conforms'] for r in got)} of {n} cards not conforming"
-        elif m.status == "over_budget":
-            over = n
-        report["ours"][n] = asdict(m)
-        log(f"ours {n:>6} cards: {m.status} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB {m.detail}")
+    available = explain_levels()
+    wanted = [x.strip() for x in args.levels.split(",") if x.strip()]
+    levels = [x for x in wanted if x in available] if available else ["full"]  # without the option the CLI always explains in full
+    report["meta"]["levels"] = levels
+    report["meta"]["explain_option"] = available
+    report["meta"]["jobs"] = args.jobs
+    for index, level in enumerate(levels):
+        report["levels"][level] = {}
+        over = None
+        for n in sizes:
+            if over is not None:
+                report["levels"][level][n] = asdict(Measured("skipped", detail=f"{over} cards were already over budget"))
+                continue
+            out, err = work / f"ours-{level}-{n}.jsonl", work / f"ours-{level}-{n}.err"
+            cmd = [*atmp_command(), "classify", str(lines[n]), "-o", str(out), "--engine", engine, "--jobs", str(args.jobs)]
+            if available:
+                cmd += ["--explain", level]
+            m = measure(cmd, args.ours_budget, None, err)
+            entry = asdict(m)
+            if m.status == "ok":
+                problem, bad, kept = _check_output(out, ids, n, keep=index == 0 and n <= KEEP_RESULTS)
+                if problem:
+                    entry.update(status="failed", detail=problem)
+                else:
+                    entry["detail"] = f"{bad} of {n} cards not conforming"
+                    entry.update(io_floor(lines[n], out))
+                    entry["ratio_to_floor"] = m.wall_s / entry["floor_s"] if entry["floor_s"] else None
+                    entry["output_bytes"] = out.stat().st_size
+                    if kept is not None:
+                        results[n] = kept
+            elif m.status == "over_budget":
+                over = n
+            if not (index == 0 and n == check_size(args, sizes)):
+                out.unlink(missing_ok=True)  # outputs of 100,000 cards are gigabytes: keep only what the check reads
+            report["levels"][level][n] = entry
+            if index == 0:
+                report["ours"][n] = entry
+            log(
+                f"ours {level:<8} {n:>6} cards: {entry['status']} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB, "
+                f"floor {fmt_s(entry.get('floor_s'))} s (x{fmt(entry.get('ratio_to_floor'))}) {entry.get('detail', '')}"
+            )
+    if not available:
+        run_decision(args, engine, sizes, lines, work, report)
     return results
+
+
+def run_decision(args, engine: str, sizes: list[int], lines: dict[int, Path], work: Path, report: dict) -> None:
+    """Without an --explain option: the decision alone (memberships + SHACL, no explanation, no result), in a fresh process."""
+    report["levels"]["decision"] = {}
+    for n in sizes:
+        out = work / f"decision-{n}.json"
+        m = measure(worker_command("decide", lines[n], out, "--engine", engine), args.ours_budget, stderr=work / f"decision-{n}.err")
+        entry = asdict(m)
+        if m.status == "ok":
+            entry.update(json.loads(out.read_text()))
+        report["levels"]["decision"][n] = entry
+        log(f"decision {n:>6} cards: {m.status} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB")
+
+
+def run_cold(one_line_batch: Path, work: Path, report: dict) -> None:
+    """``atmp --help`` and a one-card ``atmp classify`` in fresh processes, after one run has filled the compiled cache."""
+    card = work / "one.json"
+    with one_line_batch.open("rb") as fh:
+        card.write_bytes(fh.readline())
+
+    def wall(cmd: list[str]) -> float:  # plain: no GNU time or RSS sampler around a 0.1 s process
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, cwd=ROOT, check=True)
+        return time.perf_counter() - t0
+
+    cmd = [*atmp_command(), "classify", str(card)]
+    wall(cmd)  # fills the cache
+    one = [wall(cmd) for _ in range(5)]
+    helps = [wall([*atmp_command(), "--help"]) for _ in range(5)]
+    report["cold"] = {"one_card_s": statistics.median(one), "help_s": statistics.median(helps), "one_card_runs": one, "help_runs": helps}
+    log(f"cold: one card {report['cold']['one_card_s']:.3f} s, --help {report['cold']['help_s']:.3f} s (median of 5)")
 
 
 def run_warm(args, engine: str, work: Path, report: dict) -> None:
@@ -462,16 +658,16 @@ def run_warm(args, engine: str, work: Path, report: dict) -> None:
     path = work / "warm-cards.json"
     path.write_text(json.dumps(generate_cards(warmup + args.warm_samples, args.seed + 1, id_prefix="warm")), encoding="utf-8")
     out = work / "warm-out.json"
-    m = measure(worker_command("warm", path, out, "--engine", engine, "--warmup", str(warmup), "--warm-budget", str(args.warm_budget)),
-                args.warm_budget + 900, stderr=work / "warm.err")
+    m = measure(
+        worker_command("warm", path, out, "--engine", engine, "--warmup", str(warmup), "--warm-budget", str(args.warm_budget)), args.warm_budget + 900, stderr=work / "warm.err"
+    )
     entry = asdict(m)
     if m.status == "ok":
         data = json.loads(out.read_text())
         lat = [x * 1000 for x in data["latencies_s"]]
         entry.update({"engine": engine, "first_call_s": data["first_call_s"], "warmup_cards": data["warmup_cards"], "samples": len(lat)})
         if lat:
-            entry.update({"p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
-                          "mean_ms": statistics.fmean(lat), "max_ms": max(lat)})
+            entry.update({"p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99), "mean_ms": statistics.fmean(lat), "max_ms": max(lat)})
         log(f"warm {engine}: p50 {fmt(entry.get('p50_ms'))} ms, p99 {fmt(entry.get('p99_ms'))} ms over {len(lat)} cards")
     else:
         log(f"warm {engine}: {m.status} {m.detail}")
@@ -495,8 +691,10 @@ def _reference_run(kind: str, n: int, args, batch: dict[int, Path], work: Path, 
         entry["with_reasoned_borderline"] = data.get("with_reasoned_borderline")
         m.output = data
     report["reference"][kind][n] = entry
-    log(f"reference {kind:<8} {n:>6} cards: {m.status} {fmt_s(entry.get('seconds'))} s in-process, {fmt_s(m.wall_s)} s wall, "
-        f"peak RSS {fmt_mb(m.rss_mb)} MB (tree {fmt_mb(m.tree_rss_mb)} MB) {m.detail}")
+    log(
+        f"reference {kind:<8} {n:>6} cards: {m.status} {fmt_s(entry.get('seconds'))} s in-process, {fmt_s(m.wall_s)} s wall, "
+        f"peak RSS {fmt_mb(m.rss_mb)} MB (tree {fmt_mb(m.tree_rss_mb)} MB) {m.detail}"
+    )
     return m
 
 
@@ -544,26 +742,33 @@ def run_reference(args, sizes, calibration, batch, work: Path, report: dict, our
             problems = compare(ours, expected)
             what = "owlready2+HermiT and pyshacl"
         else:
-            problems = [f"{r['id']}: violations {sorted(v['code'] for v in r['violations'])}, pyshacl {shacl['codes'][r['id']]['violations']}"
-                        for r in ours if sorted(v["code"] for v in r["violations"]) != shacl["codes"][r["id"]]["violations"]]
+            problems = [
+                f"{r['id']}: violations {sorted(v['code'] for v in r['violations'])}, pyshacl {shacl['codes'][r['id']]['violations']}"
+                for r in ours
+                if sorted(v["code"] for v in r["violations"]) != shacl["codes"][r["id"]]["violations"]
+            ]
             what = "pyshacl (violations only: the reasoner reference did not finish)"
         report["equivalence"][n] = {"against": what, "cards": len(ours), "mismatches": len(problems), "examples": problems[:20]}
         log(f"equivalence {n:>6} cards against {what}: {len(problems)} mismatches")
 
 
 def run_check(args, engine: str, sizes: list[int], batch: dict[int, Path], work: Path, report: dict) -> None:
-    largest = max((n for n in sizes if report["ours"].get(n, {}).get("status") == "ok"), default=None)
-    if largest is None:
+    largest = check_size(args, sizes)
+    if report["ours"].get(largest, {}).get("status") != "ok":
         report["equivalence"]["check"] = {"status": "skipped", "detail": "no finished 'ours' run"}
         return
     n = min(args.check, largest)
-    ours_all = json.loads((work / f"ours-{largest}.json").read_text(encoding="utf-8"))
-    cards = json.loads(batch[largest].read_text(encoding="utf-8"))[:n]
-    (work / "check-cards.json").write_text(json.dumps(cards), encoding="utf-8")
-    (work / "check-ours.json").write_text(json.dumps(ours_all[:n]), encoding="utf-8")
+    level = report["meta"]["levels"][0]
+    ours_path = work / f"ours-{level}-{largest}.jsonl"
+
+    def head(path: Path) -> list[dict]:
+        with path.open("rb") as fh:
+            return [json.loads(line) for _, line in zip(range(n), fh, strict=False)]
+
+    (work / "check-cards.json").write_text(json.dumps(head(batch[largest])), encoding="utf-8")
+    (work / "check-ours.json").write_text(json.dumps(head(ours_path)), encoding="utf-8")
     out = work / "check-out.json"
-    m = measure(worker_command("check", work / "check-cards.json", out, "--engine", engine, "--ours", str(work / "check-ours.json")),
-                args.check_budget, stderr=work / "check.err")
+    m = measure(worker_command("check", work / "check-cards.json", out, "--engine", engine, "--ours", str(work / "check-ours.json")), args.check_budget, stderr=work / "check.err")
     entry = {"against": "warm HermiT + pyshacl", **asdict(m)}
     if m.status == "ok":
         entry.update(json.loads(out.read_text()))
@@ -610,8 +815,10 @@ def render(report: dict) -> str:
     lines = [f"## ATMP-KG benchmark — engine `{meta['engine']}`, {meta['cpus']} CPUs, seed {meta['seed']}, {meta['started']}", ""]
     ref = report["reference"]
     proj = ref.get("projection", {})
-    lines += ["| cards | ours wall (s) | ours peak RSS (MB) | ours ms/card | ref reasoner: owlready2+HermiT (s) | ref pyshacl (s) | ref total (s) "
-              "| ref ms/card | ours/ref |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "| cards | ours wall (s) | ours peak RSS (MB) | ours ms/card | ref reasoner: owlready2+HermiT (s) | ref pyshacl (s) | ref total (s) | ref ms/card | ours/ref |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in meta["sizes"]:
         o = report["ours"].get(n) or report["ours"].get(str(n)) or {}
         ow = o.get("wall_s") if o.get("status") == "ok" else None
@@ -634,8 +841,10 @@ def render(report: dict) -> str:
     r1, s1 = ref["reasoner"].get(1, {}), ref["shacl"].get(1, {})
     lines += ["", "| per card | p50 (ms) | p90 (ms) | p99 (ms) | mean (ms) | samples |", "|---|---:|---:|---:|---:|---:|"]
     if w.get("status") == "ok":
-        lines.append(f"| ours warm, in-process (`{w.get('engine')}`; first call {fmt(w.get('first_call_s'), 2)} s) | {fmt(w.get('p50_ms'))} | "
-                     f"{fmt(w.get('p90_ms'))} | {fmt(w.get('p99_ms'))} | {fmt(w.get('mean_ms'))} | {w.get('samples')} |")
+        lines.append(
+            f"| ours warm, in-process (`{w.get('engine')}`; first call {fmt(w.get('first_call_s'), 2)} s) | {fmt(w.get('p50_ms'))} | "
+            f"{fmt(w.get('p90_ms'))} | {fmt(w.get('p99_ms'))} | {fmt(w.get('mean_ms'))} | {w.get('samples')} |"
+        )
     elif w:
         lines.append(f"| ours warm | {w.get('status')} {w.get('detail', '')} | | | | |")
     ref1 = None
@@ -651,21 +860,63 @@ def render(report: dict) -> str:
 
     scal = sorted((int(n), r) for n, r in ref["reasoner"].items())
     if len(scal) > 1:
-        lines += ["", "Reference reasoner scaling (owlready2 `sync_reasoner_hermit`, whole batch in one World):", "",
-                  "| products | status | in-process (s) | s/product | wall (s) | peak RSS, largest process / tree (MB) |", "|---:|---|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "Reference reasoner scaling (owlready2 `sync_reasoner_hermit`, whole batch in one World):",
+            "",
+            "| products | status | in-process (s) | s/product | wall (s) | peak RSS, largest process / tree (MB) |",
+            "|---:|---|---:|---:|---:|---:|",
+        ]
         for n, r in scal:
             sec = r.get("seconds")
-            lines.append(f"| {n:,} | {r['status']} | {fmt(sec, 2)} | {fmt(sec / n, 2) if sec else '–'} | {fmt(r.get('wall_s'), 2)} | "
-                         f"{fmt_mb(r.get('rss_mb'))} / {fmt_mb(r.get('tree_rss_mb'))} |")
+            lines.append(
+                f"| {n:,} | {r['status']} | {fmt(sec, 2)} | {fmt(sec / n, 2) if sec else '–'} | {fmt(r.get('wall_s'), 2)} | "
+                f"{fmt_mb(r.get('rss_mb'))} / {fmt_mb(r.get('tree_rss_mb'))} |"
+            )
         fit = (proj.get("reasoner") or {}).get("fit")
         if fit:
-            lines.append(f"\nProjection: t(n) = {fit['a']:.3g} s + {fit['b']:.3g} s·n + {fit['c']:.3g} s·n² (non-negative least squares on n = "
-                         f"{fit['fitted_on']}, rms error {fit['rmse_s']:.2g} s).")
+            lines.append(
+                f"\nProjection: t(n) = {fit['a']:.3g} s + {fit['b']:.3g} s·n + {fit['c']:.3g} s·n² (non-negative least squares on n = "
+                f"{fit['fitted_on']}, rms error {fit['rmse_s']:.2g} s)."
+            )
             if fit.get("local_exponent") is not None:
                 n1, n2 = fit["local_exponent_between"]
                 lines.append(f"Local growth above the start-up floor between {n1} and {n2} products: n^{fit['local_exponent']:.2f}.")
 
+    levels = report.get("levels") or {}
+    if levels:
+        lines += [
+            "",
+            f"Explanation levels (`atmp classify batch.jsonl -o out.jsonl --jobs {meta.get('jobs', 1)}`; "
+            "floor = orjson reading the input + writing the same results, measured in this run):",
+            "",
+            "| cards | level | wall (s) | CPU (s) | peak RSS (MB) | µs/card | output (MB) | I/O floor (s) | ratio to floor |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for n in meta["sizes"]:
+            for level, runs in levels.items():
+                e = runs.get(n) or runs.get(str(n)) or {}
+                wall = e.get("wall_s") if e.get("status") == "ok" else None
+                out_mb = e.get("output_bytes", 0) / 2**20 if e.get("output_bytes") else None
+                lines.append(
+                    f"| {n:,} | {level} | {fmt(wall, 2) if wall is not None else e.get('status', '–')} | {fmt(e.get('cpu_s'), 2)} | {fmt_mb(e.get('rss_mb'))} | "
+                    f"{fmt(wall * 1e6 / n, 0) if wall else '–'} | {fmt(out_mb)} | {fmt(e.get('floor_s'), 2)} | {fmt(e.get('ratio_to_floor'))} |"
+                )
+    cold = report.get("cold")
+    if cold:
+        lines += ["", f"Cold start (median of 5 fresh processes, compiled cache filled): one card {cold['one_card_s']:.3f} s, `atmp --help` {cold['help_s']:.3f} s."]
+
     lines += ["", "Targets (issue, 2 cores):", ""]
+    for level, n, wall_limit, rss_limit in LEVEL_TARGETS:
+        e = (levels.get(level) or {}).get(n) or (levels.get(level) or {}).get(str(n)) or {}
+        ok = e.get("status") == "ok"
+        wall, rss = (e.get("wall_s"), e.get("rss_mb")) if ok else (None, None)
+        verdict = "not measured" if wall is None else ("PASS" if wall <= wall_limit and (rss_limit is None or (rss or 0) <= rss_limit) else "FAIL")
+        limit = f"≤ {fmt(wall_limit)} s" + (f" and ≤ {fmt(rss_limit, 0)} MB" if rss_limit else "")
+        lines.append(f"- {n:,} cards, --explain {level}, {limit}: {fmt(wall, 2) if wall else '–'} s, {fmt_mb(rss)} MB — {verdict}")
+    if cold:
+        for key, limit in COLD_TARGETS.items():
+            lines.append(f"- cold {key.replace('_s', '').replace('_', ' ')} ≤ {limit} s: {cold[key]:.3f} s — {'PASS' if cold[key] <= limit else 'FAIL'}")
     for name, (key, n, limit, unit) in TARGETS.items():
         value = None
         if key == "batch_wall_s":

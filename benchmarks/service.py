@@ -17,6 +17,9 @@ Each figure comes from a real ``atmp serve`` process on a free loopback port (st
 The clients run on the same machine and share its cores with the server, as they would on a laptop: on
 2 cores they take a noticeable part of the CPU, so the figures are a floor. Targets (the issue): p50 ≤ 20 ms
 for one card, cold start ≤ 5 s. Results also go to ``benchmarks/results/service-<time>.json``.
+
+The figures under a hostile client (SPARQL flood, size bomb, a small request behind a big batch, abandoned
+bodies; issue 13) are ``benchmarks/reliability.py``, which reuses this module's ``Server``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from atmp.kg.graph import KnowledgeGraph, load_catalogue, shared_graph
+from atmp.kg.catalogue import load_catalogue
+from atmp.kg.store import KnowledgeGraph, shared_graph
 
 # Parameter sets every named query is run with (embedded and remote); a query not listed runs with its defaults.
 # Values with quotes and braces must leave the query's shape alone and match nothing.

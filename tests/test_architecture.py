@@ -16,7 +16,7 @@ ALLOWED = {
     "kg": {"core"},
     "analysis": {"core", "kg"},
     "http": {"core", "kg", "analysis"},
-    "cli": {"core", "kg", "analysis", "http", "authoring", "qc"},
+    "cli": {"core", "kg", "analysis", "http", "authoring"},
     "authoring": {"core", "kg", "analysis"},
 }
 

@@ -16,8 +16,8 @@ from atmp.core.classify import classify_cards
 from atmp.core.ontology import ATMP, OntologyError, load_model
 from atmp.core.resources import ontology_file
 from atmp.kg import queries as Q
-from atmp.kg.graph import check_provenance, load_vocabulary
-from atmp.kg.graph import term_value as tv
+from atmp.kg.catalogue import check_provenance, load_vocabulary
+from atmp.kg.terms import term_value as tv
 from rdflib import OWL, Graph
 from rdflib.collection import Collection
 
@@ -50,7 +50,8 @@ def test_published_decisions_agree_or_are_explained():
 
 def test_the_disagreement_query_sees_a_decision_the_rules_do_not_reproduce():
     """The query is not vacuous: flip one recorded decision and it is reported."""
-    from atmp.kg.graph import KnowledgeGraph, load_catalogue
+    from atmp.kg.catalogue import load_catalogue
+    from atmp.kg.store import KnowledgeGraph
 
     cards = [json.loads(json.dumps(c)) for c in load_catalogue()]
     zalmoxis = next(c for c in cards if c["id"] == "zalmoxis")

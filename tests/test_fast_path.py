@@ -131,8 +131,8 @@ def test_streamed_output_is_the_in_memory_result(model, tmp_path, monkeypatch, c
     path = tmp_path / "cards.json"
     path.write_text(json.dumps(cards), encoding="utf-8")
     monkeypatch.setattr(cli, "CHUNK", 5)
-    assert cli.main(["classify", str(path)]) == 0
+    assert cli.main(["classify", str(path), "--explain", "full"]) == 0
     streamed = json.loads(capsysbinary.readouterr().out)
     assert streamed == classify_cards(cards, engine="compiled", model=model)
-    assert cli.main(["classify", str(path), "--pretty"]) == 0
+    assert cli.main(["classify", str(path), "--pretty", "--explain", "full"]) == 0
     assert json.loads(capsysbinary.readouterr().out) == streamed

@@ -15,7 +15,9 @@ from atmp.core.classify import evaluator_for
 from atmp.core.facts import card_facts
 from atmp.core.ontology import load_model
 from atmp.core.validate import data_graph
-from atmp.kg.graph import GRAPHS, KG_NS, KnowledgeGraph, catalogue_file, check_provenance, load_catalogue, load_vocabulary
+from atmp.kg.catalogue import catalogue_file, check_provenance, load_catalogue, load_vocabulary
+from atmp.kg.store import KnowledgeGraph
+from atmp.kg.terms import GRAPHS, KG_NS
 
 from .kg_support import catalogue_cards, catalogue_graph
 
@@ -192,7 +194,7 @@ def test_borderline_entries_and_conformance_are_in_the_inferred_graph(kg):
 
 
 def test_shared_graph_is_built_once(kg):
-    from atmp.kg.graph import shared_graph
+    from atmp.kg.store import shared_graph
 
     assert shared_graph() is shared_graph() is kg
     assert [p["id"] for p in kg.products()] == [c["id"] for c in kg.cards]
@@ -203,7 +205,7 @@ def test_query_api_binds_terms_and_is_read_only(kg):
     before = len(kg.store)
     res = kg.query("PREFIX atmp: <https://w3id.org/atmp-kg/ontology/> SELECT ?id WHERE { ?p atmp:cardId ?id }", {"id": ox.Literal("gendicine")})
     assert res.column("id") == ["gendicine"]
-    from atmp.kg.graph import KGError
+    from atmp.kg.terms import KGError
 
     with pytest.raises(KGError):
         kg.query("DROP ALL")

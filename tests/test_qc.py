@@ -9,10 +9,10 @@ import sys
 from collections.abc import Callable
 
 import pytest
+from atmp.authoring.qc import QC_DIR, hermit_result_equivalence, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
 from atmp.core.ontology import ATMP, DCT, SKOS
 from atmp.core.resources import ontology_file
-from atmp.qc import QC_DIR, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
 
@@ -27,7 +27,7 @@ def test_every_check_passes_on_the_ontology():
     assert failing == {}
     names = {r.name for r in results}
     assert {p.stem for p in QC_DIR.glob("*-violation.rq")} <= names
-    assert {"owlapi-dl-profile-turtle", "owlapi-dl-profile-rdfxml", "hermit-unsatisfiable-class"} <= names
+    assert {"owlapi-dl-profile-turtle", "owlapi-dl-profile-rdfxml", "hermit-unsatisfiable-class", "hermit-result-equivalence"} <= names
 
 
 def test_every_check_documents_its_question():
@@ -64,6 +64,17 @@ def _drop_bacteriophage_from_microorganisms(g: Graph) -> None:
     g.add((enumeration, OWL.oneOf, head))
 
 
+def _set_source(term, text: str) -> Callable[[Graph], None]:
+    """Edit a dcterms:source literal by hand, as in Protégé, without rebuilding the structured citations."""
+
+    def edit(g: Graph) -> None:
+        g.remove((term, DCT.source, None))
+        g.add((term, DCT.source, Literal(text)))
+
+    return edit
+
+
+OBO_REPLACED_BY = URIRef("http://purl.obolibrary.org/obo/IAO_0100001")
 ORPHAN_TERM = ATMP.manip_levitation
 ORPHAN_CLASS = ATMP.UnusedIdea
 
@@ -80,6 +91,21 @@ BREAKS = {
     "orphan-vocabulary-violation": _add((ORPHAN_TERM, RDF.type, OWL.NamedIndividual), (ORPHAN_TERM, ATMP.code, Literal("levitation"))),
     "orphan-class-violation": _add((ORPHAN_CLASS, RDF.type, OWL.Class)),
     "shape-list-drift-violation": _drop_bacteriophage_from_microorganisms,
+    # two Manipulation codes that read the same to a curator
+    "duplicate-vocabulary-label-violation": _add((ATMP.manip_washing, RDFS.label, Literal("Centrifugation", lang="en"))),
+    "deprecated-without-replacement-violation": _add((ATMP.manip_washing, OWL.deprecated, Literal(True))),
+    # an en dash instead of a hyphen
+    "source-format-violation": _set_source(ATMP.PriorityGeneEditingApplied, "N 315\u2013317"),
+}
+
+# more ways to break the source format: each must fire on its own
+SOURCE_BREAKS = {
+    "literal edited, citations not rebuilt": _set_source(ATMP.PriorityGeneEditingApplied, "N 316-317"),
+    "a piece added without a citation": _set_source(ATMP.PriorityGeneEditingApplied, "N 315-317; T 6(一)2"),
+    "a citation dropped": _drop(ATMP.PriorityExVivoCTMPOverGTMPApplied, ATMP.citation),
+    "a decision that does not exist": _set_source(ATMP.Criterion14Met, "T 6(三)14; Contract decision 9"),
+    "unknown document": _set_source(ATMP.Criterion14Met, "X 6(三)14"),
+    "lines contradict the locator": _add((ATMP["cite_N_315-317"], ATMP.firstLine, Literal(300))),
 }
 
 
@@ -109,6 +135,19 @@ def test_sparql_check_fires_on_a_broken_copy(source, tmp_path, check):
     assert BREAKS.keys() >= set(results), "every check has a breaking edit"
 
 
+@pytest.mark.parametrize("how", sorted(SOURCE_BREAKS))
+def test_source_format_fires_on_each_kind_of_disagreement(source, tmp_path, how):
+    (result,) = [r for r in sparql_checks(_broken(source, SOURCE_BREAKS[how], tmp_path)) if r.name == "source-format-violation"]
+    assert not result.passed, how
+
+
+def test_deprecation_with_a_replacement_passes(source, tmp_path):
+    for replaced_by in (DCT.isReplacedBy, OBO_REPLACED_BY):
+        edit = _add((ATMP.manip_washing, OWL.deprecated, Literal(True)), (ATMP.manip_washing, replaced_by, ATMP.manip_filtration))
+        (result,) = [r for r in sparql_checks(_broken(source, edit, tmp_path)) if r.name == "deprecated-without-replacement-violation"]
+        assert result.passed, result.rows
+
+
 def test_owlapi_profile_fires_on_a_non_dl_copy(source, tmp_path):
     """An object property also typed as a data property (a Protégé user's slip) is outside OWL 2 DL."""
     path = _broken(source, _add((ATMP.hasManipulation, RDF.type, OWL.DatatypeProperty)), tmp_path)
@@ -131,6 +170,14 @@ def test_hermit_check_fires_on_an_unsatisfiable_class(source, tmp_path):
     result = hermit_satisfiability(path)
     assert not result.passed
     assert any("HighRiskProduct" in str(row) for row in result.rows), result.rows
+
+
+def test_hermit_result_equivalence_fires_when_two_result_classes_collapse(source, tmp_path):
+    """Criteria 5 and 9 made subclasses of each other (a slip in Protégé): HermiT infers them equivalent."""
+    a, b = ATMP.Criterion05Met, ATMP.Criterion09Met
+    path = _broken(source, _add((a, RDFS.subClassOf, b), (b, RDFS.subClassOf, a)), tmp_path)
+    result = hermit_result_equivalence(path)
+    assert [(r["class"], r["equivalent"], r["how"]) for r in result.rows] == [(str(a), str(b), "inferred")]
 
 
 def test_qc_command_exit_codes(source, tmp_path):

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from atmp.kg import queries as Q
-from atmp.kg.graph import GRAPHS
 from atmp.kg.publish import publish
+from atmp.kg.terms import GRAPHS
 
 from .kg_support import INJECTIONS, PARAM_CASES, catalogue_graph
 

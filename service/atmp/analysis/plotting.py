@@ -16,13 +16,14 @@ import os
 import warnings
 from pathlib import Path
 
+from atmp.core import layout
+from atmp.core.layout import CRITERIA, RISK_TIER
 from atmp.core.ontology import OntologyModel, load_model
 
 CJK_FONT_ENV = "ATMP_CJK_FONT"
 # font files with Simplified Chinese glyphs shipped inside PyPI packages, first found wins
 PACKAGED_FONTS = (("mplfonts", "fonts/NotoSansCJKsc-Regular.otf"),)
 SYSTEM_CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Droid Sans Fallback")
-TIERS = ("high", "medium", "low")
 
 
 class FontUnavailable(RuntimeError):
@@ -81,7 +82,7 @@ def result_labels(model: OntologyModel | None = None) -> dict[tuple[str, object]
     model = model or load_model()
     out: dict[tuple[str, object], dict[str, str]] = {}
     for rc in model.result_classes:
-        key = rc.number if rc.field == "tianjin.criteria" else rc.code
+        key = rc.number if rc.field == CRITERIA else rc.code
         out[(rc.field, key)] = rc.label
     return out
 
@@ -122,36 +123,54 @@ def borderline_frame(cards: list[dict], results: list[dict]):
     return pd.DataFrame(rows, columns=["id", "名称", "borderline", "source", "说明", "message"])
 
 
-def criteria_matrix(cards: list[dict], results: list[dict], only_graded: bool = True):
-    """Products × the 14 Tianjin criteria (1 = met), rows labelled in Chinese, ordered by tier then criteria."""
+def criteria_columns(model: OntologyModel | None = None) -> list[int]:
+    """The criterion numbers in the ontology, grouped by the tier whose definition counts them (tiers by rank)."""
+    return [n for _, numbers in (model or load_model()).criteria_by_tier() for n in numbers]
+
+
+def criteria_dividers(model: OntologyModel | None = None) -> list[float]:
+    """x positions between the tier groups of :func:`criteria_columns` (for divider lines)."""
+    sizes = [len(numbers) for _, numbers in (model or load_model()).criteria_by_tier() if numbers]
+    edges, at = [], 0
+    for size in sizes[:-1]:
+        at += size
+        edges.append(at - 0.5)
+    return edges
+
+
+def criteria_matrix(cards: list[dict], results: list[dict], only_graded: bool = True, model: OntologyModel | None = None):
+    """Products × the Tianjin criteria (1 = met), rows labelled in Chinese, ordered by tier then criteria.
+
+    Columns are the ontology's criteria grouped by tier (:func:`criteria_columns`); rows follow the tiers' ``atmp:rank``.
+    """
     import pandas as pd
 
-    order = {t: i for i, t in enumerate(TIERS)}
+    model = model or load_model()
+    columns = criteria_columns(model)
+    order = {t: i for i, t in enumerate(model.codes(RISK_TIER))}
     rows, index = [], []
     pairs = [(c, r) for c, r in zip(cards, results, strict=True) if r["tianjin"]["risk_tier"] or not only_graded]
     pairs.sort(key=lambda cr: (order.get(cr[1]["tianjin"]["risk_tier"], 9), cr[1]["tianjin"]["criteria"], cr[1]["id"]))
     for card, r in pairs:
         met = set(r["tianjin"]["criteria"])
-        rows.append([1 if n in met else 0 for n in range(1, 15)])
+        rows.append([1 if n in met else 0 for n in columns])
         label = card.get("label") or {}
         index.append(label.get("zh") or label.get("en") or r["id"])
-    return pd.DataFrame(rows, index=index, columns=list(range(1, 15)))
+    return pd.DataFrame(rows, index=index, columns=columns)
 
 
-def crosstab(results: list[dict], row: str, col: str):
+def crosstab(results: list[dict], row: str, col: str, model: OntologyModel | None = None):
     """Counts of products by two result fields (dotted paths, e.g. ``nmpa.subclass`` × ``tianjin.risk_tier``); None shows as ``—``."""
     import pandas as pd
 
     def get(r, path):
-        v = r
-        for part in path.split("."):
-            v = v[part]
+        v = layout.get(r, path)
         return "—" if v is None else v
 
     frame = pd.DataFrame({row: [get(r, row) for r in results], col: [get(r, col) for r in results]})
     table = pd.crosstab(frame[row], frame[col])
-    if col == "tianjin.risk_tier":
-        table = table[[c for c in (*TIERS, "—") if c in table.columns]]
+    if col == RISK_TIER:  # the tiers in the ontology's order, not alphabetical
+        table = table[[c for c in (*(model or load_model()).codes(RISK_TIER), "—") if c in table.columns]]
     return table
 
 
@@ -183,12 +202,12 @@ def plot_subclass_by_tier(results: list[dict], model: OntologyModel | None = Non
 
     labels = result_labels(model)
     rows = [{"row": r["nmpa"]["subclass"] if r["atmp"] else f"~{r['exclusion']}", "tianjin": r["tianjin"]} for r in results]
-    table = crosstab(rows, "row", "tianjin.risk_tier")
+    table = crosstab(rows, "row", RISK_TIER, model)
     table = table.loc[sorted(table.index, key=lambda r: (r.startswith("~"), -int(table.loc[r].sum()), r))]
     excluded = sum(1 for r in table.index if r.startswith("~"))
     table.index = [bilingual(labels, "exclusion", r[1:], " · ") if r.startswith("~") else bilingual(labels, "nmpa.subclass", r, " · ") for r in table.index]
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(table) + 1.9))
-    heatmap(table, ax, "NMPA 亚类 × 天津风险等级\nNMPA subclass × Tianjin risk tier", labels, None, "tianjin.risk_tier")
+    heatmap(table, ax, "NMPA 亚类 × 天津风险等级\nNMPA subclass × Tianjin risk tier", labels, None, RISK_TIER)
     if excluded:
         ax.axhline(len(table) - excluded - 0.5, color="grey", lw=0.8)
     ax.set_xlabel("天津风险等级 Tianjin risk tier (— 未分级 not graded)")
@@ -198,20 +217,26 @@ def plot_subclass_by_tier(results: list[dict], model: OntologyModel | None = Non
 
 
 def plot_criteria(cards: list[dict], results: list[dict], model: OntologyModel | None = None):
-    """The criteria heat-map: graded products (rows, Chinese name when the card has one) × the 14 Tianjin criteria."""
+    """The criteria heat-map: graded products (rows, Chinese name when the card has one) × the Tianjin criteria.
+
+    Columns, their grouping and the divider lines come from the tiers' definitions in the ontology
+    (:meth:`OntologyModel.criteria_by_tier`), so an edit that moves a criterion out of a tier moves it here too.
+    """
     import matplotlib.pyplot as plt
 
+    model = model or load_model()
     labels = result_labels(model)
-    matrix = criteria_matrix(cards, results)
+    matrix = criteria_matrix(cards, results, model=model)
+    columns = list(matrix.columns)
     tiers = [r["tianjin"]["risk_tier"] for r in results if r["tianjin"]["risk_tier"]]
     fig, ax = plt.subplots(figsize=(9, 0.19 * len(matrix) + 3))
     ax.imshow(matrix.values, cmap="Reds", aspect="auto", vmin=0, vmax=1.4)
-    ticks = [f"{n} {_short(labels.get(('tianjin.criteria', n), {}).get('zh', '').split('：', 1)[-1], 9)}" for n in range(1, 15)]
-    ax.set_xticks(range(14), ticks, rotation=55, ha="right", rotation_mode="anchor", fontsize=8)
+    ticks = [f"{n} {_short(labels.get((CRITERIA, n), {}).get('zh', '').split('：', 1)[-1], 9)}" for n in columns]
+    ax.set_xticks(range(len(columns)), ticks, rotation=55, ha="right", rotation_mode="anchor", fontsize=8)
     ax.set_yticks(range(len(matrix)), [_short(i, 26) for i in matrix.index], fontsize=6)
-    ax.set_title("天津14项分级标准 / the 14 Tianjin criteria\n"
-                 + " · ".join(f"{t} {tiers.count(t)}" for t in TIERS) + f"（{len(matrix)} 个分级产品 graded products）")
-    for x in (5.5, 9.5):  # the precedence groups of T 6: 1-6 high, 7-10 medium, 11-14 low
+    ax.set_title(f"天津{len(columns)}项分级标准 / the {len(columns)} Tianjin criteria\n"
+                 + " · ".join(f"{t} {tiers.count(t)}" for t in model.codes(RISK_TIER)) + f"（{len(matrix)} 个分级产品 graded products）")
+    for x in criteria_dividers(model):  # between the tier groups the ontology's tier definitions make
         ax.axvline(x, color="grey", lw=0.8)
     fig.tight_layout()
     return fig
@@ -226,7 +251,7 @@ def plot_class_by_category(results: list[dict], model: OntologyModel | None = No
     import matplotlib.pyplot as plt
 
     labels = result_labels(model)
-    table = crosstab(results, "nmpa.class", "tianjin.category")
+    table = crosstab(results, "nmpa.class", "tianjin.category", model)
     fig, ax = plt.subplots(figsize=(7, 3.2))
     heatmap(table, ax, "NMPA 类别 × 天津类别 / NMPA class × Tianjin category", labels, "nmpa.class", "tianjin.category", cmap="Greens")
     ax.set_xlabel("天津类别 Tianjin category (— 不在范围 out of scope)")

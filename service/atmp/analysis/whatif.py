@@ -30,9 +30,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from atmp.core import layout
 from atmp.core.card import CardError, validate_card
+from atmp.core.layout import CRITERIA, SUMMARY_FIELDS
+from atmp.core.namespaces import local_name
 from atmp.core.ontology import OntologyModel, load_model
 from atmp.core.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
+
+from .render import grid
 
 # boundary name -> result field (dotted path into the contract result)
 BOUNDARIES: dict[str, str] = {
@@ -42,7 +47,6 @@ BOUNDARIES: dict[str, str] = {
     "subcategory": "tianjin.subcategory",
     "tier": "tianjin.risk_tier",
 }
-SUMMARY_FIELDS = ("atmp", "exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
 ABSENT = "(absent)"
 DEFAULT_MAX_PAIRS = 150
 VARIANT_ID = "whatif-{:04d}"
@@ -174,14 +178,8 @@ def single_changes(card: dict, specs: list[FieldSpec]) -> list[Change]:
 
 def _summary(result: dict) -> dict:
     return {
-        "atmp": result["atmp"],
-        "exclusion": result["exclusion"],
-        "nmpa.class": result["nmpa"]["class"],
-        "nmpa.subclass": result["nmpa"]["subclass"],
-        "tianjin.category": result["tianjin"]["category"],
-        "tianjin.subcategory": result["tianjin"]["subcategory"],
-        "tianjin.risk_tier": result["tianjin"]["risk_tier"],
-        "criteria": list(result["tianjin"]["criteria"]),
+        **layout.summary(result),
+        "criteria": list(layout.get(result, CRITERIA)),
         "borderline": sorted({b["code"] for b in result["borderline"]}),
         "conforms": result["conforms"],
     }
@@ -320,12 +318,12 @@ def _normalise_boundaries(boundaries) -> list[str]:
     return names
 
 
-def _ordered_neighbours(field: str, value: Any) -> list[Any]:
-    """For an ordered result field (the risk tier, in the result schema's order), the adjacent values."""
-    _, result_schema = _schemas()
-    if field != "tianjin.risk_tier" or value is None:
+def _ordered_neighbours(model: OntologyModel, field: str, value: Any) -> list[Any]:
+    """For a result field whose values the ontology ranks (``atmp:rank``: the tiers), the adjacent values."""
+    ranked = [rc for rc in model.ordered(field) if rc.rank is not None]
+    scale = [rc.code for rc in ranked]
+    if value is None or value not in scale:
         return []
-    scale = [v for v in result_schema["properties"]["tianjin"]["properties"]["risk_tier"]["enum"] if v is not None]
     i = scale.index(value)
     return [scale[j] for j in (i - 1, i + 1) if 0 <= j < len(scale)]
 
@@ -358,7 +356,7 @@ def whatif(card: dict, model: OntologyModel | None = None, engine: str = "compil
                 groups.setdefault(e["result"][field], []).append(i)
         for value, idx in groups.items():
             counterfactuals.append(_counterfactual(name, field, base[field], value, [(entries[i], results[i]) for i in idx]))
-        missing = {v for v in _ordered_neighbours(field, base[field]) if v not in groups}
+        missing = {v for v in _ordered_neighbours(model, field, base[field]) if v not in groups}
         if not groups:
             missing.add("*")  # nothing crosses this boundary in one step: any new value will do
         if missing:
@@ -383,6 +381,7 @@ def whatif(card: dict, model: OntologyModel | None = None, engine: str = "compil
         "skipped": skipped,
         "counterfactuals": counterfactuals,
         "pairs": pair_info,
+        "rule_version": {"iri": model.version_iri, "info": model.version_info},
         "unreached": unreached,
     }
 
@@ -422,7 +421,7 @@ def nearest(report: dict, coherent_only: bool = True) -> list[dict]:
 def _class_iris(model: OntologyModel) -> dict[str, Any]:
     from rdflib import OWL, RDF, URIRef
 
-    return {str(c).rsplit("/", 1)[-1].rsplit("#", 1)[-1]: c for c in model.graph.subjects(RDF.type, OWL.Class) if isinstance(c, URIRef)}
+    return {local_name(c): c for c in model.graph.subjects(RDF.type, OWL.Class) if isinstance(c, URIRef)}
 
 
 def _deciding_reasons(model: OntologyModel, result: dict, field: str) -> list:
@@ -521,7 +520,7 @@ def render_table(report: dict, all_changes: bool = True) -> str:
             groups.setdefault((rule.get("rule") or "-", rule.get("source") or "-", opt["conforms"]), []).append(opt)
         for (rule, source, conforms), opts in groups.items():
             rows.append([cf["boundary"], f"{_cell(cf['from'])} -> {_cell(cf['to'])}", str(cf["size"]), condense(opts), "yes" if conforms else "NO", f"{rule} ({source})"])
-    lines += _grid(["boundary", "move", "n", "change", "coherent", "deciding rule (source)"], rows) if rows else ["(none)"]
+    lines += grid(["boundary", "move", "n", "change", "coherent", "deciding rule (source)"], rows) if rows else ["(none)"]
     if report["unreached"]:
         lines.append("not reached with one or two changes: " + "; ".join(f"{u['boundary']} -> {', '.join(u['to'])}" for u in report["unreached"]))
     if all_changes:
@@ -538,7 +537,7 @@ def render_table(report: dict, all_changes: bool = True) -> str:
                 " ".join([*(f"+{c}" for c in e["criteria_added"]), *(f"-{c}" for c in e["criteria_removed"])]) or "=",
                 str(len(e["new_violations"])) if e["new_violations"] else "",
             ])
-        lines += _grid(["change", "ATMP / exclusion", "NMPA class/subclass", "T subcategory", "tier", "criteria", "new violations"], rows)
+        lines += grid(["change", "ATMP / exclusion", "NMPA class/subclass", "T subcategory", "tier", "criteria", "new violations"], rows)
     return "\n".join(lines)
 
 
@@ -561,12 +560,6 @@ def condense(options: list[dict], max_pairs: int = 4) -> str:
 def _mark(entry: dict, field: str, text: str, also: str | None = None) -> str:
     moved = field in entry["delta"] or (also is not None and also in entry["delta"])
     return f"*{text}" if moved else "="
-
-
-def _grid(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    return [line(headers), line(["-" * w for w in widths]), *map(line, rows)]
 
 
 def changes_frame(report: dict):

@@ -9,13 +9,13 @@ May import: any part of :mod:`atmp`, inside the command that needs it, so `atmp 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from atmp.core.card import CardError, parse_cards
+from atmp.core.layout import DEFAULT_ENGINE, ENGINES
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -73,27 +73,64 @@ def _table(results: list[dict]) -> str:
             ",".join(b["code"] for b in r["borderline"]) or "-",
             "yes" if r["conforms"] else "NO",
         ])
-    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=True)]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+    from atmp.analysis.render import table
+
+    return table(headers, rows)
 
 
 CHUNK = 1000  # cards classified and written per step: bounds memory on large batches
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    """Classify and write results as they are made, so 10,000 cards never sit in memory twice.
+    """Classify and write results as they are made, a chunk at a time (see :mod:`atmp.cli.stream`).
 
-    The whole input is parsed and checked first (a bad card anywhere refuses the batch before any
-    output), then classified in chunks whose JSON goes straight to stdout.
+    A JSON input is parsed and checked whole first; JSON Lines is streamed (checked in a first pass
+    when it is a file going to standard output). Either way a bad card refuses the batch before any
+    output is final.
     """
     import orjson
 
-    from atmp.core.classify import classify_cards
+    from atmp.cli import stream
+    from atmp.core.inputs import refuse_unknown
     from atmp.core.ontology import load_model
 
-    gc.disable()  # a one-shot batch of small acyclic objects: collection only costs time (see classify_cards)
-    cards, was_array = parse_cards(_read_input(args.path))
+    if args.jobs < 1:
+        raise InputError(f"--jobs: expected 1 or more, got {args.jobs}")
+    jsonl = stream.is_jsonl(args.path, args.jsonl)
+    total: int | None
+    if jsonl:
+        if args.path != "-" and not Path(args.path).is_file():
+            raise InputError(f"{args.path}: no such file")
+
+        def cards():
+            source = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
+            try:
+                for number, card in stream.iter_jsonl(source):
+                    if args.strict:
+                        try:
+                            refuse_unknown([card])
+                        except CardError as exc:
+                            raise stream.LineError(f"line {number}: {exc}") from None
+                    yield card
+            finally:
+                if source is not sys.stdin.buffer:
+                    source.close()
+
+        total = None
+        try:
+            if args.path != "-" and (args.output is None or args.format == "table"):  # nothing half-written on stdout: check every line first
+                total = sum(1 for _ in cards())
+        except stream.LineError as exc:
+            raise InputError(f"{args.path}: {exc}") from None
+        source_cards = cards()
+        mode = "jsonl"
+    else:
+        parsed, was_array = parse_cards(_read_input(args.path))
+        if args.strict:
+            refuse_unknown(parsed)
+        total = len(parsed)
+        source_cards = iter(parsed)
+        mode = "array" if was_array else "single"
     model = load_model(Path(args.ontology) if args.ontology else None)
     from atmp.core.regimes import RegimeError, parse_selection
 
@@ -101,38 +138,63 @@ def cmd_classify(args: argparse.Namespace) -> int:
         regimes = parse_selection(model, args.regimes)
     except RegimeError as exc:
         raise InputError(f"--regimes: {exc}") from None
-    progress = Progress(sys.stderr, enabled=len(cards) >= args.progress_min and (sys.stderr.isatty() or args.progress))
-    option = orjson.OPT_INDENT_2 if args.pretty else 0
-    out = sys.stdout.buffer
-    rows: list[dict] = []
-    for start in range(0, len(cards), CHUNK):
-        chunk = cards[start:start + CHUNK]
-        results = classify_cards(chunk, engine=args.engine, model=model, progress=lambda done, _, s=start: progress(s + done, len(cards)), regimes=regimes)
+    progress = Progress(sys.stderr, enabled=total is not None and total >= args.progress_min and (sys.stderr.isatty() or args.progress))
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if total:
+            progress(done[0], total)
+
+    option = orjson.OPT_INDENT_2 if args.pretty and not jsonl else 0
+    stream.warm(model, args.engine)
+    explain = args.explain or explain_default(sys.stdout if args.output is None else None)
+    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, args.jobs, advance, explain, regimes)
+    try:
         if args.format == "table":
-            rows.extend(results)
-            continue
-        if not was_array:
-            out.write(orjson.dumps(results[0], option=option) + b"\n")
-            continue
-        for i, result in enumerate(results):
-            out.write(b"[" if start + i == 0 else b",")
-            out.write(b"\n" if args.pretty else b"")
-            out.write(orjson.dumps(result, option=option))
-    if args.format == "table":
-        print(_table(rows))
-    elif was_array:
-        out.write(b"]\n")
-    out.flush()
+            rows = [orjson.loads(piece) for chunk in pieces for piece in chunk]
+            print(_table(rows))
+            for r in rows:  # the table has no column for them: say them on stderr, one line each
+                for w in r.get("warnings", []):
+                    print(f"atmp: warning: {r['id']}: {w['message']['en']}", file=sys.stderr)
+            return EXIT_OK
+        out = stream.Output(args.output)
+    except stream.LineError as exc:
+        raise InputError(f"{args.path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"-o {args.output}: {exc.strerror or exc}") from None
+    try:
+        stream.write_results(out.stream, pieces, mode, args.pretty and not jsonl)
+        if done[0] == 0:
+            raise stream.LineError("no product card given")
+        out.commit()
+    except stream.LineError as exc:
+        out.abort()
+        raise InputError(f"{args.path}: {exc}") from None
+    except BaseException:
+        out.abort()
+        raise
     return EXIT_OK
+
+
+def explain_default(stream) -> str:
+    """``full`` on a terminal (a person reading one answer), ``brief`` for a file or a pipe (a batch: 1/3 the bytes)."""
+    try:
+        return "full" if stream.isatty() else "brief"
+    except (AttributeError, ValueError):
+        return "brief"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """SHACL report of the cards; the reasoner runs too, because borderline situations are inferred."""
     from atmp.core.classify import memberships_for
+    from atmp.core.inputs import refuse_unknown
     from atmp.core.ontology import load_model
     from atmp.core.validate import SH, bilingual_report, shacl_report, validate_cards
 
     cards, was_array = parse_cards(_read_input(args.path))
+    if args.strict:
+        refuse_unknown(cards)
     model = load_model(Path(args.ontology) if args.ontology else None)
     memberships = memberships_for(cards, engine=args.engine, model=model)
     if args.format == "turtle":
@@ -149,8 +211,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_qc(args: argparse.Namespace) -> int:
     """Ontology quality report: exit 0 when every check comes back empty, 1 otherwise."""
+    from atmp.authoring.qc import run_all
     from atmp.core.resources import ontology_file
-    from atmp.qc import run_all
 
     path = Path(args.ontology) if args.ontology else ontology_file()
     if not path.is_file():
@@ -196,9 +258,21 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+RELIABILITY_FLAGS = {  # atmp serve flags for the limits of issue 13 (env ATMP_<NAME>; defaults in atmp.http.settings)
+    "sparql_queue": "SPARQL requests that may wait for a worker; the next gets 503 + Retry-After (default 8)",
+    "sparql_max_bytes": "bytes of one SPARQL answer (default 67108864)",
+    "sparql_worker_memory": "MiB of memory a SPARQL worker may add while answering (default 1024)",
+    "card_timeout": "seconds per POST /classify or /validate, waiting for a turn included (default 30)",
+    "card_chunk": "cards classified per turn (default 50)",
+    "max_report_triples": "triples of a Turtle validation report (default 200000)",
+    "body_timeout": "seconds to wait for the next part of a request body (default 30)",
+}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service until interrupted (uvicorn; see atmp.http.app)."""
-    from atmp.http.app import Settings, serve
+    from atmp.http.app import serve
+    from atmp.http.settings import Settings
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port: expected 1-65535, got {args.port}")
@@ -206,6 +280,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = Settings.from_env(
             max_batch=args.max_batch, max_body_bytes=args.max_body_bytes, sparql_timeout=args.sparql_timeout,
             sparql_max_results=args.sparql_max_results, sparql_workers=args.sparql_workers,
+            **{name: getattr(args, name) for name in RELIABILITY_FLAGS},
             ontology=Path(args.ontology) if args.ontology else None,
         )
     except ValueError as exc:
@@ -230,21 +305,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="classify one card or a JSON array of cards")
     p.add_argument("path", help="JSON file, or - for standard input")
     p.add_argument("--format", choices=["json", "table"], default="json")
-    p.add_argument("--engine", choices=["compiled", "hermit", "owlready2"], default="compiled",
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                    help="compiled (default): the ontology's axioms evaluated in-process, proven identical to HermiT by the tests; "
                         "hermit: warm in-process HermiT (the reference); owlready2: owlready2's batch run of HermiT")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.add_argument("--regimes", default=None, help="comma-separated regimes to compute, e.g. n,t,eu (default all: n,t,eu,us,jp); "
                    "the eu/us/jp blocks and the crosswalk entries of unselected regimes are left out, N and T are always present")
+    p.add_argument("--explain", choices=["full", "brief", "none"],
+                   help="explanations: full (every rule walked), brief (deciding reasons only), none; default full on a terminal, brief to a file or pipe")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
+    p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define (default: classify it and warn in the result's warnings)")
+    p.add_argument("--jsonl", action="store_true", help="input is JSON Lines, one card per line (implied by a .jsonl name); output is JSON Lines, streamed")
+    p.add_argument("-o", "--output", help="write here (via a temporary file, renamed when complete) instead of standard output")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1); output bytes are the same for any number")
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("validate", help="SHACL report of one card or a JSON array: exit 0 when every card conforms, 1 when not")
     p.add_argument("path", help="JSON file, or - for standard input")
     p.add_argument("--format", choices=["json", "turtle"], default="json", help="json: per-card entries (default); turtle: the standard sh:ValidationReport")
-    p.add_argument("--engine", choices=["compiled", "hermit", "owlready2"], default="compiled", help="reasoner that finds the borderline situations (as for classify)")
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="reasoner that finds the borderline situations (as for classify)")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("qc", help="ontology quality checks (ontology/qc/*-violation.rq, OWL API DL profile, HermiT satisfiability); exit 1 on a finding")
@@ -260,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boundary", action="append", choices=["exclusion", "class", "subclass", "subcategory", "tier"],
                    help="report counterfactuals for this boundary only (repeatable; default: all)")
     p.add_argument("--max-pairs", type=int, default=150, help="two-field changes screened where no single change crosses a boundary (0: none)")
-    p.add_argument("--engine", choices=["hermit", "owlready2", "compiled"], default="compiled", help="compiled (default) or a reference reasoner")
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="compiled (default) or a reference reasoner")
     p.add_argument("--brief", action="store_true", help="table: counterfactuals only, not every change")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_whatif)
@@ -268,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     from atmp.cli.kg import add_commands as add_kg_commands  # export, query, publish: the knowledge graph
 
     add_kg_commands(sub, InputError)
+
+    from atmp.cli.diff import add_commands as add_diff_commands  # diff, release: rule versions
+
+    add_diff_commands(sub, InputError)
+
+    from atmp.cli.report import add_command as add_report_command  # report: the committee document
+
+    add_report_command(sub, InputError)
 
     p = sub.add_parser("serve", help="HTTP lookup service: POST /classify and /validate, GET /products, /classes, /criteria, /sparql (read-only), /health; OpenAPI at /docs")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -277,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sparql-timeout", type=float, help="seconds per SPARQL query (env ATMP_SPARQL_TIMEOUT, default 10)")
     p.add_argument("--sparql-max-results", type=int, help="solutions or triples per SPARQL query (env ATMP_SPARQL_MAX_RESULTS, default 10000)")
     p.add_argument("--sparql-workers", type=int, help="SPARQL worker processes (env ATMP_SPARQL_WORKERS, default 2)")
+    for name, help_text in RELIABILITY_FLAGS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=float if name.endswith("timeout") else int, help=help_text)
     p.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], default="info")
     p.set_defaults(func=cmd_serve)
 
@@ -298,7 +390,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # the last line of defence: one line, no traceback
+    except Exception as exc:
+        from atmp.core.ontology import OntologyError
+
+        if isinstance(exc, OntologyError) and getattr(args, "ontology", None):
+            print(f"atmp: --ontology {args.ontology}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)
+            return EXIT_INPUT
         print(f"atmp: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -15,9 +15,9 @@ import os
 import sys
 from pathlib import Path
 
-from atmp.kg.graph import EXPORT_FORMATS, GRAPH_NAMES, KGError, KnowledgeGraph
-
-ENGINES = ("compiled", "hermit", "owlready2")
+from atmp.core.layout import DEFAULT_ENGINE, ENGINES
+from atmp.kg.store import EXPORT_FORMATS, KnowledgeGraph
+from atmp.kg.terms import GRAPH_NAMES, KGError
 
 
 def _wrap(func, input_error: type[Exception]):
@@ -37,7 +37,7 @@ def _wrap(func, input_error: type[Exception]):
 
 
 def _graph_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=ENGINES, default="compiled",
+    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                    help="how the catalogue is classified: compiled (default, fast, checked against HermiT by the tests) or hermit / owlready2 (reference reasoner)")
     p.add_argument("--catalogue", metavar="FILE", help="product cards with provenance to load instead of catalogue/products.json")
 
@@ -100,7 +100,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(result.to_csv())
     else:
-        print(result.to_table())
+        from atmp.analysis.render import query_table
+
+        print(query_table(result))
     return 0
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-
+from .inputs import _SURROGATE, safe
 from .resources import CARD_SCHEMA, schema
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
@@ -35,8 +34,15 @@ def _schema() -> dict:
     return schema(CARD_SCHEMA)
 
 
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
+    """The reference validator; imported when first needed (a valid card never needs it: see _fast_gate)."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_schema())
 
 
@@ -92,13 +98,18 @@ def _describe(error) -> tuple[str, str]:
 
 
 def _check_strings(value: Any, path: str) -> None:
+    """Length limits, and no lone surrogate (``"\\ud800"`` decodes to one; no UTF-8 reply or IRI can carry it)."""
     if isinstance(value, str):
         if len(value) > MAX_STRING:
             raise CardError(path, f"string too long ({len(value)} > {MAX_STRING} characters)")
+        if not value.isascii() and _SURROGATE.search(value):
+            raise CardError(path, "contains a lone surrogate (such as \\ud800): not valid Unicode text")
     elif isinstance(value, dict):
         for key, item in value.items():
             if len(key) > MAX_STRING:
                 raise CardError(path, "object key too long")
+            if not key.isascii() and _SURROGATE.search(key):
+                raise CardError(f"{path}.{safe(key)}" if path else safe(key), "key contains a lone surrogate (such as \\ud800): not valid Unicode text")
             _check_strings(item, f"{path}.{key}" if path else key)
     elif isinstance(value, list):
         for i, item in enumerate(value):
@@ -118,8 +129,17 @@ def _passes_gate(card: dict) -> bool:
 
 def validate_card(card: Any) -> dict:
     """Return the card if it satisfies the contract, else raise :class:`CardError` for the first problem."""
+    try:
+        return _validate_card(card)
+    except RecursionError:  # nesting just under the JSON parser's limit, in a field the schema leaves open
+        raise CardError("", "nested too deeply to check: not a product card") from None
+
+
+def _validate_card(card: Any) -> dict:
     if not isinstance(card, dict):
         raise CardError("", f"a product card must be a JSON object, got {type(card).__name__}")
+    from .inputs import check_patterns
+
     if not _passes_gate(card):
         errors = sorted(_validator().iter_errors(card), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
         if errors:
@@ -129,6 +149,7 @@ def validate_card(card: Any) -> dict:
     if ".." in card_id or "/" in card_id:
         raise CardError("id", f"{_short(card_id)} must not contain '/' or '..'")
     _check_strings(card, "")
+    check_patterns(card)
     return card
 
 
@@ -146,11 +167,9 @@ def parse_cards(text: str | bytes) -> tuple[list[dict], bool]:
             raise CardError("", f"input is not UTF-8: {exc.reason} at byte {exc.start}") from None
     if len(text) > MAX_INPUT_BYTES:
         raise CardError("", f"input too large ({len(text)} characters > {MAX_INPUT_BYTES})")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CardError("", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return load_cards(data)
+    from .inputs import decode_json
+
+    return load_cards(decode_json(text))
 
 
 def load_cards(data: Any) -> tuple[list[dict], bool]:

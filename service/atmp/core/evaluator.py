@@ -126,11 +126,16 @@ class Definitions:
         def k(term):
             return canon.setdefault(term, term)
 
+        back: list[tuple[URIRef, URIRef]] = []
         for c, e in graph.subject_objects(OWL.equivalentClass):
             if isinstance(c, URIRef):
                 defs.equivalents.setdefault(k(c), []).append(parse_expr(graph, e, canon))
                 if isinstance(e, URIRef):  # named equivalence works both ways
-                    defs.equivalents.setdefault(k(e), []).append(Named(k(c)))
+                    back.append((k(e), k(c)))
+        # a class's own definitions come before the classes declared equal to it, whatever the order of
+        # the triples in the file: explanations cite the first equivalent that holds (see ProductContext._why)
+        for e, c in sorted(back, key=lambda pair: (str(pair[0]), str(pair[1]))):
+            defs.equivalents.setdefault(e, []).append(Named(c))
         for sub, sup in graph.subject_objects(RDFS.subClassOf):
             if isinstance(sub, URIRef) and isinstance(sup, URIRef):
                 defs.subclasses.setdefault(k(sup), set()).add(k(sub))
@@ -163,6 +168,33 @@ class Evaluator:
         self.shared: dict[tuple, bool | None] = {}
         self.interned: dict[tuple, int] = {}
         self.shared_why: dict[tuple, list] = {}
+        # the compiled form (atmp.core.compiled), per asserted product types; needs the card
+        # properties' value universe, which only the ontology model knows (see use_vocabulary)
+        self.universe: tuple[tuple[URIRef, ...], dict[URIRef, tuple]] | None = None
+        self._compiled: dict[frozenset, object] = {}
+        self.cached_code = None  # types -> code object compiled earlier (atmp.core.compiled_cache), or None
+        self._filler_cache: dict[tuple, bool] = {}  # (vocabulary value, id of a filler in defs) -> membership
+
+    def use_vocabulary(self, props: tuple[URIRef, ...], universe: dict[URIRef, tuple]) -> None:
+        """Enable the compiled form: ``props`` are the card properties, ``universe`` each one's possible values."""
+        self.universe = (tuple(props), dict(universe))  # the model's own objects: the facts' keys and values are these
+        self._compiled.clear()
+
+    def compiled_for(self, types: frozenset):
+        """The :class:`atmp.core.compiled.CompiledClasses` for products asserting ``types`` (None without a vocabulary)."""
+        if self.universe is None:
+            return None
+        found = self._compiled.get(types)
+        if found is None:
+            from .compiled import CompiledClasses
+
+            code = self.cached_code(types) if self.cached_code is not None else None
+            try:
+                found = CompiledClasses(self, self.universe[0], self.universe[1], types, code)
+            except ValueError:  # cached code that does not fit: compile afresh
+                found = CompiledClasses(self, self.universe[0], self.universe[1], types)
+            self._compiled[types] = found
+        return found
 
     def decided(self, cls: URIRef, types: frozenset = frozenset(), _stack: frozenset = frozenset()) -> bool:
         """Is the class's truth two-valued on every closed product, without consulting its subclasses?
@@ -291,14 +323,20 @@ class ProductContext:
         self.ev = ev
         self.facts = facts
         canon = ev.canon
-        self.values = {
-            canon.get(p, p): tuple(canon.get(v, v) if isinstance(v, URIRef) else v for v in vals) for p, vals in facts.values.items()
-        }
+        self._values_canon: dict | None = None
         self.types = frozenset(canon.get(t, t) for t in facts.types)
         self.memo: dict[URIRef, bool | None] = {}
         self._active: set[URIRef] = set()
         self._codes: dict[URIRef, int] | None = None
         self._signatures: dict[tuple, tuple] = {}
+        self._why_memo: dict[URIRef, list] = {}  # reasons of classes too specific to share (see why)
+        # the compiled path: bitsets of the facts and a memo per class (None: interpret everything)
+        self._cc = ev.compiled_for(self.types)
+        self._bits = None if self._cc is None else self._cc.encode(facts.values)  # type: ignore[attr-defined]
+        if self._bits is None:
+            self._cc = None
+        else:
+            self._cmemo = self._cc.new_memo(facts.iri)  # type: ignore[attr-defined]
 
     def signature(self, reads: tuple[URIRef, ...]) -> tuple:
         """The product's values on ``reads`` (and its asserted types) as small interned integers.
@@ -307,6 +345,8 @@ class ProductContext:
         per evaluator, so the keys of the shared cache are tuples of ints.
         """
         found = self._signatures.get(reads)
+        if found is None and self._cc is not None:  # the bitsets already are small ints; "b" keeps the two key kinds apart
+            found = self._signatures[reads] = ("b", self.types, *(self._ordered(p) for p in reads))
         if found is None:
             if self._codes is None:
                 intern = self.ev.interned
@@ -317,11 +357,54 @@ class ProductContext:
             found = self._signatures[reads] = (codes[None], *(codes.get(p, -1) for p in reads))  # type: ignore[index]
         return found
 
+    @property
+    def values(self) -> dict:
+        """The facts with every term replaced by the evaluator's one object for it (identity lookups)."""
+        if self._values_canon is None:
+            canon = self.ev.canon
+            self._values_canon = {
+                canon.get(p, p): tuple(canon.get(v, v) if isinstance(v, URIRef) else v for v in vals) for p, vals in self.facts.values.items()
+            }
+        return self._values_canon
+
+    def _ordered(self, prop: URIRef):
+        """A prop's values as bits, in card order when there are several: reasons list values in that order."""
+        cc = self._cc
+        slot = cc.slot.get(prop)  # type: ignore[attr-defined]
+        if slot is None:
+            return 0
+        vals = self.values.get(prop, ())
+        if len(vals) < 2:
+            return self._bits[slot]  # type: ignore[index]
+        bits = cc.bits[slot]  # type: ignore[attr-defined]
+        return tuple(bits[v] for v in vals)
+
     def member(self, cls: URIRef) -> bool:
         return self.truth(self.ev.canon.get(cls, cls)) is True
 
+    def members(self, classes) -> set[URIRef]:
+        """The classes (canonical IRIs) of ``classes`` the product is a member of."""
+        cc = self._cc
+        if cc is None:
+            return {c for c in classes if self.member(c)}
+        plan = cc.plan(classes)
+        bits, memo = self._bits, self._cmemo
+        return {c for c, f in plan if (f(bits, memo) is True if f is not None else self.member(c))}
+
     def truth(self, cls: URIRef) -> bool | None:
-        """Three-valued membership of a class (given as its canonical IRI object, see Definitions.canon)."""
+        """Three-valued membership of a class (given as its canonical IRI object, see Definitions.canon).
+
+        Compiled (:mod:`atmp.core.compiled`) when the class is not on a definitional cycle and the
+        facts are in the compiled vocabulary; interpreted otherwise. Both give the same answer.
+        """
+        cc = self._cc
+        if cc is not None:
+            i = cc.index.get(cls)
+            if i is not None:
+                return cc.functions[i](self._bits, self._cmemo)
+        return self._interpreted(cls)
+
+    def _interpreted(self, cls: URIRef) -> bool | None:
         if cls in self.memo:
             return self.memo[cls]
         reads = self.ev.reads(cls, self.types)
@@ -364,9 +447,21 @@ class ProductContext:
     def _filler_holds(self, value, filler: Expr) -> bool:
         if isinstance(value, bool):
             return True  # data ranges are not used beyond hasValue
-        return self.ev._vocab_eval(value, filler, frozenset())
+        key = (value, id(filler))  # the filler lives as long as the definitions: its id is stable
+        cache = self.ev._filler_cache
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = self.ev._vocab_eval(value, filler, frozenset())
+        return found
 
     def holds(self, e: Expr) -> bool | None:
+        if self._cc is not None:
+            fn = self._cc.node_functions.get(id(e))  # type: ignore[attr-defined]
+            if fn is not None:
+                return fn(self._bits, self._cmemo)
+        return self._holds(e)
+
+    def _holds(self, e: Expr) -> bool | None:
         if isinstance(e, Named):
             return self.truth(e.iri)
         if isinstance(e, And):  # Kleene: one false item decides, unknown otherwise wins over true
@@ -415,12 +510,17 @@ class ProductContext:
         """Reasons for a named class the product is a member of: its first true definition.
 
         Like truth, the reasons depend only on the values the class reads, so products with the
-        same values there share them.
+        same values there share them. A class reading most of the card is remembered for this
+        product only: one product's explanations ask for the same class many times (every result
+        class's walk passes through the ATMP definition), other products rarely.
         """
         cls = self.ev.canon.get(cls, cls)
         reads = self.ev.reads(cls, self.types, explaining=True)
         if reads is None or len(reads) > SHARE_MAX_READS:
-            return self._why(cls)
+            mine = self._why_memo.get(cls)
+            if mine is None:
+                mine = self._why_memo[cls] = self._why(cls)
+            return list(mine)
         key = (cls, self.signature(reads))
         found = self.ev.shared_why.get(key)
         if found is None:

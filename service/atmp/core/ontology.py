@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 
 from . import resources as paths
-
-ATMP = Namespace("https://w3id.org/atmp-kg/ontology/")
-PRODUCT_NS = Namespace("https://w3id.org/atmp-kg/product/")
-SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
-DCT = Namespace("http://purl.org/dc/terms/")
+from .layout import RISK_TIER as RISK_TIER_FIELD
+from .namespaces import ATMP, DCT, PRODUCT_NS, SKOS, local_name
 
 
 class OntologyError(RuntimeError):
@@ -67,6 +64,7 @@ class ResultClass:
     label: dict[str, str]
     definition: dict[str, str]
     source: str
+    rank: int | None = None  # atmp:rank: the value's place in its field's order (tiers: high first)
 
 
 @dataclass(eq=False)
@@ -77,6 +75,7 @@ class OntologyModel:
     result_classes: list[ResultClass] = field(default_factory=list)
     code_of: dict[URIRef, str] = field(default_factory=dict)
     version_iri: str = ""
+    version_info: str = ""  # owl:versionInfo: the rule version results and reports carry (see rule_version)
     _labels: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
     _sources: dict[URIRef, str] = field(default_factory=dict, repr=False)
     _definitions: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
@@ -86,7 +85,7 @@ class OntologyModel:
     # once loaded, so each is looked up once (copies are returned: callers may edit their result).
     def label(self, iri: URIRef) -> dict[str, str]:
         if iri not in self._labels:
-            self._labels[iri] = bilingual(self.graph, iri, RDFS.label) or {"en": _local(iri), "zh": _local(iri)}
+            self._labels[iri] = bilingual(self.graph, iri, RDFS.label) or {"en": local_name(iri), "zh": local_name(iri)}
         return dict(self._labels[iri])
 
     def source(self, iri: URIRef) -> str:
@@ -98,6 +97,69 @@ class OntologyModel:
         if iri not in self._definitions:
             self._definitions[iri] = bilingual(self.graph, iri, SKOS.definition)
         return dict(self._definitions[iri])
+
+    def ordered(self, result_field: str) -> list[ResultClass]:
+        """The classes that fill one result field, in the ontology's order (``atmp:rank``, then number, then code)."""
+        rcs = [rc for rc in self.result_classes if rc.field == result_field]
+        return sorted(rcs, key=lambda rc: (rc.rank is None, rc.rank or 0, rc.number or 0, rc.code or ""))
+
+    def codes(self, result_field: str) -> list[str]:
+        """The codes a result field can take, in the ontology's order."""
+        return [rc.code for rc in self.ordered(result_field) if rc.code is not None]
+
+    def grouping(self, name: str | URIRef) -> frozenset[str]:
+        """The card codes a vocabulary grouping enumerates (``owl:equivalentClass [ owl:oneOf (…) ]``), by local name or IRI."""
+        from rdflib.collection import Collection
+
+        iri = name if isinstance(name, URIRef) else ATMP[name]
+        codes: set[str] = set()
+        for expr in self.graph.objects(iri, OWL.equivalentClass):
+            members = self.graph.value(expr, OWL.oneOf)
+            if members is not None:
+                codes.update(self.code_of[m] for m in Collection(self.graph, members) if m in self.code_of)  # type: ignore[index]
+        if not codes:
+            raise OntologyError(f"{local_name(iri)} is not an enumerated grouping of card codes")
+        return frozenset(codes)
+
+    def criteria_by_tier(self) -> list[tuple[ResultClass | None, list[int]]]:
+        """The criteria grouped by the tier whose definition counts them, tiers in rank order.
+
+        A tier's definition (``graded and not high and (criterion 7 or 8 or 9 or 10)``) names the criteria that
+        put a product in it; a criterion under ``owl:complementOf`` is a precedence condition, not one of the
+        tier's own. Criteria that no tier's definition counts (T 6(三)'s low-risk criteria, whose tier is "neither
+        high nor medium") come last, under ``None``. This is the one grouping of criteria by tier: views read it
+        instead of keeping a copy, so an edit of a tier's definition moves the criterion everywhere.
+        """
+        number_of = {rc.iri: rc.number for rc in self.result_classes if rc.number is not None}
+        groups: list[tuple[ResultClass | None, list[int]]] = []
+        counted: set[int] = set()
+        for rc in self.ordered(RISK_TIER_FIELD):
+            numbers = sorted({n for n in (number_of.get(c) for c in self._positive_names(rc.iri)) if n is not None} - counted)
+            counted.update(numbers)
+            groups.append((rc, numbers))
+        groups.append((None, sorted(set(number_of.values()) - counted)))
+        return groups
+
+    def _positive_names(self, iri: URIRef) -> list[URIRef]:
+        """Named classes in a class's definition reached through intersections and unions only (not complements)."""
+        from rdflib.collection import Collection
+
+        found: list[URIRef] = []
+
+        def walk(node, depth: int) -> None:
+            if isinstance(node, URIRef):
+                found.append(node)
+                return
+            if depth > 12:
+                return
+            for p, o in self.graph.predicate_objects(node):
+                if p in (OWL.intersectionOf, OWL.unionOf):
+                    for item in Collection(self.graph, o):
+                        walk(item, depth + 1)
+
+        for expr in self.graph.objects(iri, OWL.equivalentClass):
+            walk(expr, 0)
+        return found
 
     def property_for(self, card_field: str) -> CardProperty:
         for prop in self.properties:
@@ -135,67 +197,31 @@ class OntologyModel:
         return {"@context": ctx}
 
 
-def _local(iri: URIRef) -> str:
-    text = str(iri)
-    return text.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+CATALOG_FILE = "catalog-v001.xml"
+_CATALOG_NS = "{urn:oasis:names:tc:entity:xmlns:xml:catalog}"
 
 
-def module_file(ontology: Path, module_iri: str) -> Path | None:
-    """Where an ``owl:imports`` of one of our own modules (``https://w3id.org/atmp-kg/ontology/eu``) lives.
+def parse_catalog(data: bytes) -> dict[str, str]:
+    """IRI -> path relative to the catalogue's folder, from an OASIS XML catalogue (``catalog-v001.xml``).
 
-    Modules are ``src/<name>.ttl`` beside the ontology file; an edited copy of ``atmp.ttl`` alone (a
-    rule-change drill) falls back to the shipped modules, so editing one file never loses the others.
-    Foreign imports return ``None``: the machines are offline and nothing is fetched.
+    The file Protégé writes and reads beside an edit source to resolve its ``owl:imports`` offline; the build and
+    ``atmp diff`` resolve imports through it the same way.
     """
-    if not module_iri.startswith(str(ATMP)):
-        return None
-    name = module_iri[len(str(ATMP)) :].strip("/")
-    if not name or "/" in name:
-        return None
-    for folder in (path_parent(ontology) / "src", paths.ontology_dir() / "src"):
-        candidate = folder / f"{name}.ttl"
-        if candidate.is_file():
-            return candidate
-    return None
+    import xml.etree.ElementTree as ET
 
-
-def path_parent(path: Path) -> Path:
-    return Path(path).resolve().parent
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise OntologyError(f"{CATALOG_FILE}: not XML: {exc}") from None
+    return {uri.attrib["name"]: uri.attrib["uri"] for uri in root.iter(f"{_CATALOG_NS}uri") if "name" in uri.attrib and "uri" in uri.attrib}
 
 
 def load_graph(path: Path) -> Graph:
-    """Parse the ontology and merge the modules it ``owl:imports`` (``ontology/src/*.ttl``) into one graph.
-
-    Every consumer (the compiled engine, HermiT, SHACL, the knowledge graph, QC) reads this one graph, so a
-    rule module takes effect exactly when ``atmp.ttl`` imports it. The import triples and the modules'
-    own ontology headers are left out of the merge: their content is in the graph, and the OWL API would
-    otherwise try to fetch the imported IRIs from the network.
-    """
     graph = Graph()
     try:
         graph.parse(path, format="turtle" if path.suffix in {".ttl", ".turtle"} else None)
     except Exception as exc:  # rdflib raises many parser-specific types
         raise OntologyError(f"cannot parse ontology {path}: {exc}") from exc
-    pending = [(s, o) for s, o in graph.subject_objects(OWL.imports)]
-    merged: set[str] = set()
-    while pending:
-        subject, module = pending.pop(0)
-        file = module_file(path, str(module))
-        if file is None:
-            raise OntologyError(f"{path}: owl:imports {module} names no module file (looked for src/<name>.ttl beside the ontology)")
-        graph.remove((subject, OWL.imports, module))
-        if str(module) in merged:
-            continue
-        merged.add(str(module))
-        part = Graph()
-        try:
-            part.parse(file, format="turtle")
-        except Exception as exc:  # noqa: BLE001 - rdflib raises many parser-specific types
-            raise OntologyError(f"cannot parse ontology module {file}: {exc}") from exc
-        pending.extend((s, o) for s, o in part.subject_objects(OWL.imports))
-        for triple in part:
-            if triple[0] != module and triple[1] != OWL.imports:
-                graph.add(triple)
     return graph
 
 
@@ -229,6 +255,7 @@ def _result_classes(model: OntologyModel) -> list[ResultClass]:
         code = graph.value(cls, ATMP.resultCode)
         number = graph.value(cls, ATMP.criterionNumber)
         severity = graph.value(cls, ATMP.severity)
+        rank = graph.value(cls, ATMP.rank)
         out.append(
             ResultClass(
                 iri=cls,  # type: ignore[arg-type]
@@ -239,6 +266,7 @@ def _result_classes(model: OntologyModel) -> list[ResultClass]:
                 label=model.label(cls),  # type: ignore[arg-type]
                 definition=model.definition(cls),  # type: ignore[arg-type]
                 source=model.source(cls),  # type: ignore[arg-type]
+                rank=None if rank is None else int(rank),
             )
         )
     out.sort(key=lambda r: (r.field, r.number or 0, r.code or ""))
@@ -252,6 +280,11 @@ def load_model(path: Path | None = None) -> OntologyModel:
 
 @lru_cache(maxsize=8)
 def _load_model_cached(path: Path) -> OntologyModel:
+    from .compiled_cache import lookup  # the model parsed and compiled by an earlier process, if still valid
+
+    bundle = lookup(path)
+    if bundle is not None:
+        return bundle.model
     graph = load_graph(path)
     model = OntologyModel(path=path, graph=graph)
     model.properties = _card_properties(graph)
@@ -265,4 +298,7 @@ def _load_model_cached(path: Path) -> OntologyModel:
         version = graph.value(ont, OWL.versionIRI)
         if version is not None:
             model.version_iri = str(version)
+        info = graph.value(ont, OWL.versionInfo)
+        if info is not None:
+            model.version_info = str(info)
     return model

@@ -118,7 +118,7 @@ def owlready_memberships(
 _jvm_lock = threading.Lock()
 
 
-def _start_jvm() -> None:
+def start_jvm() -> None:
     import jpype
     import jpype.imports  # noqa: F401 - enables "from java... import"
 
@@ -137,7 +137,7 @@ class WarmHermit:
     """HermiT on one ontology, classified once; answers memberships of products given as facts."""
 
     def __init__(self, ontology: Graph, properties):
-        _start_jvm()
+        start_jvm()
         from java.io import File  # type: ignore[import-not-found]
         from org.semanticweb.HermiT import Reasoner  # type: ignore[import-not-found]
         from org.semanticweb.owlapi.apibinding import OWLManager  # type: ignore[import-not-found]

@@ -14,14 +14,15 @@ class without a code is a boolean flag (``false`` when it does not hold).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rdflib import RDF, URIRef
 
 from .evaluator import ProductContext
 from .explain import explanation_entry, render_reason
-from .ontology import ATMP, OntologyModel, ResultClass, _local
+from .namespaces import local_name as _local
+from .ontology import ATMP, OntologyModel, ResultClass
 from .resources import RESULT_SCHEMA, schema
 
 CROSSWALK_FIELD = "crosswalk"
@@ -161,8 +162,15 @@ def _not_met(model: OntologyModel, ctx: ProductContext, rc: ResultClass, conclus
     }
 
 
-def assemble_blocks(model: OntologyModel, members: set[URIRef], ctx: ProductContext, selected: frozenset[str] | None = None) -> dict:
-    """The EU/US/JP blocks and the crosswalk list for one product, from its memberships."""
+def assemble_blocks(
+    model: OntologyModel, members: set[URIRef], ctx: ProductContext, selected: frozenset[str] | None = None, explain: str = "full", entry: Callable | None = None
+) -> dict:
+    """The EU/US/JP blocks and the crosswalk list for one product, from its memberships.
+
+    ``entry`` is the result's explanation maker (:func:`atmp.core.explain.entry_maker`), so the blocks'
+    explanations follow the same level as N and T; ``none`` leaves their explanation lists empty.
+    """
+    entry = entry or (lambda rc, conclusion, holds=True: explanation_entry(model, ctx, rc, conclusion))
     selected = frozenset(regime_codes(model)) if selected is None else selected
     owner = _block_owner(model)
     out: dict = {}
@@ -177,7 +185,7 @@ def assemble_blocks(model: OntologyModel, members: set[URIRef], ctx: ProductCont
             for rc in shape.classes:
                 if rc.iri in members:
                     block[shape.key].append({"code": rc.code, "severity": rc.severity or "warning", "message": rc.definition, "source": rc.source})
-                    explanation.append(explanation_entry(model, ctx, rc, f"{fld}: {rc.code}"))
+                    explanation.append(entry(rc, f"{fld}: {rc.code}"))
         elif shape.kind == "code":
             hits = [rc for rc in shape.classes if rc.iri in members]
             if len(hits) > 1:
@@ -186,12 +194,19 @@ def assemble_blocks(model: OntologyModel, members: set[URIRef], ctx: ProductCont
                 raise RuleConflict(f"{ctx.facts.card_id}: {fld} is both {hits[0].code!r} and {hits[1].code!r}")
             block[shape.key] = hits[0].code if hits else None
             if hits:
-                explanation.append(explanation_entry(model, ctx, hits[0], f"{fld} = {hits[0].code}"))
+                explanation.append(entry(hits[0], f"{fld} = {hits[0].code}"))
         else:
             rc = shape.classes[0]
             block[shape.key] = rc.iri in members
-            explanation.append(explanation_entry(model, ctx, rc, f"{fld} = true") if rc.iri in members else _not_met(model, ctx, rc, f"{fld} = false"))
+            if rc.iri in members:
+                explanation.append(entry(rc, f"{fld} = true"))
+            elif explain == "full":
+                explanation.append(_not_met(model, ctx, rc, f"{fld} = false"))
+            else:
+                explanation.append(entry(rc, f"{fld} = false", False))
     # blocks in a stable order: explanation last, the fields as the ontology's field order gives them
+    for block in out.values():
+        block["explanation"] = [e for e in block["explanation"] if e is not None]
     out = {b: {k: v for k, v in sorted(block.items(), key=lambda kv: kv[0] == "explanation")} for b, block in out.items()}
     crosswalk = []
     for c in crosswalk_classes(model):

@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-SH = Namespace("http://www.w3.org/ns/shacl#")
+from .namespaces import SH
 
 Value = object  # a data value: URIRef, or bool for xsd:boolean literals
 Data = Mapping[object, Mapping[URIRef, tuple]]  # node -> property -> values
@@ -230,10 +230,17 @@ class CompiledShapes:
         """
         out = []
         memo: dict[tuple, list] = {}
+        # The data's property keys are other objects than the shapes' equal IRIs; looking up with
+        # the data's own objects lets every dict hit on identity instead of rdflib's Python __eq__.
+        own: dict = {}
+        reads: list[tuple] = [shape.reads for shape in self.shapes]
         for focus in focus_nodes:
             values = data.get(focus, {})
+            if not own and values:
+                own = {k: k for k in values}
+                reads = [tuple(own.get(p, p) for p in shape.reads) for shape in self.shapes]
             for index, shape in enumerate(self.shapes):
-                key = (index, *(values.get(p) for p in shape.reads))
+                key = (index, *(values.get(p) for p in reads[index]))
                 failures = memo.get(key)
                 if failures is None:
                     failures = [[_FOCUS if v == focus else v for v in check(focus, data)] for check in shape.constraints]

@@ -25,16 +25,15 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .facts import ProductFacts, card_facts
+from .messages import specific_text
+from .namespaces import DCTERMS, SH, local_name
 from .ontology import ATMP, OntologyModel
 from .resources import shapes_dir
 from .shacl_compiled import CompiledShapes, NotCompilable
-
-SH = Namespace("http://www.w3.org/ns/shacl#")
-DCTERMS = Namespace("http://purl.org/dc/terms/")
 
 SHAPES_FILE = "product-shapes.ttl"
 
@@ -51,6 +50,11 @@ def shapes_file() -> Path:
 @lru_cache(maxsize=4)
 def _load_shapes(path: str, mtime: float) -> Graph:
     """Parse the shapes once; the mtime in the key makes an edited file be re-read."""
+    from .compiled_cache import shapes_graph
+
+    cached = shapes_graph(Path(path))  # already read with the model from the compiled cache
+    if cached is not None:
+        return cached
     graph = Graph()
     graph.parse(path, format="turtle")
     return graph
@@ -125,7 +129,7 @@ def _entry(model: OntologyModel, shapes: Graph, shape: Node, severity: Node, val
         entry = {"code": situation.code, "message": situation.definition, "source": situation.source}
         return {**entry, "severity": situation.severity or "warning"}
     message = _texts(shapes, shape, SH.message) or {"en": fallback}
-    code = _value(shapes, shape, ATMP.resultCode) or (str(shape).rsplit("/", 1)[-1] if isinstance(shape, URIRef) else "shacl")
+    code = _value(shapes, shape, ATMP.resultCode) or (local_name(shape) if isinstance(shape, URIRef) else "shacl")
     entry = {
         "code": code,
         "message": {"en": message.get("en", ""), "zh": message.get("zh", message.get("en", ""))},
@@ -244,21 +248,40 @@ def validate_cards(
             entry = entries[key]
             bucket = by_focus.setdefault(raw.focus, {"violations": [], "warnings": []})  # type: ignore[arg-type]
             bucket["violations" if entry["severity"] == "Violation" else "warnings"].append({**entry, "message": dict(entry["message"])})
-        return _per_card(cards, iris, by_focus)
+        return _name_what_applied(model, _per_card(cards, iris, by_focus, model), memberships)
     report = shacl_report(model, cards, memberships)
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus, entry = _describe(model, shapes, report, result)
         bucket = by_focus.setdefault(focus, {"violations": [], "warnings": []})
         bucket["violations" if entry["severity"] == "Violation" else "warnings"].append(entry)
-    return _per_card(cards, iris, by_focus)
+    return _name_what_applied(model, _per_card(cards, iris, by_focus, model), memberships)
 
 
-def _per_card(cards: Sequence[dict], iris: Sequence[URIRef], by_focus: dict) -> list[dict]:
-    """Entries per card in the input order, each list sorted by code (the report itself is unordered)."""
+def _name_what_applied(model: OntologyModel, reports: list[dict], memberships: Sequence[Iterable[URIRef]] | None) -> list[dict]:
+    """Reasoned borderline warnings carry the same product-specific message as the classification result.
+
+    The shape reports the class's definition; with the card's memberships (which include the classes named by
+    ``atmp:reportsApplied``) the message names the alternative that applied, as :mod:`atmp.core.result` does.
+    """
+    if memberships is None:
+        return reports
+    situations = {rc.code: rc for rc in model.result_classes if rc.field == "borderline"}
+    for report, members in zip(reports, memberships, strict=True):
+        held = set(members)
+        for warning in report["warnings"]:
+            rc = situations.get(warning["code"])
+            if rc is not None:
+                warning["message"] = specific_text(model, rc.iri, rc.definition, held)
+    return reports
+
+
+def _per_card(cards: Sequence[dict], iris: Sequence[URIRef], by_focus: dict, model: OntologyModel) -> list[dict]:
+    """Entries per card in the input order, each list sorted by code (the report itself is unordered), with the rule version used."""
     out = []
     for card, iri in zip(cards, iris, strict=True):
         bucket = by_focus.get(iri, {"violations": [], "warnings": []})
         violations = sorted(bucket["violations"], key=lambda e: e["code"])
         warnings = sorted(bucket["warnings"], key=lambda e: e["code"])
-        out.append({"id": card["id"], "conforms": not violations, "violations": violations, "warnings": warnings})
+        out.append({"id": card["id"], "conforms": not violations, "violations": violations, "warnings": warnings,
+                    "rule_version": {"iri": model.version_iri, "info": model.version_info}})
     return out

@@ -15,7 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 from http.client import HTTPException
 
-from .graph import GRAPHS, KGError, KnowledgeGraph
+from .store import KnowledgeGraph
+from .terms import GRAPHS, KGError
 
 CONTENT_TYPE = "text/turtle; charset=utf-8"
 

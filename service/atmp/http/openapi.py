@@ -1,0 +1,82 @@
+"""The OpenAPI document's shared pieces: the contract schemas as components, error bodies, the card request body.
+
+The card and result schemas come from the rule files (:func:`atmp.core.resources.schema`), so the
+document shows exactly the contract the service checks.
+"""
+
+import copy
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from atmp.core import resources
+
+from .settings import Settings
+
+
+def _schema(name: str) -> dict:
+    schema = copy.deepcopy(resources.schema(name))
+    schema.pop("$schema", None)
+    schema.pop("$id", None)
+    return schema
+
+
+CARD_REF = {"$ref": "#/components/schemas/ProductCard"}
+RESULT_REF = {"$ref": "#/components/schemas/ClassificationResult"}
+ERROR = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+FIELD_ERROR = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                    "field": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+
+def error_doc(description: str, schema: dict = ERROR) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def card_body(settings: Settings) -> dict:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"oneOf": [CARD_REF, {"type": "array", "items": CARD_REF, "minItems": 1, "maxItems": settings.max_batch}]}}},
+            "description": f"One product card (product-card.schema.json) or a JSON array of at most {settings.max_batch} cards with distinct ids.",
+        }
+    }
+
+
+BAD_INPUT = {
+    408: error_doc("The body did not arrive in time (the body timeout counts from each part to the next)"),
+    413: error_doc("Body over the byte limit, more cards than the batch limit, or a Turtle report over the triple limit"),
+    422: error_doc("A card fails the contract schema, or (strict) has a field it does not define: `loc` is the path of the field", FIELD_ERROR),
+    503: error_doc("The request used up its time limit, waiting for its turn included (`Retry-After`)"),
+}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The generated document, plus the contract schemas the card routes refer to."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["ProductCard"] = _schema("product-card.schema.json")
+            components["ClassificationResult"] = _schema("result.schema.json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,361 @@
+"""The web workbench: pages for regulatory scientists, served by ``atmp serve`` from the same process and engine.
+
+Pages (Jinja2, a little JavaScript, every asset served here: the machines are offline, so no page names another
+host): ``/`` describe a product (a form generated from the card schema and the ontology, classified as it is
+edited, with the nearest what-if boundaries), ``/catalogue`` and ``/catalogue/{id}``, ``/rules`` (the rule book),
+the SPARQL editor (``GET /sparql`` without a query, see :func:`sparql_page`), and ``/docs`` / ``/redoc`` with the
+Swagger UI and ReDoc assets of the ``fastapi-offline`` wheel. The pages call the JSON endpoints the API documents
+(``POST /classify``, ``POST /validate``, ``POST /whatif``, ``GET /products/{id}``, ``POST /sparql``, …); the ones
+added here are ``GET /workbench/form``, ``POST /whatif``, ``GET /queries`` and ``POST /queries/{name}/bind``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from atmp.core.card import CardError
+
+from .. import workbench_data as data
+
+router = APIRouter()
+
+LANGS = ("en", "zh")
+LANG_COOKIE = "atmp_lang"
+STATIC = Path(str(files("atmp.http") / "static"))
+TEMPLATES = Jinja2Templates(directory=str(files("atmp.http") / "templates"))
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'; worker-src 'self' blob:"
+
+
+def _vendor_dir() -> Path:
+    """Swagger UI and ReDoc as shipped by the ``fastapi-offline`` wheel (no CDN)."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).resolve().parent / "static"
+
+
+@cache
+def strings() -> dict[str, dict[str, str]]:
+    return json.loads((STATIC / "i18n.json").read_text(encoding="utf-8"))
+
+
+def page_lang(request: Request) -> str:
+    """``?lang=`` wins, then the cookie the language switch sets, then the browser's ``Accept-Language`` (by weight)."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    if request.cookies.get(LANG_COOKIE) in LANGS:
+        return request.cookies[LANG_COOKIE]
+    best, weight = "en", -1.0
+    for item in request.headers.get("accept-language", "").split(","):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if primary in LANGS and q > weight:
+            best, weight = primary, q
+    return best
+
+
+def _service(request: Request):
+    return request.app.state.service
+
+
+def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = page_lang(request)
+    t = strings()[lang]
+
+    def txt(texts: dict | None) -> str:
+        texts = texts or {}
+        return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
+
+    response = TEMPLATES.TemplateResponse(request, template, {"lang": lang, "t": t, "txt": txt, "path": request.url.path, **context}, status_code=status)
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, samesite="lax")
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+def result_labels(model) -> dict[str, dict[str, dict[str, str]]]:
+    """Labels of every result value: ``{field: {code or criterion number: {en, zh}}}`` (for the pages' answer panels)."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for rc in model.result_classes:
+        key = rc.code if rc.code is not None else (str(rc.number) if rc.number is not None else None)
+        if key is not None:
+            out.setdefault(rc.field, {})[key] = {**rc.label, "source": rc.source}
+    out.update(data.vocabulary_labels())  # agency and status codes of the catalogue's provenance
+    return out
+
+
+# ============================================================================================ pages
+@router.get("/", include_in_schema=False)
+def describe_page(request: Request) -> HTMLResponse:
+    service = _service(request)
+    catalogue = sorted(((cid, e["card"].get("label", {})) for cid, e in service.products.items()), key=lambda x: (x[1].get("en") or x[0]).lower())
+    return _render(request, "describe.html", form=data.form_spec(service.model), catalogue=catalogue, labels=result_labels(service.model))
+
+
+@router.get("/catalogue", include_in_schema=False)
+def catalogue_page(request: Request) -> HTMLResponse:
+    service = _service(request)
+    lang = page_lang(request)
+    summaries = [service.product_summary(cid) for cid in service.products]
+    return _render(request, "catalogue.html", products=summaries, filters=data.catalogue_filters(summaries, service.model, lang), labels=result_labels(service.model))
+
+
+@router.get("/catalogue/{product_id}", include_in_schema=False)
+def product_page(request: Request, product_id: Annotated[str, PathParam(max_length=128)]) -> HTMLResponse:
+    service = _service(request)
+    if product_id not in service.products:
+        return _render(request, "notfound.html", status=404, what=product_id)
+    entry = service.products[product_id]
+    card = {k: v for k, v in entry["card"].items() if k != "provenance"}
+    return _render(
+        request,
+        "product.html",
+        pid=product_id,
+        card=card,
+        card_json=json.dumps(card, ensure_ascii=False, indent=2),
+        provenance=entry["card"].get("provenance") or {},
+        result=entry["result"],
+        labels=result_labels(service.model),
+    )
+
+
+@router.get("/rules", include_in_schema=False)
+def rules_page(request: Request) -> HTMLResponse:
+    service = _service(request)
+    lang = page_lang(request)
+    names = {cid: e["card"].get("label", {}) for cid, e in service.products.items()}
+    return _render(request, "rules.html", book=data.rule_book(service.model, service.products, lang), names=names, version=service.model.version_iri)
+
+
+def sparql_page(request: Request) -> HTMLResponse:
+    """``GET /sparql`` without a query, from a browser: the editor with the named queries (as rdflib-endpoint does)."""
+    from atmp.core.ontology import PRODUCT_NS
+
+    return _render(request, "sparql.html", queries=_queries_json(), product_ns=str(PRODUCT_NS))
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for ``/sparql`` with no query gets the editor; API clients keep the protocol's 400."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+@router.get("/docs", include_in_schema=False)
+def swagger(request: Request) -> HTMLResponse:
+    html = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="ATMP-KG API",
+        swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui.css",
+        swagger_favicon_url="/static/vendor/favicon.png",
+    )
+    return HTMLResponse(html.body, headers={"Content-Security-Policy": CSP})
+
+
+@router.get("/redoc", include_in_schema=False)
+def redoc(request: Request) -> HTMLResponse:
+    html = get_redoc_html(
+        openapi_url="/openapi.json", title="ATMP-KG API", redoc_js_url="/static/vendor/redoc.standalone.js", redoc_favicon_url="/static/vendor/favicon.png", with_google_fonts=False
+    )
+    return HTMLResponse(html.body, headers={"Content-Security-Policy": CSP})
+
+
+# ReDoc's bundle renders a "powered by" logo from its CDN and links to its site: offline, both point here instead.
+REDOC_OFFLINE = {"https://cdn.redoc.ly/redoc/logo-mini.svg": "/static/vendor/favicon.png", "https://redocly.com/redoc/": "/redoc"}
+
+
+@cache
+def _redoc_bundle() -> bytes:
+    text = (_vendor_dir() / "redoc.standalone.js").read_text(encoding="utf-8")
+    for online, offline in REDOC_OFFLINE.items():
+        text = text.replace(online, offline)
+    return text.encode("utf-8")
+
+
+@router.get("/static/{asset:path}", include_in_schema=False)
+def static(asset: str) -> Response:
+    """The pages' own assets and the vendored API-docs assets; nothing outside these two folders is served."""
+    base, rest = (_vendor_dir(), asset[len("vendor/") :]) if asset.startswith("vendor/") else (STATIC, asset)
+    if asset == "vendor/redoc.standalone.js":
+        return Response(_redoc_bundle(), media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "public, max-age=3600"})
+    target = (base / rest).resolve()
+    if not rest or not target.is_file() or not target.is_relative_to(base.resolve()):
+        return JSONResponse(status_code=404, content={"detail": f"no asset {asset!r}"})
+    return FileResponse(target, headers={"Cache-Control": "public, max-age=3600"})
+
+
+# ============================================================================================ JSON the pages use
+@router.get("/workbench/form", tags=["workbench"], summary="The card form: every field with its labels, help, codes, default and the conditions that require it")
+def form(request: Request) -> dict:
+    """Generated from the card schema, the ontology (labels, definitions, defaults) and the SHACL shapes (conditional fields)."""
+    return data.form_spec(_service(request).model)
+
+
+WHATIF_RESPONSE = {
+    200: {
+        "description": "The card's result and, per boundary (exclusion, class, subclass, subcategory, tier) and new value, the smallest coherent "
+        "changes that reach it, each with the rule that would conclude the new value",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "result": {"type": "object"},
+                        "variants": {"type": "integer"},
+                        "nearest": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "boundary": {"type": "string"},
+                                    "field": {"type": "string"},
+                                    "from": {},
+                                    "to": {},
+                                    "size": {"type": "integer"},
+                                    "options": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "text": {"type": "string"},
+                                                "changes": {
+                                                    "type": "array",
+                                                    "items": {
+                                                        "type": "object",
+                                                        "properties": {
+                                                            "field": {"type": "string"},
+                                                            "op": {"enum": ["set", "add", "remove"]},
+                                                            "value": {},
+                                                            "field_label": {"type": "object"},
+                                                            "value_label": {"type": "object"},
+                                                        },
+                                                    },
+                                                },
+                                                "rule": {"type": ["object", "null"]},
+                                            },
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        "unreached": {"type": "array"},
+                    },
+                }
+            }
+        },
+    },
+    422: {"description": "The body is not one card of the contract (`loc` names the field)"},
+}
+
+
+@router.post(
+    "/whatif",
+    tags=["cards"],
+    summary="What if? The nearest classification boundaries of one card",
+    responses=WHATIF_RESPONSE,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProductCard"}}}}},
+)
+async def whatif_endpoint(
+    request: Request,
+    max_pairs: Annotated[int, Query(ge=0, le=500, description="bound of the search over pairs of changes")] = 150,
+    options: Annotated[int, Query(ge=1, le=50, description="at most this many options per boundary and value")] = 6,
+) -> Response:
+    """As ``atmp whatif``: every single-field change classified in one batch, then pairs where no single change reaches a neighbour."""
+    service = _service(request)
+    body = await request.body()
+    return JSONResponse(await run_in_threadpool(_whatif, service, body, max_pairs, options))
+
+
+def _whatif(service, body: bytes, max_pairs: int, options: int) -> dict:
+    from atmp.analysis.whatif import whatif
+
+    cards, was_array = service.parse(body)
+    if was_array:
+        raise CardError("", "POST /whatif takes one card (a JSON object), not an array")
+    with service.exclusive():  # the compiled evaluator's caches, in turn with /classify
+        report = whatif(cards[0], model=service.model, max_pairs=max_pairs)
+    nearest = []
+    for cf in report["counterfactuals"]:
+        coherent = [o for o in cf["options"] if o["conforms"]]
+        if coherent:
+            nearest.append(
+                {
+                    "boundary": cf["boundary"],
+                    "field": cf["field"],
+                    "from": cf["from"],
+                    "to": cf["to"],
+                    "size": cf["size"],
+                    "options": [{"text": o["text"], "changes": o["changes"], "rule": o["rule"]} for o in coherent[:options]],
+                }
+            )
+    return {"id": report["id"], "result": report["result"], "variants": report["variants"], "nearest": nearest, "unreached": report["unreached"]}
+
+
+@cache
+def _queries_cached(stamp: tuple) -> list[dict]:
+    from atmp.kg.queries import load_queries
+
+    return [
+        {
+            "name": q.name,
+            "title": q.title,
+            "question": q.question,
+            "text": q.text,
+            "parameters": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default, "description": p.description} for p in q.parameters],
+        }
+        for q in load_queries().values()
+    ]
+
+
+def _queries_json() -> list[dict]:
+    from atmp.kg.queries import queries_dir
+
+    directory = queries_dir()
+    return _queries_cached(tuple((p.name, p.stat().st_mtime) for p in sorted(directory.glob("*.rq"))))
+
+
+@router.get("/queries", tags=["sparql"], summary="The named queries (queries/*.rq): title, question, parameters and text")
+def queries() -> dict:
+    return {"queries": _queries_json()}
+
+
+@router.post(
+    "/queries/{name}/bind",
+    tags=["sparql"],
+    summary="A named query with its parameters bound (one VALUES row), ready for POST /sparql",
+    responses={404: {"description": "No named query of this name"}, 422: {"description": "A parameter is unknown, missing or not of its type"}},
+)
+def bind(
+    name: Annotated[str, PathParam(max_length=128)],
+    params: Annotated[dict[str, str], Body(description="parameter values by name (as `atmp query --param NAME=VALUE`)", examples=[{"subclass": "viral_vector_gtmp"}])],
+) -> Response:
+    from atmp.kg.queries import QueryError, bind_values, load_queries
+
+    library = load_queries()
+    if name not in library:
+        return JSONResponse(status_code=404, content={"detail": f"no named query {name!r}"})
+    query = library[name]
+    try:
+        bindings = query.bind({k: v for k, v in params.items() if v != ""})
+        text = bind_values(query.text, bindings) if bindings else query.text
+    except QueryError as exc:
+        field = next((p.name for p in query.parameters if p.name in str(exc)), None)
+        return JSONResponse(status_code=422, content={"detail": [{"loc": ["body", *([field] if field else [])], "msg": str(exc), "type": "query_error"}]})
+    return JSONResponse({"name": name, "query": text})

@@ -1,0 +1,318 @@
+// Describe a product: reads the form generated from the card schema and the ontology, classifies as the user edits
+// (POST /classify and POST /validate), shows SHACL findings beside their fields and the nearest what-if boundaries
+// (POST /whatif) as buttons that apply to the form. Every text comes from the page (i18n strings, ontology labels).
+"use strict";
+const T = JSON.parse(document.getElementById("i18n").textContent);
+const SPEC = JSON.parse(document.getElementById("form-spec").textContent);
+const LABELS = JSON.parse(document.getElementById("result-labels").textContent);
+const LANG = document.body.dataset.lang;
+const form = document.getElementById("card-form");
+const FIELDS = SPEC.sections.flatMap((s) => s.fields);
+const BY_PATH = Object.fromEntries(FIELDS.map((f) => [f.path, f]));
+const revealed = new Set();
+let seq = 0, timer = null, whatifTimer = null;
+
+const txt = (d) => (d && (d[LANG] || d.en)) || "";
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+const fieldEl = (path) => form.querySelector(`.field[data-path="${CSS.escape(path)}"]`);
+const inputOf = (path) => document.getElementById("in-" + path);
+function label(field, code) {
+  if (code === null || code === undefined) return T.none;
+  const l = (LABELS[field] || {})[String(code)];
+  return l ? txt(l) : String(code);
+}
+
+// ---------------------------------------------------------------- the card <-> the form
+function valueOf(f) {
+  const el = inputOf(f.path);
+  if (f.kind === "list") return [...el.querySelectorAll("input:checked")].map((i) => i.value);
+  if (el.value === "") return undefined;
+  if (f.kind === "bool") return el.value === "true";
+  return el.value;
+}
+function hasValue(f) { const v = valueOf(f); return Array.isArray(v) ? v.length > 0 : v !== undefined; }
+function readCard() {
+  const card = {};
+  const id = document.getElementById("in-id").value.trim();
+  card.id = id || "my-product";
+  const labelEn = document.getElementById("in-label.en").value.trim(), labelZh = document.getElementById("in-label.zh").value.trim();
+  if (labelEn || labelZh) card.label = Object.assign({}, labelEn ? { en: labelEn } : {}, labelZh ? { zh: labelZh } : {});
+  for (const s of SPEC.sections) {
+    card[s.name] = {};
+    for (const f of s.fields) {
+      if (fieldEl(f.path).hidden) continue;
+      const v = valueOf(f);
+      if (Array.isArray(v)) { if (v.length || f.required) card[s.name][f.key] = v; }
+      else if (v !== undefined) card[s.name][f.key] = v;
+    }
+  }
+  return card;
+}
+function setValue(f, v) {
+  const el = inputOf(f.path);
+  if (f.kind === "list") {
+    const want = new Set(v || []);
+    el.querySelectorAll("input").forEach((i) => { i.checked = want.has(i.value); });
+  } else if (v === undefined || v === null) el.value = "";
+  else el.value = String(v);
+}
+function fillForm(card) {
+  document.getElementById("in-id").value = card.id || "";
+  document.getElementById("in-label.en").value = (card.label || {}).en || "";
+  document.getElementById("in-label.zh").value = (card.label || {}).zh || "";
+  revealed.clear();
+  // Nothing the form cannot hold is dropped silently: unknown keys and codes are named in the message.
+  const known = new Set(["id", "label", ...SPEC.sections.map((s) => s.name)]);
+  const problems = Object.keys(card).filter((k) => !known.has(k)).map((k) => `${k}: ${T.not_kept}`);
+  for (const s of SPEC.sections) {
+    const part = card[s.name] || {};
+    for (const key of Object.keys(part)) if (!BY_PATH[s.name + "." + key]) problems.push(`${s.name}.${key}: ${T.not_kept}`);
+    for (const f of s.fields) {
+      const v = part[f.key];
+      setValue(f, v);
+      const allowed = new Set((f.options || []).map((o) => o.code));
+      if (f.kind === "list" && v !== undefined) {
+        const bad = Array.isArray(v) ? v.filter((c) => !allowed.has(c)) : [JSON.stringify(v)];
+        if (bad.length) problems.push(`${f.path}: ${T.unknown_code} ${bad.join(", ")}`);
+      } else if (v !== undefined && v !== null && (f.kind === "code" ? !allowed.has(v) : typeof v !== "boolean")) {
+        problems.push(`${f.path}: ${T.unknown_code} ${JSON.stringify(v)}`);
+      }
+    }
+  }
+  updateVisibility();
+  showMsg("upload-msg", problems.length ? `${T.bad_file} ${problems.join("; ")}` : "");
+  changed();
+}
+
+// ---------------------------------------------------------------- conditional fields (conditions from the SHACL shapes)
+function conditionHolds(cond) {
+  return cond.some((all) => all.every((c) => {
+    const f = BY_PATH[c.path], v = valueOf(f);
+    return Array.isArray(v) ? v.includes(c.code) : v === c.code;
+  }));
+}
+function makeChips() {
+  for (const s of SPEC.sections) {
+    const more = form.querySelector(`[data-more-for="${s.name}"]`);
+    for (const f of s.fields) {
+      if (!f.conditions.length) continue;
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "chip"; b.dataset.reveal = f.path; b.textContent = "+ " + txt(f.label);
+      b.addEventListener("click", () => { revealed.add(f.path); updateVisibility(); inputOf(f.path).focus(); });
+      more.appendChild(b);
+    }
+  }
+}
+function updateVisibility() {
+  for (const s of SPEC.sections) {
+    const more = form.querySelector(`[data-more-for="${s.name}"]`);
+    for (const f of s.fields) {
+      if (!f.conditions.length) continue;
+      const show = conditionHolds(f.conditions) || hasValue(f) || revealed.has(f.path);
+      fieldEl(f.path).hidden = !show;
+      more.querySelector(`[data-reveal="${CSS.escape(f.path)}"]`).hidden = show;
+    }
+    more.hidden = !more.querySelector("button:not([hidden])");
+  }
+}
+
+// ---------------------------------------------------------------- messages beside fields
+function clearMsgs() {
+  form.querySelectorAll(".msg[data-msg-for]").forEach((m) => { m.textContent = ""; m.className = "msg"; });
+  form.querySelectorAll(".field").forEach((el) => el.classList.remove("bad", "warn"));
+}
+function fieldMsg(path, text, cls) {
+  let p = path;
+  while (p && !form.querySelector(`[data-msg-for="${CSS.escape(p)}"]`)) p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "";
+  const m = p && form.querySelector(`[data-msg-for="${CSS.escape(p)}"]`);
+  if (!m) return false;
+  if (fieldEl(p)) { fieldEl(p).hidden = false; fieldEl(p).classList.add(cls === "violation" ? "bad" : "warn"); }
+  const line = document.createElement("span");
+  line.className = "line " + cls; line.textContent = text;
+  m.appendChild(line); m.classList.add(cls);
+  return true;
+}
+function showMsg(id, text) { const el = document.getElementById(id); el.textContent = text; }
+function updateDefs() {
+  for (const f of FIELDS) {
+    if (f.kind !== "code") continue;
+    const d = form.querySelector(`[data-def-for="${CSS.escape(f.path)}"]`);
+    const o = f.options.find((o) => o.code === inputOf(f.path).value);
+    d.textContent = o ? txt(o.definition) + (o.source ? ` (${o.source})` : "") : "";
+  }
+}
+
+// ---------------------------------------------------------------- classify as the user edits
+function changed() {
+  updateVisibility(); updateDefs();
+  const card = readCard();
+  document.getElementById("card-json").value = JSON.stringify(card, null, 2);
+  sessionStorage.setItem("atmp-card", JSON.stringify(card));
+  document.body.dataset.busy = "classify";
+  clearTimeout(timer);
+  timer = setTimeout(() => classify(card), 200);
+}
+async function post(url, body, accept) {
+  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: accept || "application/json" }, body: JSON.stringify(body) });
+  return r;
+}
+function cardErrors(detail) {
+  const items = Array.isArray(detail) ? detail : [{ msg: String(detail), loc: ["body"] }];
+  return items.map((d) => ({ path: d.field !== undefined ? d.field : (d.loc || []).filter((x) => x !== "body").join("."), msg: d.msg }));
+}
+async function classify(card) {
+  const mine = ++seq;
+  document.getElementById("status").textContent = T.working;
+  let res, val;
+  try {
+    const [r1, r2] = await Promise.all([post("/classify", card), post("/validate", card)]);
+    if (mine !== seq) return;
+    if (r1.status === 422) return showIncomplete(cardErrors((await r1.json()).detail));
+    if (!r1.ok) return showIncomplete([{ path: "", msg: `HTTP ${r1.status}: ${(await r1.text()).slice(0, 300)}` }]);
+    res = await r1.json(); val = r2.ok ? await r2.json() : { warnings: [] };
+  } catch (e) {
+    if (mine === seq) showIncomplete([{ path: "", msg: String(e) }]);
+    return;
+  }
+  document.getElementById("status").textContent = "";
+  clearMsgs();
+  renderResult(res, val);
+  document.body.dataset.busy = "whatif";
+  clearTimeout(whatifTimer);
+  whatifTimer = setTimeout(() => whatif(card, mine), 150);
+}
+function showIncomplete(errors) {
+  document.getElementById("status").textContent = "";
+  clearMsgs();
+  const free = [];
+  for (const e of errors) if (!fieldMsg(e.path, e.msg, "violation")) free.push(e);
+  document.getElementById("result").innerHTML = `<p class="incomplete">${esc(T.incomplete)}</p><ul class="errors">${errors.map((e) => `<li><code>${esc(e.path || "card")}</code> ${esc(e.msg)}</li>`).join("")}</ul>`;
+  document.getElementById("whatif").innerHTML = "";
+  delete document.body.dataset.busy;
+}
+function row(name, value, cls) { return `<tr class="${cls || ""}"><th>${esc(name)}</th><td>${value}</td></tr>`; }
+function renderResult(r, v) {
+  const parts = [];
+  parts.push('<table class="summary" id="summary">');
+  parts.push(row(T.atmp, r.atmp ? esc(T.yes) : esc(T.not_atmp), "atmp"));
+  if (r.exclusion) parts.push(`<tr data-result="exclusion"><th>${esc(T.excluded)}</th><td>${esc(label("exclusion", r.exclusion))} <code class="code">${esc(r.exclusion)}</code></td></tr>`);
+  const show = (name, field, value, key) => parts.push(`<tr data-result="${key}"><th>${esc(name)}</th><td>${value === null || value === undefined ? esc(T.none) : esc(label(field, value)) + ` <code class="code">${esc(value)}</code>`}</td></tr>`);
+  show(T.nmpa_class, "nmpa.class", r.nmpa.class, "nmpa.class");
+  show(T.nmpa_subclass, "nmpa.subclass", r.nmpa.subclass, "nmpa.subclass");
+  show(T.tj_category, "tianjin.category", r.tianjin.category, "tianjin.category");
+  show(T.tj_subcategory, "tianjin.subcategory", r.tianjin.subcategory, "tianjin.subcategory");
+  show(T.tj_tier, "tianjin.risk_tier", r.tianjin.risk_tier, "tianjin.risk_tier");
+  const crit = r.tianjin.criteria.map((n) => `<li data-criterion="${n}"><b>${n}</b> ${esc(label("tianjin.criteria", n))} <span class="src">${esc(((LABELS["tianjin.criteria"] || {})[n] || {}).source || "")}</span></li>`).join("");
+  parts.push(`<tr data-result="tianjin.criteria"><th>${esc(T.criteria)}</th><td>${crit ? `<ul class="criteria" data-numbers="${r.tianjin.criteria.join(",")}">${crit}</ul>` : esc(T.none)}</td></tr>`);
+  parts.push("</table>");
+  const name = (b) => ((LABELS.borderline || {})[b.code] ? `<b>${esc(label("borderline", b.code))}</b> ` : "");
+  const list = (title, items, cls) => items.length ? `<h3>${esc(title)}</h3><ul class="${cls}">${items.map((b) => `<li data-code="${esc(b.code)}">${name(b)}${esc(txt(b.message))} <span class="src">${esc(b.source || "")}</span> <code>${esc(b.code)}</code>${b.path ? ` → <code>${esc(b.path)}</code>` : ""}</li>`).join("")}</ul>` : "";
+  parts.push(list(T.borderline, r.borderline, "borderline"));
+  parts.push(list(T.violations, r.violations, "violations"));
+  const inBorderline = new Set(r.borderline.map((b) => b.code));
+  const warnings = ((v && v.warnings) || []).filter((w) => !inBorderline.has(w.code));  // the borderline list has those already
+  parts.push(list(T.warnings, warnings, "warnings"));
+  if (r.conforms) parts.push(`<p class="ok">${esc(T.conforms)}</p>`);
+  parts.push(`<details class="explanation" id="explanation"><summary>${esc(T.explanation)} (${r.explanation.length})</summary><ol>${r.explanation.map((e) =>
+    `<li><details><summary><code>${esc(e.conclusion)}</code> — ${esc(txt(e.label))} <span class="src">${esc(e.source || "")}</span></summary><p>${esc(txt(e.text))}</p><ul>${(e.because || []).map((b) =>
+      `<li class="${b.holds === false ? "no" : "yes"}">${esc(b[LANG] || b.en)}${b.source ? ` <span class="src">${esc(b.source)}</span>` : ""}</li>`).join("")}</ul></details></li>`).join("")}</ol></details>`);
+  document.getElementById("result").innerHTML = parts.join("");
+  for (const x of r.violations) if (x.path) fieldMsg(x.path, txt(x.message), "violation");
+  for (const x of warnings) if (x.path) fieldMsg(x.path, txt(x.message), "warning");
+}
+
+// ---------------------------------------------------------------- what if
+async function whatif(card, mine) {
+  const box = document.getElementById("whatif");
+  let r;
+  try {
+    r = await post("/whatif?max_pairs=60&options=3", card);
+  } catch (e) { if (mine === seq) delete document.body.dataset.busy; return; }
+  if (mine !== seq) return;
+  if (!r.ok) { box.innerHTML = ""; delete document.body.dataset.busy; return; }
+  const report = await r.json();
+  if (mine !== seq) return;
+  delete document.body.dataset.busy;
+  if (!report.nearest.length) { box.innerHTML = `<p>${esc(T.whatif_none)}</p>`; return; }
+  const groups = report.nearest.map((n, i) => {
+    const to = n.to === null ? T.none : label(n.field, n.to);
+    const from = n.from === null ? T.none : label(n.field, n.from);
+    const opts = n.options.map((o, j) => {
+      const what = o.changes.map((c) => `${txt(c.field_label)} ${c.op === "add" ? "+" : c.op === "remove" ? "−" : "→"} ${txt(c.value_label)}`).join("; ");
+      const rule = o.rule ? ` <span class="src" title="${esc(o.rule.rule)}">${esc(txt(o.rule.label))} · ${esc(o.rule.source)}</span>` : "";
+      return `<li><button type="button" class="change" data-nearest="${i}" data-option="${j}" data-field="${esc(n.field)}" data-to="${esc(JSON.stringify(n.to))}" data-text="${esc(o.text)}" title="${esc(o.text)}">${esc(what)}</button>${rule}</li>`;
+    }).join("");
+    return `<div class="boundary" data-boundary="${esc(n.boundary)}"><h4>${esc(T["boundary_" + n.boundary] || n.boundary)}: ${esc(from)} ⟶ <b>${esc(to)}</b></h4><ul>${opts}</ul></div>`;
+  });
+  box.innerHTML = groups.join("");
+  box.querySelectorAll("button.change").forEach((b) => b.addEventListener("click", () => applyChanges(report.nearest[+b.dataset.nearest].options[+b.dataset.option].changes)));
+}
+function applyChanges(changes) {
+  for (const c of changes) {
+    const f = BY_PATH[c.field];
+    if (!f) continue;
+    if (c.op === "set") setValue(f, c.value === null ? undefined : c.value);
+    else {
+      const box = inputOf(f.path).querySelector(`input[value="${CSS.escape(c.value)}"]`);
+      if (box) box.checked = c.op === "add";
+    }
+    if (f.conditions.length) revealed.add(f.path);
+  }
+  changed();
+}
+
+// ---------------------------------------------------------------- start, upload, export, report
+document.getElementById("start-from").addEventListener("change", async (e) => {
+  const id = e.target.value;
+  if (!id) { fillForm({ substance: {}, process: {}, function: {} }); return; }
+  const r = await fetch("/products/" + encodeURIComponent(id));
+  if (r.ok) fillForm((await r.json()).card);
+});
+document.getElementById("upload").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  showMsg("upload-msg", "");
+  if (!file) return;
+  let card;
+  try { card = JSON.parse(await file.text()); } catch (err) { showMsg("upload-msg", `${T.bad_file} ${err.message}`); return; }
+  if (Array.isArray(card)) card = card[0];
+  if (!card || typeof card !== "object") { showMsg("upload-msg", `${T.bad_file} not a JSON object`); return; }
+  fillForm(card);
+});
+function saveBlob(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob); a.download = name;
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+document.getElementById("copy-json").addEventListener("click", async () => {
+  const text = document.getElementById("card-json").value;
+  try { await navigator.clipboard.writeText(text); } catch (e) { const ta = document.getElementById("card-json"); ta.select(); document.execCommand("copy"); }
+  showMsg("export-msg", T.copied);
+});
+document.getElementById("download-json").addEventListener("click", () => {
+  const card = readCard();
+  saveBlob(new Blob([JSON.stringify(card, null, 2) + "\n"], { type: "application/json" }), `${card.id}.json`);
+});
+async function report(accept, ext) {
+  const card = readCard();
+  showMsg("export-msg", "");
+  const r = await post("/report", card, accept);
+  if (r.status === 404 || r.status === 405) { showMsg("export-msg", T.report_missing); return; }
+  if (!r.ok) { showMsg("export-msg", `HTTP ${r.status}: ${(await r.text()).slice(0, 300)}`); return; }
+  saveBlob(await r.blob(), `${card.id}-report.${ext}`);
+}
+document.getElementById("report-html").addEventListener("click", () => report("text/html", "html"));
+document.getElementById("report-md").addEventListener("click", () => report("text/markdown", "md"));
+
+form.addEventListener("input", changed);
+form.addEventListener("change", changed);
+form.addEventListener("submit", (e) => e.preventDefault());
+(function start() {
+  makeChips();
+  const params = new URLSearchParams(location.search);
+  const from = params.get("from");
+  if (from) { const sel = document.getElementById("start-from"); sel.value = from; sel.dispatchEvent(new Event("change")); return; }
+  const saved = sessionStorage.getItem("atmp-card");
+  if (saved) { try { fillForm(JSON.parse(saved)); return; } catch (e) { /* start empty */ } }
+  changed();
+})();

@@ -1,0 +1,396 @@
+"""The web workbench in real headless Chromium (Debian's ``chromium`` driven by Playwright), against a real
+``atmp serve`` process: a new user fills the form for catalogue products from scratch and gets the catalogue's
+answers, sees a contradiction beside its field, switches language, applies a what-if change, runs a named query,
+reads the offline API docs. Every request the browser makes must go to the app itself (the machines are offline),
+no page element references another host (the product page's provenance links are the only anchors allowed out), and
+no request gets a 5xx. Screenshots land in ``tests/artifacts/browser/`` (gitignored; the path is printed).
+
+``tests/browser/install.sh`` installs chromium with apt; the tests skip, saying why, only where none is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+from tests.service_support import running_server
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the Python package playwright is not installed (it is in the test extra)")
+CHROMIUM = os.environ.get("ATMP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+if not CHROMIUM:
+    pytest.skip("no chromium on this machine: run tests/browser/install.sh (apt-get install chromium) to run the browser tests", allow_module_level=True)
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+CATALOGUE = {c["id"]: c for c in json.loads((ROOT / "catalogue" / "products.json").read_text(encoding="utf-8"))}
+FROM_SCRATCH = ("tisagenlecleucel", "exagamglogene-autotemcel", "onasemnogene-abeparvovec")
+WAIT = 20_000  # ms: a busy 2-core machine shared by several engineers
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_server("--sparql-workers", "1") as (base, _process, _seconds):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser screenshots: {ARTIFACTS}")
+    with sync_api.sync_playwright() as p:
+        # launch() gives every run a fresh temporary user-data-dir of its own
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+class Watch:
+    """Every request of one browser context: foreign hosts are refused (and remembered), 5xx answers remembered."""
+
+    def __init__(self, base: str):
+        self.host = urlsplit(base).netloc
+        self.foreign: list[str] = []
+        self.errors: list[str] = []
+
+    def route(self, route) -> None:
+        url = route.request.url
+        if urlsplit(url).scheme in ("data", "blob") or urlsplit(url).netloc == self.host:
+            route.continue_()
+        else:
+            self.foreign.append(url)
+            route.abort()
+
+    def response(self, response) -> None:
+        if response.status >= 500:
+            self.errors.append(f"{response.status} {response.request.method} {response.url}")
+
+
+@pytest.fixture
+def page(browser, server, request):
+    watch = Watch(server)
+    locale = getattr(request, "param", "en-GB")
+    context = browser.new_context(
+        base_url=server, locale=locale, viewport={"width": 1400, "height": 1000}, service_workers="block", accept_downloads=True, bypass_csp=True
+    )  # only so that wait_for_function may evaluate its predicate; the routing still refuses other hosts
+    context.route("**/*", watch.route)
+    page = context.new_page()
+    page.on("response", watch.response)
+    page.set_default_timeout(WAIT)
+    page.watch = watch
+    yield page
+    context.close()
+    assert not watch.foreign, f"the browser asked other hosts: {watch.foreign}"
+    assert not watch.errors, f"server errors: {watch.errors}"
+
+
+def shot(page, name: str, full_page: bool = False) -> Path:
+    """What the user sees (the viewport: the header and the answer panel are sticky, so a full-page capture misplaces them)."""
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def no_foreign_references(page) -> None:
+    """No element of the page names another host, except provenance anchors (class ``external``) on a product page."""
+    host = page.watch.host
+    refs = page.eval_on_selector_all(
+        "[src], [href], [action], [data], [poster]",
+        "els => els.map(e => [e.tagName, e.className || '', ['src', 'href', 'action', 'data', 'poster'].map(a => e.getAttribute(a)).find(Boolean)])",
+    )
+    bad = []
+    for tag, cls, ref in refs:
+        parts = urlsplit(ref)
+        if parts.netloc and parts.netloc != host and not (tag == "A" and "external" in cls.split()):
+            bad.append((tag, ref))
+    assert not bad, f"{page.url} references other hosts: {bad}"
+
+
+def settle(page) -> None:
+    """Wait until the latest edit is classified and its what-if answered."""
+    page.wait_for_timeout(50)
+    page.wait_for_function("!document.body.dataset.busy")
+
+
+def field(path: str) -> str:
+    return f'[id="in-{path}"]'
+
+
+def fill_card(page, card: dict) -> None:
+    page.fill(field("id"), card["id"])
+    page.fill(field("label.en"), card.get("label", {}).get("en", ""))
+    for section in ("substance", "process", "function"):
+        for key, value in card[section].items():
+            path = f"{section}.{key}"
+            box = page.locator(f'.field[data-path="{path}"]')
+            if box.is_hidden():
+                page.click(f'button[data-reveal="{path}"]')
+            if isinstance(value, list):
+                for code in value:
+                    page.check(f'{field(path)} input[value="{code}"]')
+            elif value is None:
+                page.select_option(field(path), "")
+            else:
+                page.select_option(field(path), str(value).lower() if isinstance(value, bool) else value)
+
+
+def shown(page) -> dict:
+    """The answer panel as codes: what a user reads, in machine form."""
+    out = {}
+    for key in ("nmpa.class", "nmpa.subclass", "tianjin.category", "tianjin.subcategory", "tianjin.risk_tier", "exclusion"):
+        code = page.locator(f'#summary [data-result="{key}"] code.code')
+        out[key] = code.inner_text() if code.count() else None
+    numbers = page.locator("#summary ul.criteria")
+    out["criteria"] = [int(n) for n in numbers.get_attribute("data-numbers").split(",")] if numbers.count() else []
+    out["borderline"] = sorted(page.eval_on_selector_all("#result ul.borderline li", "els => els.map(e => e.dataset.code)"))
+    return out
+
+
+def expected(result: dict) -> dict:
+    return {
+        "nmpa.class": result["nmpa"]["class"],
+        "nmpa.subclass": result["nmpa"]["subclass"],
+        "tianjin.category": result["tianjin"]["category"],
+        "tianjin.subcategory": result["tianjin"]["subcategory"],
+        "tianjin.risk_tier": result["tianjin"]["risk_tier"],
+        "exclusion": result["exclusion"],
+        "criteria": result["tianjin"]["criteria"],
+        "borderline": sorted(b["code"] for b in result["borderline"]),
+    }
+
+
+@pytest.mark.parametrize("product_id", FROM_SCRATCH)
+def test_a_catalogue_product_filled_from_scratch_gets_its_catalogue_answer(page, server, product_id):
+    want = httpx.get(f"{server}/products/{product_id}").json()
+    page.goto("/")
+    no_foreign_references(page)
+    card = {k: v for k, v in CATALOGUE[product_id].items() if k != "provenance"}
+    fill_card(page, card)
+    settle(page)
+    assert shown(page) == expected(want["result"])
+    assert page.locator(".ok").is_visible()  # the catalogue card is coherent
+    assert json.loads(page.input_value("#card-json"))["substance"]["kind"] == card["substance"]["kind"]
+    page.click("#explanation > summary")
+    shot(page, f"describe-{product_id}")
+
+
+def test_conditional_fields_follow_the_shapes(page):
+    page.goto("/")
+    assert page.locator('.field[data-path="substance.cell_type"]').is_hidden()
+    assert page.locator('button[data-reveal="substance.cell_type"]').is_visible()
+    page.select_option(field("substance.kind"), "cells")
+    assert page.locator('.field[data-path="substance.cell_type"]').is_visible()
+    assert page.locator('.field[data-path="substance.gene_editing_tool"]').is_hidden()
+    page.check(f'{field("process.manipulations")} input[value="gene_editing"]')
+    assert page.locator('.field[data-path="substance.gene_editing_tool"]').is_visible()
+
+
+def test_a_contradictory_card_shows_its_violation_beside_the_field(page, server):
+    page.goto("/")
+    page.fill(field("id"), "contradictory")
+    page.select_option(field("substance.kind"), "cells")
+    page.select_option(field("substance.origin"), "autologous")
+    page.check(f'{field("process.manipulations")} input[value="gene_editing"]')
+    page.select_option(field("function.intended_use"), "treatment")
+    page.check(f'{field("function.mechanism")} input[value="immunological"]')
+    settle(page)
+    card = json.loads(page.input_value("#card-json"))
+    violations = {v["path"]: v["message"]["en"] for v in httpx.post(f"{server}/classify", json=card).json()["violations"]}
+    assert {"substance.cell_type", "substance.gene_editing_tool"} <= set(violations)
+    for path, message in violations.items():
+        beside = page.locator(f'[data-msg-for="{path}"] .violation')
+        assert message in beside.all_inner_texts(), path
+        assert page.locator(f'.field[data-path="{path}"]').get_attribute("class").split().count("bad") == 1
+    page.locator('.field[data-path="substance.cell_type"]').evaluate("e => e.scrollIntoView({block: 'center'})")
+    shot(page, "describe-contradiction")
+
+
+def test_bad_input_shows_the_fields_message_and_no_server_error(page):
+    page.goto("/?from=tisagenlecleucel")
+    settle(page)
+    page.fill(field("id"), "not a valid id!")
+    settle(page)
+    message = page.locator('[data-msg-for="id"] .violation').inner_text()
+    assert "id" in message or "pattern" in message or "match" in message, message
+    assert page.locator(".incomplete").is_visible()
+    page.fill(field("id"), "fixed-id")
+    settle(page)
+    assert page.locator('[data-msg-for="id"]').inner_text() == ""
+    # a file that is not a card: the message says so, the form is untouched
+    page.set_input_files("#upload", files=[{"name": "broken.json", "mimeType": "application/json", "buffer": b"{not json"}])
+    page.wait_for_function("document.getElementById('upload-msg').textContent.length > 0")
+    assert page.input_value(field("id")) == "fixed-id"
+    # a card with what the form cannot hold: each part is named, none dropped silently
+    odd = {
+        "id": "odd",
+        "substance": {"kind": "cell", "colour": "red"},
+        "process": {"manipulations": ["washing", "polishing"]},
+        "notes": "x",
+        "function": {"intended_use": "treatment", "mechanism": ["immunological"]},
+    }
+    page.set_input_files("#upload", files=[{"name": "odd.json", "mimeType": "application/json", "buffer": json.dumps(odd).encode()}])
+    page.wait_for_function("document.getElementById('upload-msg').textContent.includes('polishing')")
+    message = page.inner_text("#upload-msg")
+    assert all(part in message for part in ("substance.kind", '"cell"', "substance.colour", "notes")), message
+    shot(page, "describe-bad-input")
+
+
+def test_upload_a_card_file_and_download_it_again(page, tmp_path):
+    card = {k: v for k, v in CATALOGUE["tisagenlecleucel"].items() if k != "provenance"}
+    page.goto("/")
+    page.set_input_files("#upload", files=[{"name": "kymriah.json", "mimeType": "application/json", "buffer": json.dumps(card).encode()}])
+    settle(page)
+    assert page.input_value(field("substance.cell_type")) == "t_cell"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#copy-json")
+    page.wait_for_function("document.getElementById('export-msg').textContent.length > 0")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()"))["substance"]["cell_type"] == "t_cell"
+    with page.expect_download() as download:
+        page.click("#download-json")
+    saved = tmp_path / "card.json"
+    download.value.save_as(saved)
+    assert sorted(json.loads(saved.read_text())["process"]["manipulations"]) == sorted(card["process"]["manipulations"])  # schema order
+
+
+@pytest.mark.parametrize("page", ["zh-CN"], indirect=True)
+def test_language_follows_the_browser_and_switches(page):
+    page.goto("/?from=tisagenlecleucel")
+    settle(page)
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.locator('label[for="in-substance.kind"]').inner_text().startswith("活性成分种类")
+    assert "细胞治疗药品" in page.locator('#summary [data-result="nmpa.class"]').inner_text()
+    shot(page, "describe-zh")
+    page.goto("/catalogue")
+    assert page.locator("h1").inner_text().startswith("产品目录")
+    shot(page, "catalogue-zh")
+    page.goto("/")
+    settle(page)
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    settle(page)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator('label[for="in-substance.kind"]').inner_text().startswith("has substance kind")
+    assert page.input_value(field("substance.cell_type")) == "t_cell"  # the card survives the switch
+    page.goto("/catalogue")
+    assert page.locator("html").get_attribute("lang") == "en"  # the choice is remembered
+
+
+def test_a_whatif_change_applies_to_the_form(page):
+    page.goto("/")
+    page.select_option("#start-from", "tisagenlecleucel")
+    settle(page)
+    before = shown(page)
+    button = page.locator('#whatif .boundary[data-boundary="tier"] button.change').first
+    target_field, target = button.get_attribute("data-field"), json.loads(button.get_attribute("data-to"))
+    page.locator("#whatif").scroll_into_view_if_needed()
+    shot(page, "describe-whatif")
+    button.click()
+    settle(page)
+    after = shown(page)
+    assert after[target_field] == target != before[target_field]
+
+
+def test_report_buttons_post_the_card_to_the_report_route(page, server):
+    probe = httpx.post(
+        f"{server}/report",
+        json={"id": "x", "substance": {"kind": "protein"}, "process": {"manipulations": []}, "function": {"intended_use": "treatment", "mechanism": ["pharmacological"]}},
+        headers={"accept": "text/html"},
+    )
+    if probe.status_code in (404, 405):
+        page.goto("/?from=tisagenlecleucel")
+        settle(page)
+        page.click("#report-html")
+        page.wait_for_function("document.getElementById('export-msg').textContent.includes('/report')")
+        pytest.skip("POST /report (issue 14, http/routers/report.py) is not in this build: the button says so; the test runs once it is merged")
+    page.goto("/?from=tisagenlecleucel")
+    settle(page)
+    for button, kind in (("#report-html", "html"), ("#report-md", "md")):
+        with page.expect_download() as download:
+            page.click(button)
+        assert download.value.suggested_filename.endswith(f".{kind}")
+        text = Path(download.value.path()).read_text(encoding="utf-8").lower()
+        assert "tisagenlecleucel" in text or "kymriah" in text, text[:500]  # the report is of the card on the form
+
+
+def test_catalogue_table_filters_and_product_page(page, server):
+    high = httpx.get(f"{server}/products", params={"tier": "high"}).json()["count"]
+    page.goto("/catalogue")
+    no_foreign_references(page)
+    total = page.locator("#catalogue tbody tr").count()
+    assert total == httpx.get(f"{server}/products").json()["count"]
+    page.select_option('[data-filter="tianjin.risk_tier"]', "high")
+    assert page.locator("#catalogue tbody tr:visible").count() == high == int(page.inner_text("#count"))
+    shot(page, "catalogue")
+    page.click('#catalogue tbody tr[data-id="tisagenlecleucel"] a')
+    page.wait_for_url("**/catalogue/tisagenlecleucel")
+    no_foreign_references(page)
+    assert page.locator("#provenance a.external").count() >= 1
+    assert "CTMP" in page.inner_text("#result")
+    shot(page, "product")
+
+
+def test_rule_book_lists_passages_in_order_with_their_classes(page):
+    page.goto("/rules")
+    no_foreign_references(page)
+    documents = page.eval_on_selector_all("section.document", "els => els.map(e => e.dataset.document)")
+    assert documents[:2] == ["N", "T"]
+    n_first = page.eval_on_selector_all('section[data-document="N"] article', "els => els.slice(0, 5).map(e => e.dataset.cite)")
+    starts = [int(c.split()[1].split("-")[0]) for c in n_first]
+    assert starts == sorted(starts)
+    passage = page.locator('details.passage:has(.rule[data-class="CellTherapyMedicinalProduct"])').first
+    passage.locator("summary").first.click()
+    rule = passage.locator('.rule[data-class="CellTherapyMedicinalProduct"]')
+    assert rule.locator("p.def[lang=zh]").inner_text() and rule.locator("p.def[lang=en]").inner_text()
+    rule.locator("details.decides > summary").click()
+    assert rule.locator(".decides a").count() > 5
+    shot(page, "rules")
+
+
+def test_sparql_page_runs_a_named_query(page, server):
+    page.goto("/sparql")
+    no_foreign_references(page)
+    page.select_option("#named", "products-by-nmpa-subclass")
+    page.fill('[data-param="subclass"]', "viral_vector_gtmp")
+    page.click("#run")
+    page.wait_for_selector("#result-table")
+    rows = page.locator("#result-table tbody tr").count()
+    bound = httpx.post(f"{server}/queries/products-by-nmpa-subclass/bind", json={"subclass": "viral_vector_gtmp"}).json()["query"]
+    answer = httpx.post(f"{server}/sparql", data={"query": bound}, headers={"accept": "application/sparql-results+json"}).json()
+    assert rows == len(answer["results"]["bindings"]) > 0
+    shot(page, "sparql")
+    with page.expect_download() as download:
+        page.click("#csv")
+    assert Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0] == ",".join(answer["head"]["vars"])
+    page.select_option("#named", "approvals-by-year")  # a parameter of the wrong type: its message beside it, no query run
+    page.fill('[data-param="year"]', "last year")
+    page.click("#run")
+    page.wait_for_function("document.querySelector('#params [data-msg-for=\"year\"]').textContent.includes('integer')")
+
+
+def test_docs_render_offline(page):
+    page.goto("/docs")
+    page.wait_for_selector(".opblock-summary", timeout=WAIT)
+    assert page.locator(".opblock").count() >= 10
+    assert page.locator('.opblock-summary-path[data-path="/whatif"]').count() == 1
+    no_foreign_references(page)
+    shot(page, "docs")
+    page.goto("/redoc")
+    page.wait_for_selector("h1", timeout=WAIT)
+    assert "ATMP-KG" in page.inner_text("body")
+    no_foreign_references(page)

@@ -1,0 +1,128 @@
+"""The on-disk compiled model: used when valid, ignored when corrupt, stale or foreign; never changes an answer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from atmp.core import compiled_cache
+
+from tests.conftest import FIXTURES, ROOT
+
+ATMP = [sys.executable, "-m", "atmp.cli"]
+CODE_PROBE = (
+    "import sys, json\n"
+    "from atmp.core.ontology import load_model\n"
+    "from atmp.core import compiled_cache\n"
+    "m = load_model()\n"
+    "print(json.dumps(compiled_cache.bundle_for_model(m) is not None))\n"
+)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "ATMP_CACHE_DIR": str(tmp_path / "cache"), **extra}
+
+
+def _classify(env: dict[str, str], path: Path) -> bytes:
+    done = subprocess.run([*ATMP, "classify", str(path)], capture_output=True, env=env, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _from_cache(env: dict[str, str]) -> bool:
+    done = subprocess.run([sys.executable, "-c", CODE_PROBE], capture_output=True, env=env, timeout=300, cwd=ROOT, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture()
+def cards() -> Path:
+    return FIXTURES / "examples" / "cards.json"
+
+
+def test_first_run_writes_the_cache_and_the_next_uses_it_with_the_same_answers(tmp_path, cards):
+    env = _env(tmp_path)
+    assert not _from_cache(env)
+    first = _classify(env, cards)
+    files = list((tmp_path / "cache").glob("*.bin"))
+    assert len(files) == 1
+    assert _from_cache(env)
+    assert _classify(env, cards) == first
+    off = _classify({**env, "ATMP_CACHE_DIR": "off"}, cards)
+    assert off == first
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "foreign"])
+def test_a_damaged_cache_is_ignored_and_rewritten(tmp_path, cards, damage):
+    env = _env(tmp_path)
+    reference = _classify(env, cards)
+    (path,) = (tmp_path / "cache").glob("*.bin")
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+    elif damage == "truncate":
+        del data[len(data) // 3 :]
+    else:
+        data = bytearray(b"not a cache at all")
+    path.write_bytes(bytes(data))
+    assert not _from_cache(env), "a damaged file must not be loaded"
+    assert _classify(env, cards) == reference
+    assert _from_cache(env), "and the next run rewrote it"
+
+
+def test_a_payload_with_a_valid_digest_but_another_key_is_refused(tmp_path, monkeypatch):
+    """Copied between keys (e.g. by hand): the digest matches, the key inside does not."""
+    monkeypatch.setenv("ATMP_CACHE_DIR", str(tmp_path))
+    import hashlib
+    import pickle
+
+    bundle = compiled_cache.Bundle("other-key", "", "", "", None, None, None)
+    payload = pickle.dumps(bundle)
+    (tmp_path / "some-key.bin").write_bytes(compiled_cache.MAGIC + hashlib.sha256(payload).digest() + payload)
+    assert compiled_cache._read("some-key") is None
+
+
+def test_an_edited_ontology_or_shapes_file_gets_another_key(tmp_path, monkeypatch):
+    ontology = ROOT / "ontology" / "atmp.ttl"
+    key, _, _ = compiled_cache.key_for(ontology)
+    edited = tmp_path / "atmp.ttl"
+    edited.write_text(ontology.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    assert compiled_cache.key_for(edited)[0] != key
+    shapes = tmp_path / "shapes"
+    shapes.mkdir()
+    (shapes / "product-shapes.ttl").write_text((ROOT / "shapes" / "product-shapes.ttl").read_text(encoding="utf-8") + "\n# edit\n", encoding="utf-8")
+    monkeypatch.setenv("ATMP_SHAPES", str(shapes))
+    assert compiled_cache.key_for(ontology)[0] != key
+
+
+def test_an_edited_ontology_is_compiled_afresh_not_served_from_the_cache(tmp_path):
+    """A rule edit must change the answer even when the unedited ontology is cached."""
+    env = _env(tmp_path)
+    card = json.loads((FIXTURES / "examples" / "cards.json").read_text(encoding="utf-8"))[0]
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(card), encoding="utf-8")
+    before = json.loads(_classify(env, path))
+    text = (ROOT / "ontology" / "atmp.ttl").read_text(encoding="utf-8")
+    label = before["explanation"][0]["label"]["en"]
+    assert text.count(f'"{label}"@en') == 1, "the label to edit is written once in the ontology"
+    edited = tmp_path / "edited.ttl"
+    edited.write_text(text.replace(f'"{label}"@en', '"an edited label"@en'), encoding="utf-8")
+    after = json.loads(_classify({**env, "ATMP_ONTOLOGY": str(edited)}, path))
+    assert after["explanation"][0]["label"]["en"] == "an edited label"
+    assert len(list((tmp_path / "cache").glob("*.bin"))) == 2
+
+
+def test_only_the_most_recent_entries_are_kept(tmp_path):
+    import os
+
+    for i in range(compiled_cache.KEEP + 3):
+        entry = tmp_path / f"{i:02d}.bin"
+        entry.write_bytes(b"x")
+        os.utime(entry, (1_000_000 + i, 1_000_000 + i))
+    compiled_cache._prune(tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.bin")) == [f"{i:02d}.bin" for i in range(3, compiled_cache.KEEP + 3)]

@@ -1,0 +1,178 @@
+"""``atmp report`` and ``POST /report``: every example in both languages, in Markdown and HTML.
+
+Each report must name the product's class (or exclusion), subclass, tier and every criterion met
+by their ontology labels with their citations, cite the rules behind the deciding reasons, show no
+raw code, and (HTML) parse, carry a print stylesheet and load nothing from outside.
+"""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+from atmp.analysis.report import card_digest, gather, render, rule_version
+from atmp.cli import main as atmp_main
+from atmp.core.ontology import load_model
+from atmp.http.app import Settings, create_app
+from fastapi.testclient import TestClient
+
+from .conftest import FIXTURES, make_card
+
+EXAMPLES = FIXTURES / "examples" / "cards.json"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def gathered(model):
+    cards = json.loads(EXAMPLES.read_text(encoding="utf-8"))
+    return gather(cards, model=model, whatif_pairs=40)
+
+
+def raw_codes(model) -> set[str]:
+    """Codes a report must never show as such: result codes and card codes (those spelled like identifiers)."""
+    codes = {rc.code for rc in model.result_classes if rc.code}
+    for prop in model.properties:
+        codes |= set(prop.codes)
+    return {c for c in codes if "_" in c}
+
+
+def expected_texts(model, data, lang: str) -> list[str]:
+    """Labels and citations the report must contain for this product."""
+    r = data.result
+    by_code = {(rc.field, rc.code): rc for rc in model.result_classes if rc.code}
+    by_number = {rc.number: rc for rc in model.result_classes if rc.number is not None}
+    wanted = []
+    for field, code in (
+        ("exclusion", r["exclusion"]),
+        ("nmpa.class", r["nmpa"]["class"]),
+        ("nmpa.subclass", r["nmpa"]["subclass"]),
+        ("tianjin.subcategory", r["tianjin"]["subcategory"]),
+        ("tianjin.risk_tier", r["tianjin"]["risk_tier"]),
+    ):
+        if code is not None:
+            rc = by_code[(field, code)]
+            wanted += [rc.label[lang], rc.source]
+    for n in r["tianjin"]["criteria"]:
+        wanted += [by_number[n].label[lang], by_number[n].source]
+    for entry in data.brief["explanation"]:
+        wanted.append(entry["source"])
+        wanted += [b["source"] for b in entry["because"] if b.get("source")]
+    return wanted
+
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.urls: list[str] = []
+        self.style = ""
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in_style = tag == "style"
+        self.urls += [v for k, v in attrs if k in ("src", "href", "srcset", "action", "data") and v]
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.style += data
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_example_reports_its_conclusions_with_labels_and_citations(model, gathered, lang):
+    codes = raw_codes(model)
+    for data in gathered:
+        text = render(data, lang, "md", model=model)
+        missing = [w for w in expected_texts(model, data, lang) if w not in text]
+        assert not missing, f"{data.card['id']} ({lang}): missing {missing[:5]}"
+        shown = [c for c in codes if c in text]
+        assert not shown, f"{data.card['id']} ({lang}): raw codes {shown}"
+        assert data.digest in text and rule_version(model)["info"] in text
+        for entry in data.brief["explanation"]:
+            assert entry["text"][lang] in text
+
+
+def test_html_is_one_self_contained_printable_file(model, gathered):
+    codes = raw_codes(model)
+    for data in gathered:
+        page = render(data, "both", "html", model=model)
+        parser = Page()
+        parser.feed(page)
+        parser.close()
+        assert parser.tags[0] == "html" and "table" in parser.tags and "h1" in parser.tags
+        assert not {"script", "link", "img", "iframe"} & set(parser.tags)
+        assert not [u for u in parser.urls if "//" in u], parser.urls
+        assert "@media print" in parser.style and "url(" not in parser.style and "@import" not in parser.style
+        assert not [c for c in codes if c in page]
+        label = data.card.get("label", {})
+        assert all(v in page for v in label.values())
+
+
+def test_card_digest_is_canonical():
+    card = make_card("digest")
+    shuffled = json.loads(json.dumps(card, sort_keys=True))
+    assert card_digest(card) == card_digest(dict(reversed(list(shuffled.items()))))
+    assert card_digest(card) != card_digest(make_card("digest-2"))
+
+
+def test_cli_batch_writes_one_file_per_product_and_an_index(tmp_path, capsys):
+    cards = json.loads(EXAMPLES.read_text(encoding="utf-8"))[:3]
+    path = tmp_path / "cards.json"
+    path.write_text(json.dumps(cards), encoding="utf-8")
+    out = tmp_path / "reports"
+    assert atmp_main(["report", str(path), "--format", "html", "--lang", "en", "-o", str(out)]) == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert files == sorted([f"{c['id']}.html" for c in cards] + ["index.html"])
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{c["id"]}.html"' in index for c in cards)
+    assert atmp_main(["report", str(path), "--id", cards[1]["id"], "--lang", "zh"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# ") and cards[1]["label"]["zh"] in text
+
+
+def test_cli_report_refuses_bad_input(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(make_card("bad", substance={"kind": "cell"})), encoding="utf-8")
+    assert atmp_main(["report", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "substance.kind" in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.md"))
+    path.write_text(json.dumps([make_card("a"), make_card("b")]), encoding="utf-8")
+    assert atmp_main(["report", str(path)]) == 2
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(Settings(max_batch=5, max_body_bytes=200_000, sparql_workers=1))) as c:
+        yield c
+
+
+def test_http_report_negotiates_and_refuses_bad_cards(client, gathered, model):
+    card = json.loads(EXAMPLES.read_text(encoding="utf-8"))[0]
+    md = client.post("/report?lang=en", json=card, headers={"accept": "text/markdown"})
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    assert md.text == render(gathered[0], "en", "md", model=model)
+    page = client.post("/report?format=html", json=card)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html") and page.text.startswith("<!DOCTYPE html>")
+    bad = client.post("/report", json=make_card("bad", substance={"kind": "cell"}))
+    assert bad.status_code == 422 and "kind" in json.dumps(bad.json()["detail"])
+    assert client.post("/report?lang=fr", json=card).status_code == 422
+    assert client.post("/report", json=[card] * 6).status_code == 413
+
+
+def test_http_classify_explain_levels(client):
+    card = json.loads(EXAMPLES.read_text(encoding="utf-8"))[0]
+    full = client.post("/classify", json=card).json()
+    none = client.post("/classify?explain=none", json=card).json()
+    brief = client.post("/classify?explain=brief", json=card).json()
+    assert none == {**full, "explanation": []}
+    assert [e["conclusion"] for e in brief["explanation"]] == [e["conclusion"] for e in full["explanation"]]
+    assert client.post("/classify?explain=short", json=card).status_code == 422

@@ -1,0 +1,110 @@
+"""No rule in Python: tier order, criteria by tier and what follows from them are read from the ontology.
+
+Each drill edits a copy of the ontology the way an editor would in Protégé — take criterion 8 out of the medium
+tier's definition; swap the ranks of two tiers — and checks that classification, the what-if neighbours, the
+criteria plot's columns and dividers, and the tier columns of the cross-tabs all follow, with no code change.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from atmp.analysis import plotting
+from atmp.analysis.whatif import _ordered_neighbours
+from atmp.core.card import load_cards
+from atmp.core.classify import classify_cards
+from atmp.core.layout import RISK_TIER
+from atmp.core.namespaces import ATMP
+from atmp.core.ontology import load_model
+from atmp.core.resources import catalogue_file, ontology_file
+from rdflib import OWL, Graph, Literal
+from rdflib.collection import Collection
+
+
+def _catalogue() -> list[dict]:
+    raw = json.loads(catalogue_file().read_text(encoding="utf-8"))
+    return load_cards([{k: v for k, v in c.items() if k != "provenance"} for c in raw])[0]
+
+
+def _union_in_definition(g: Graph, cls) -> Collection:
+    """The (one) owl:unionOf list inside a class's equivalentClass intersection."""
+    for expr in g.objects(cls, OWL.equivalentClass):
+        for part in Collection(g, g.value(expr, OWL.intersectionOf)):
+            union = g.value(part, OWL.unionOf)
+            if union is not None:
+                return Collection(g, union)
+    raise AssertionError(f"{cls} has no union in its definition")
+
+
+@pytest.fixture(scope="module")
+def criterion_8_out(tmp_path_factory) -> Path:
+    g = Graph().parse(ontology_file())
+    union = _union_in_definition(g, ATMP.MediumRiskProduct)
+    kept = [c for c in union if c != ATMP.Criterion08Met]
+    assert len(kept) == len(union) - 1, "criterion 8 was not in the medium tier's definition"
+    union.clear()
+    for c in kept:
+        union.append(c)
+    path = tmp_path_factory.mktemp("edit") / "criterion-8-out.ttl"
+    g.serialize(path, format="turtle")
+    return path
+
+
+@pytest.fixture(scope="module")
+def ranks_swapped(tmp_path_factory) -> Path:
+    g = Graph().parse(ontology_file())
+    high, low = g.value(ATMP.HighRiskProduct, ATMP.rank), g.value(ATMP.LowRiskProduct, ATMP.rank)
+    g.set((ATMP.HighRiskProduct, ATMP.rank, Literal(int(low))))
+    g.set((ATMP.LowRiskProduct, ATMP.rank, Literal(int(high))))
+    path = tmp_path_factory.mktemp("edit") / "ranks-swapped.ttl"
+    g.serialize(path, format="turtle")
+    return path
+
+
+def test_the_shipped_ontology_groups_criteria_by_tier() -> None:
+    model = load_model()
+    groups = {(rc.code if rc else None): numbers for rc, numbers in model.criteria_by_tier()}
+    # every criterion appears once; the tiers that name criteria positively come first, in rank order
+    every = sorted(rc.number for rc in model.result_classes if rc.number is not None)
+    assert sorted(n for numbers in groups.values() for n in numbers) == every
+    assert plotting.criteria_columns(model) == [n for numbers in groups.values() for n in numbers]
+    assert model.codes(RISK_TIER)[0] == "high" and 8 in groups["medium"]
+
+
+def test_criterion_8_out_of_medium_moves_classification_and_plot(criterion_8_out: Path) -> None:
+    before_model, after_model = load_model(), load_model(criterion_8_out)
+    groups = {(rc.code if rc else None): numbers for rc, numbers in after_model.criteria_by_tier()}
+    assert 8 not in groups["medium"] and 8 in groups[None]
+    assert plotting.criteria_dividers(after_model) != plotting.criteria_dividers(before_model)
+    cols = plotting.criteria_columns(after_model)
+    assert cols.index(8) > cols.index(10), "criterion 8 should leave the medium group in the plot"
+
+    cards = _catalogue()
+    before = classify_cards(cards, model=before_model)
+    after = classify_cards(cards, model=after_model)
+    moved = [(b, a) for b, a in zip(before, after, strict=True) if b["tianjin"]["risk_tier"] != a["tianjin"]["risk_tier"]]
+    assert moved, "some catalogue product is medium by criterion 8 alone"
+    medium = set(groups["medium"])
+    for b, a in moved:
+        assert (b["tianjin"]["risk_tier"], a["tianjin"]["risk_tier"]) == ("medium", "low")
+        assert 8 in b["tianjin"]["criteria"] and not medium & set(b["tianjin"]["criteria"])
+    # criterion 8 is still reported as met: it just no longer decides a tier
+    assert all(b["tianjin"]["criteria"] == a["tianjin"]["criteria"] for b, a in moved)
+    matrix = plotting.criteria_matrix(cards, after, model=after_model)
+    assert list(matrix.columns) == cols
+
+
+def test_swapped_ranks_reorder_every_view(ranks_swapped: Path) -> None:
+    model = load_model(ranks_swapped)
+    assert model.codes(RISK_TIER) == ["low", "medium", "high"]
+    assert _ordered_neighbours(model, RISK_TIER, "low") == ["medium"]
+    assert _ordered_neighbours(load_model(), RISK_TIER, "low") == ["medium"]
+    assert _ordered_neighbours(model, RISK_TIER, "high") == ["medium"]
+    results = [{"id": f"p{i}", "nmpa": {"class": "CTMP"}, "tianjin": {"risk_tier": t}} for i, t in enumerate(["high", "low", "medium"])]
+    assert list(plotting.crosstab(results, "nmpa.class", RISK_TIER, model).columns) == ["low", "medium", "high"]
+    assert list(plotting.crosstab(results, "nmpa.class", RISK_TIER, load_model()).columns) == ["high", "medium", "low"]
+    # the first group of the criteria plot is the first-ranked tier's (low names no criterion, so medium leads)
+    assert [rc.code for rc, _ in model.criteria_by_tier() if rc] == ["low", "medium", "high"]
+    assert plotting.criteria_columns(model)[:4] == [7, 8, 9, 10]

@@ -1,0 +1,127 @@
+"""``atmp classify`` at scale: JSON Lines in and out, nothing half-written, --jobs, bounded memory.
+
+Each test runs the real command in a subprocess, because what is at stake (exit codes, files left
+behind, peak RSS of the process) only exists at that level.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from benchmarks.cardgen import generate_cards
+from tests.conftest import ROOT
+
+ATMP = [sys.executable, "-m", "atmp.cli"]
+
+
+def run(args: list[str], stdin: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*ATMP, "classify", *args], input=stdin, capture_output=True, timeout=timeout, cwd=ROOT)
+
+
+def write_jsonl(path: Path, cards: list[dict]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in cards))
+    return path
+
+
+@pytest.fixture(scope="module")
+def cards() -> list[dict]:
+    return generate_cards(60, seed=3)
+
+
+def test_jsonl_in_gives_jsonl_out_equal_to_the_array_results(tmp_path, cards):
+    as_array = tmp_path / "cards.json"
+    as_array.write_text(json.dumps(cards), encoding="utf-8")
+    array = run([str(as_array)])
+    lines = run([str(write_jsonl(tmp_path / "cards.jsonl", cards))])
+    assert array.returncode == 0 and lines.returncode == 0, lines.stderr
+    results = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert results == json.loads(array.stdout)
+    assert [r["id"] for r in results] == [c["id"] for c in cards]
+
+
+def test_jsonl_flag_reads_standard_input(cards):
+    done = run(["-", "--jsonl"], stdin=b"".join(orjson.dumps(c) + b"\n" for c in cards[:3]) + b"\n")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(x)["id"] for x in done.stdout.splitlines()] == [c["id"] for c in cards[:3]]
+
+
+@pytest.mark.parametrize("to_file", [True, False])
+def test_a_bad_line_exits_2_naming_it_and_writes_nothing(tmp_path, cards, to_file):
+    bad = dict(cards[0], id="bad-one", substance={**cards[0]["substance"], "kind": "bogus"})
+    path = write_jsonl(tmp_path / "cards.jsonl", [*cards[:40], bad, *cards[40:]])
+    target = tmp_path / "out.jsonl"
+    done = run([str(path), *(["-o", str(target)] if to_file else [])])
+    assert done.returncode == 2
+    assert b"line 41" in done.stderr and b"substance.kind" in done.stderr and b"Traceback" not in done.stderr
+    assert done.stdout == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cards.jsonl"], "no output and no temporary file left"
+
+
+def test_invalid_json_and_duplicate_ids_name_their_line(tmp_path, cards):
+    path = tmp_path / "cards.jsonl"
+    path.write_bytes(orjson.dumps(cards[0]) + b"\n{not json\n")
+    done = run([str(path)])
+    assert done.returncode == 2 and b"line 2: invalid JSON" in done.stderr
+    write_jsonl(path, [cards[0], cards[1], cards[0]])
+    done = run([str(path)])
+    assert done.returncode == 2 and b"line 3: id: duplicate id" in done.stderr and b"line 1" in done.stderr
+
+
+def test_output_file_replaces_the_target_only_when_complete(tmp_path, cards):
+    target = tmp_path / "out.json"
+    target.write_text("old", encoding="utf-8")
+    source = tmp_path / "cards.json"
+    source.write_text(json.dumps(cards[:5]), encoding="utf-8")
+    done = run([str(source), "-o", str(target)])
+    assert done.returncode == 0 and done.stdout == b""
+    assert [r["id"] for r in json.loads(target.read_text(encoding="utf-8"))] == [c["id"] for c in cards[:5]]
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask, "an ordinary file, not mkstemp's 0600"
+
+
+def test_jobs_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):
+    """Chunks of 1,000 cards: 2,500 cards make three chunks, spread over two workers."""
+    path = write_jsonl(tmp_path / "cards.jsonl", generate_cards(2500, seed=17, inconsistent_fraction=0.1))
+    one = run([str(path), "--jobs", "1"])
+    two = run([str(path), "--jobs", "2"])
+    assert one.returncode == 0 and two.returncode == 0, two.stderr
+    assert one.stdout == two.stdout
+    assert len(one.stdout.splitlines()) == 2500
+
+
+def _peak_rss_mb(args: list[str]) -> float:
+    """Peak RSS of one ``atmp`` child process (ru_maxrss of a fresh Python that runs it)."""
+    code = (
+        "import resource, subprocess, sys\n"
+        f"subprocess.run({[*ATMP, 'classify', *args]!r}, check=True, stdout=subprocess.DEVNULL)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=900, cwd=ROOT, text=True)
+    assert done.returncode == 0, done.stderr
+    return float(done.stdout.strip())
+
+
+MEMORY_BOUND_MB = 400  # 20,000 cards with full explanations; one 1,000-card chunk lives at a time
+GROWTH_BOUND_MB = 120  # 20,000 cards may cost this much more than 2,000: the shared caches, not the batch
+
+
+def test_memory_stays_bounded_with_batch_size(tmp_path):
+    """Issue 13 item 8: reference cycles made while explaining must not pile up over a batch."""
+    big = generate_cards(20_000, seed=23)
+    small_path = write_jsonl(tmp_path / "small.jsonl", big[:2000])
+    big_path = write_jsonl(tmp_path / "big.jsonl", big)
+    del big
+    small = _peak_rss_mb([str(small_path), "-o", str(tmp_path / "small.out")])
+    large = _peak_rss_mb([str(big_path), "-o", str(tmp_path / "big.out")])
+    assert large < MEMORY_BOUND_MB, f"20,000 cards peaked at {large:.0f} MB"
+    assert large - small < GROWTH_BOUND_MB, f"2,000 cards {small:.0f} MB, 20,000 cards {large:.0f} MB"
+    assert sum(1 for _ in (tmp_path / "big.out").open("rb")) == 20_000
