@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from atmp.core.card import CardError
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import ATMP, OntologyError, load_model
+from atmp.core.ontology import ATMP, load_model
 from atmp.core.resources import ontology_file
 from atmp.kg import queries as Q
 from atmp.kg.catalogue import check_provenance, load_vocabulary
@@ -109,10 +109,20 @@ def test_scope_disagreement_query_for_a_pair():
 
 
 def _copy_ontology(tmp: Path) -> Path:
+    """A private copy of the ontology folder; edit its ``src/`` modules, then :func:`_built` merges them."""
     src = ontology_file().parent
+    for sub in ("src", "templates", "components"):
+        shutil.copytree(src / sub, tmp / sub)
     shutil.copy(src / "atmp.ttl", tmp / "atmp.ttl")
-    shutil.copytree(src / "src", tmp / "src")
     return tmp / "atmp.ttl"
+
+
+def _built(path: Path) -> Path:
+    """Rebuild the copy's merged ``atmp.ttl`` from its edited sources, as ``make build-ontology`` does."""
+    from atmp.authoring.build import Layout, build
+
+    build(Layout(path.parent))
+    return path
 
 
 def _move(g: Graph, code, from_cls, to_cls) -> None:
@@ -130,6 +140,7 @@ def test_drill_eu_sorting_becomes_substantial(tmp_path):
     g = Graph().parse(eu)
     _move(g, ATMP.manip_sorting_or_purification, ATMP.EuNotSubstantialManipulation, ATMP.EuSubstantialManipulation)
     g.serialize(eu, format="turtle")
+    _built(path)
     card = make_card("sorted", process={"manipulations": ["sorting_or_purification", "washing"]}, function={"homologous_use": True})
     before = classify_cards([card])[0]
     args = [sys.executable, "-m", "atmp.cli", "--ontology", str(path), "classify", "-"]
@@ -151,6 +162,7 @@ def test_drill_us_culture_no_longer_alters_cells(tmp_path):
     for i in items:
         coll.append(i)
     g.serialize(us, format="turtle")
+    _built(path)
     card = make_card("cultured-autologous", function={"homologous_use": True, "systemic_effect": False})
     before = classify_cards([card])[0]["us"]["pathway"]
     after = classify_cards([card], model=load_model(path))[0]["us"]["pathway"]
@@ -165,6 +177,7 @@ def test_drill_jp_allogeneic_no_longer_class_i(tmp_path):
     assert original.count(allo) == 1
     text = original.replace(allo, "")
     jp.write_text(text, encoding="utf-8")
+    _built(path)
     card = make_card("allo-msc", substance={"origin": "allogeneic", "cell_type": "mesenchymal_stromal_cell"})
     assert classify_cards([card])[0]["jp"]["asrm_class"] == "I"
     assert classify_cards([card], model=load_model(path))[0]["jp"]["asrm_class"] == "II"
@@ -172,15 +185,19 @@ def test_drill_jp_allogeneic_no_longer_class_i(tmp_path):
 
 def test_a_module_counts_only_when_imported(tmp_path):
     path = _copy_ontology(tmp_path)
-    text = path.read_text(encoding="utf-8").replace("        <https://w3id.org/atmp-kg/ontology/jp>,\n", "")
-    path.write_text(text, encoding="utf-8")
-    result = classify_cards([make_card("c")], model=load_model(path))[0]
+    edit = tmp_path / "src" / "atmp-edit.ttl"
+    original = edit.read_text(encoding="utf-8")
+    jp_import = "        atmp:jp,\n"  # as `make normalize` writes the import list
+    assert original.count(jp_import) == 1
+    edit.write_text(original.replace(jp_import, ""), encoding="utf-8")
+    result = classify_cards([make_card("c")], model=load_model(_built(path)))[0]
     assert "jp" not in result and "eu" in result
     assert not any("jp" in c["regimes"] for c in result["crosswalk"])
-    bad = tmp_path / "bad.ttl"
-    bad.write_text(text.replace("<https://w3id.org/atmp-kg/ontology/eu>", "<https://w3id.org/atmp-kg/ontology/uk>"), encoding="utf-8")
-    with pytest.raises(OntologyError, match="uk"):
-        load_model(bad)
+    edit.write_text(original.replace("        atmp:eu,\n", "        atmp:uk,\n"), encoding="utf-8")
+    from atmp.authoring.build import BuildError
+
+    with pytest.raises(BuildError, match="uk"):
+        _built(path)
 
 
 def test_hermit_sees_the_modules(model):

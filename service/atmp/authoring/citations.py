@@ -154,7 +154,7 @@ def _parse_part(part: str, literal: str) -> list[Citation]:
     if part in DOCUMENTS:  # a whole document (a regime individual's source)
         return [Citation(ATMP[f"cite_{part}"], part, "", DOCUMENTS[part])]
     if part.startswith(FOREIGN_PREFIXES):
-        return [Citation(ATMP["cite_ext_" + re.sub(r"[^0-9A-Za-z]+", "_", part).strip("_")], part, part)]
+        return [Citation(ATMP["cite_ext_" + re.sub(r"\W+", "_", part).strip("_")], part, part)]
     raise CitationError(
         f"cannot read {part!r} in source {literal!r}: expected 'N 12-34, 56', 'T 6(一)2', 'T 6 综合判定', "
         f"'Contract decision 1', 'Contract decisions 3-4', 'Contract <section>' ({', '.join(sorted(CONTRACT_SECTIONS))}), "
