@@ -135,6 +135,23 @@ def test_us_drug_biologic_gene_therapy_and_blood(classify):
     assert classify(xeno)["us"]["pathway"] == "351_bla"  # animal cells are not HCT/Ps (1271.3(d)(6))
 
 
+def test_us_pathway_is_one_code_for_gene_edited_blood(classify):
+    """A blood component that is also a gene therapy (a what-if variant of exa-cel) has one pathway: 351 BLA.
+
+    not_hct_p applies only when no other pathway does; before, both held and assembling raised a RuleConflict.
+    """
+    edited = make_card(
+        "edited-rbc",
+        substance={"kind": "blood_component", "cell_type": None, "origin": "autologous", "gene_editing_tool": "crispr_cas"},
+        process={"manipulations": ["gene_editing", "centrifugation"]},
+        function={"intended_use": "transfusion", "mechanism": ["cell_replacement"], "homologous_use": True},
+    )
+    r = classify(edited)
+    assert (r["us"]["pathway"], r["us"]["gene_therapy"]) == ("351_bla", True)
+    plain = make_card("plain-platelets", substance={"kind": "platelets", "cell_type": None, "origin": "allogeneic"}, function={"intended_use": "transfusion"})
+    assert classify(plain)["us"]["pathway"] == "not_hct_p"
+
+
 # ----------------------------------------------------------------------------- EU: Reg 1394/2007, Dir 2001/83
 
 ANNEX_I = ["cutting", "grinding", "centrifugation", "sterilization", "irradiation", "sorting_or_purification", "concentration", "filtration", "freezing", "lyophilization"]
