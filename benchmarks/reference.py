@@ -25,6 +25,7 @@ from atmp.core import layout
 from atmp.core.facts import add_product, card_facts
 from atmp.core.layout import SINGLE_FIELDS
 from atmp.core.ontology import ATMP, OntologyModel
+from atmp.core.regimes import answers_of_members, answers_of_result
 from atmp.core.resources import shapes_dir
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
@@ -154,6 +155,7 @@ def summary_from_memberships(model: OntologyModel, members: Iterable[URIRef], sh
     out["borderline"] = sorted(out["borderline"] | set(shacl["warnings"]))
     out["violations"] = sorted(shacl["violations"])
     out["conforms"] = not shacl["violations"]
+    out["regimes"] = answers_of_members(model, members)  # the EU/US/JP blocks and the crosswalk
     return out
 
 
@@ -165,6 +167,7 @@ def summary(result: dict) -> dict:
         "borderline": sorted({b["code"] for b in result["borderline"]}),
         "violations": sorted(v["code"] for v in result["violations"]),
         "conforms": result["conforms"],
+        "regimes": answers_of_result(result),
     }
 
 

@@ -31,6 +31,10 @@ OTHER_SOURCES = {
     "Developmental biology (descriptive)": "developmental_biology",
 }
 
+#: the other regimes' legal texts and agency documents (ontology/src/{eu,us,jp,crosswalk}.ttl): cited verbatim,
+#: by the prefix that names the instrument; the locator after it is kept as written (no line/article model yet)
+FOREIGN_PREFIXES = ("http://", "https://", "Reg ", "Dir ", "21 CFR ", "PHS Act ", "FD&C Act ", "ASRM", "PMD Act ", "MHLW ", "EMA/", "EMEA/", "FDA ", "COM(", "Issue ")
+
 #: sections of the product-card contract that are cited by name
 CONTRACT_SECTIONS = {"priority rules", "card fields", "process.manipulations"}
 
@@ -147,10 +151,14 @@ def _parse_part(part: str, literal: str) -> list[Citation]:
         return [Citation(ATMP[f"cite_seed_{m.group(1)}"], part, part)]
     if part in OTHER_SOURCES:
         return [Citation(ATMP[f"cite_{OTHER_SOURCES[part]}"], part, part)]
+    if part in DOCUMENTS:  # a whole document (a regime individual's source)
+        return [Citation(ATMP[f"cite_{part}"], part, "", DOCUMENTS[part])]
+    if part.startswith(FOREIGN_PREFIXES):
+        return [Citation(ATMP["cite_ext_" + re.sub(r"\W+", "_", part).strip("_")], part, part)]
     raise CitationError(
         f"cannot read {part!r} in source {literal!r}: expected 'N 12-34, 56', 'T 6(一)2', 'T 6 综合判定', "
         f"'Contract decision 1', 'Contract decisions 3-4', 'Contract <section>' ({', '.join(sorted(CONTRACT_SECTIONS))}), "
-        f"'seeds/<file>.txt' or one of {sorted(OTHER_SOURCES)}"
+        f"'seeds/<file>.txt', a foreign instrument starting {list(FOREIGN_PREFIXES)} or one of {sorted(OTHER_SOURCES)}"
     )
 
 

@@ -132,6 +132,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
         source_cards = iter(parsed)
         mode = "array" if was_array else "single"
     model = load_model(Path(args.ontology) if args.ontology else None)
+    from atmp.core.regimes import RegimeError, parse_selection
+
+    try:
+        regimes = parse_selection(model, args.regimes)
+    except RegimeError as exc:
+        raise InputError(f"--regimes: {exc}") from None
     progress = Progress(sys.stderr, enabled=total is not None and total >= args.progress_min and (sys.stderr.isatty() or args.progress))
     done = [0]
 
@@ -143,7 +149,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     option = orjson.OPT_INDENT_2 if args.pretty and not jsonl else 0
     stream.warm(model, args.engine)
     explain = args.explain or explain_default(sys.stdout if args.output is None else None)
-    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, args.jobs, advance, explain)
+    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, args.jobs, advance, explain, regimes)
     try:
         if args.format == "table":
             rows = [orjson.loads(piece) for chunk in pieces for piece in chunk]
@@ -303,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compiled (default): the ontology's axioms evaluated in-process, proven identical to HermiT by the tests; "
                         "hermit: warm in-process HermiT (the reference); owlready2: owlready2's batch run of HermiT")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
+    p.add_argument("--regimes", default=None, help="comma-separated regimes to compute, e.g. n,t,eu (default all: n,t,eu,us,jp); "
+                   "the eu/us/jp blocks and the crosswalk entries of unselected regimes are left out, N and T are always present")
     p.add_argument("--explain", choices=["full", "brief", "none"],
                    help="explanations: full (every rule walked), brief (deciding reasons only), none; default full on a terminal, brief to a file or pipe")
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")

@@ -80,28 +80,35 @@ def chunks(cards: Iterator[dict], size: int) -> Iterator[list[dict]]:
 _WORKER: dict[str, Any] = {}  # set in the parent before forking: the workers inherit it
 
 
-def _serialise_chunk(cards: list[dict], engine: str, option: int, model=None, explain: str = "full") -> list[bytes]:
+def _serialise_chunk(cards: list[dict], engine: str, option: int, model=None, explain: str = "full", regimes: frozenset[str] | None = None) -> list[bytes]:
     import orjson
 
     from atmp.core.classify import classify_cards
     from atmp.core.inputs import with_warnings
 
     model = model if model is not None else _WORKER["model"]
-    results = with_warnings(classify_cards(cards, engine=engine, model=model, explain=explain), cards)
+    results = with_warnings(classify_cards(cards, engine=engine, model=model, explain=explain, regimes=regimes), cards)
     return [orjson.dumps(r, option=option) for r in results]
 
 
-def _worker_chunk(job: tuple[list[dict], str, int, None, str]) -> list[bytes]:
+def _worker_chunk(job: tuple[list[dict], str, int, None, str, frozenset[str] | None]) -> list[bytes]:
     return _serialise_chunk(*job)
 
 
 def classified(
-    chunks: Iterator[list[dict]], engine: str, option: int, model, jobs: int, progress: Callable[[int], None], explain: str = "full"
+    chunks: Iterator[list[dict]],
+    engine: str,
+    option: int,
+    model,
+    jobs: int,
+    progress: Callable[[int], None],
+    explain: str = "full",
+    regimes: frozenset[str] | None = None,
 ) -> Iterator[list[bytes]]:
     """Serialised results per chunk, in input order, from this process or ``jobs`` forked workers."""
     if jobs <= 1:
         for chunk in chunks:
-            out = _serialise_chunk(chunk, engine, option, model, explain)
+            out = _serialise_chunk(chunk, engine, option, model, explain, regimes)
             progress(len(chunk))
             yield out
         return
@@ -112,7 +119,7 @@ def classified(
     pending = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         for chunk in chunks:
-            pending.append((len(chunk), pool.submit(_worker_chunk, (chunk, engine, option, None, explain))))
+            pending.append((len(chunk), pool.submit(_worker_chunk, (chunk, engine, option, None, explain, regimes))))
             while len(pending) > 2 * jobs:  # a bounded window: memory stays a few chunks deep
                 n, future = pending.pop(0)
                 out = future.result()

@@ -14,6 +14,7 @@ from .layout import ENGINES
 from .messages import alternatives, reported_classes
 from .ontology import OntologyModel, load_model
 from .reasoner import owlready_memberships, warm_hermit
+from .regimes import parse_selection, selected_classes
 from .result import assemble
 from .validate import validate_cards
 
@@ -47,12 +48,12 @@ def memberships_for(cards: list[dict], engine: str = "compiled", model: Ontology
     return [members for members, _ in _memberships(cards, engine, model or load_model())]
 
 
-def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None = None):
-    """Yield ``(members, context)`` per card, in order, from the chosen engine."""
+def _memberships(cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None = None, regimes: frozenset[str] | None = None):
+    """Yield ``(members, context)`` per card, in order, from the chosen engine (only the selected regimes' classes are asked)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
     ev = evaluator_for(model)
-    result_iris = [rc.iri for rc in model.result_classes]
+    result_iris = [rc.iri for rc in selected_classes(model, regimes)]
     facts = [card_facts(model, card) for card in cards]
     batch = None
     if engine == "owlready2":
@@ -89,12 +90,15 @@ def classify_cards(
     model: OntologyModel | None = None,
     progress: Callable[[int, int], None] | None = None,
     explain: str = "full",
+    regimes: str | list[str] | frozenset[str] | None = None,
 ) -> list[dict]:
     """Classify validated cards; results keep the input order.
 
     ``compiled`` (the default, the fast path) evaluates the ontology's axioms closed-world in
     Python; ``hermit`` asks a warm in-process HermiT (the reference); ``owlready2`` runs owlready2's
-    batch realisation with HermiT. All three must agree; the tests hold them to it.
+    batch realisation with HermiT. All three must agree; the tests hold them to it. ``regimes`` (codes of
+    the ontology's atmp:Regime individuals, e.g. ``"n,t,eu"``; default all) selects which EU/US/JP blocks
+    and crosswalk entries are computed; N and T are the contract's required fields and always are.
 
     ``explain``: ``full`` (the default, the whole definition walk per conclusion), ``brief`` (only
     the deciding reasons, see :mod:`atmp.core.justify`) or ``none`` (``explanation`` is empty and no
@@ -108,12 +112,13 @@ def classify_cards(
     batches.
     """
     model = model or load_model()
+    selected = parse_selection(model, regimes)
     paused = gc.isenabled() and len(cards) > 100
     if paused:
         gc.collect(1)  # the previous batch's cycles: its results are usually written and dropped by now, so this scan is short
         gc.disable()
     try:
-        return _classify(cards, engine, model, progress, explain, collect=paused)
+        return _classify(cards, engine, model, progress, explain, collect=paused, selected=selected)
     finally:
         if paused:
             gc.enable()
@@ -123,7 +128,13 @@ GC_EVERY = 1000  # cards between explicit young-generation collections while the
 
 
 def _classify(
-    cards: list[dict], engine: str, model: OntologyModel, progress: Callable[[int, int], None] | None, explain: str = "full", collect: bool = False
+    cards: list[dict],
+    engine: str,
+    model: OntologyModel,
+    progress: Callable[[int, int], None] | None,
+    explain: str = "full",
+    collect: bool = False,
+    selected: frozenset[str] | None = None,
 ) -> list[dict]:
     from .explain import LEVELS
 
@@ -133,10 +144,10 @@ def _classify(
     memberships = []
     facts = []
     every, due = GC_EVERY, GC_EVERY
-    for i, (card, (members, ctx)) in enumerate(zip(cards, _memberships(cards, engine, model, progress), strict=True)):
+    for i, (card, (members, ctx)) in enumerate(zip(cards, _memberships(cards, engine, model, progress, selected), strict=True)):
         memberships.append(members)
         facts.append(ctx.facts)
-        results.append(assemble(model, card, members, ctx, explain))
+        results.append(assemble(model, card, members, ctx, explain, selected))
         if collect and i + 1 == due and i + 1 < len(cards):
             # a collection scans everything made since the last one (~70 ms per 1,000 explained
             # cards); it is only worth it while it finds cycles, so the interval doubles when it does not

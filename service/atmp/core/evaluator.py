@@ -536,6 +536,20 @@ class ProductContext:
                 return [("class", sub)]
         return [("asserted", cls)] if cls in self.types else []
 
+    def why_not(self, cls: URIRef) -> list[Reason]:
+        """Reasons a named class the product is *not* a member of fails: what made its first definition false.
+
+        A flag such as ``eu.atmp = false`` needs this: there is no true definition to cite, only the
+        facts and rules that made each part of the definition fail.
+        """
+        cls = self.ev.canon.get(cls, cls)
+        for e in self.ev.defs.equivalents.get(cls, ()):
+            if self.holds(e) is False:
+                out: list[Reason] = []
+                self._reasons(e, False, out)
+                return list(dict.fromkeys(out))
+        return []
+
     def _reasons(self, e: Expr, positive: bool, out: list[Reason]) -> None:
         if isinstance(e, Named):
             out.append(("class" if positive else "not", e.iri))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rdflib import URIRef
 
 from .evaluator import ProductContext
-from .namespaces import local_name
+from .namespaces import ATMP, local_name
 from .ontology import OntologyModel, ResultClass
 
 MAX_DEPTH = 6
@@ -67,6 +67,13 @@ def _render(model: OntologyModel, reason: tuple) -> dict:
             "en": f"meets: {label.get('en')}", "zh": f"符合：{label.get('zh')}"}
 
 
+def hidden_classes(model: OntologyModel) -> frozenset:
+    """Guard classes every product meets (``atmp:explanationHidden true``): a reason that says nothing about the card."""
+    if "explanation_hidden" not in model.memo:
+        model.memo["explanation_hidden"] = frozenset(s for s, v in model.graph.subject_objects(ATMP.explanationHidden) if v.toPython() is True)
+    return model.memo["explanation_hidden"]
+
+
 def because(model: OntologyModel, ctx: ProductContext, cls: URIRef) -> list[dict]:
     """Facts and rules behind ``cls``, following named classes down to card facts (deduplicated)."""
     # An explicit stack in the same depth-first order as the recursive walk it replaces: a nested
@@ -74,6 +81,7 @@ def because(model: OntologyModel, ctx: ProductContext, cls: URIRef) -> list[dict
     # the batch (GC paused) kept until the end -- 10,000 cards peaked at ~490 MB instead of ~126 MB.
     out: list[dict] = []
     seen: set[tuple] = set()
+    hidden = hidden_classes(model)
     stack: list[tuple[list, int, int]] = [(ctx.why(cls), 0, 0)]
     while stack:
         reasons, i, depth = stack.pop()
@@ -82,7 +90,7 @@ def because(model: OntologyModel, ctx: ProductContext, cls: URIRef) -> list[dict
         stack.append((reasons, i + 1, depth))
         reason = reasons[i]
         key = reason[:3]
-        if key in seen:
+        if key in seen or (reason[0] == "class" and reason[1] in hidden):
             continue
         seen.add(key)
         out.append(render_reason(model, reason))

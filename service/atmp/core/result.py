@@ -12,13 +12,14 @@ from .layout import SINGLE_FIELDS, skeleton
 from .messages import specific_text
 from .namespaces import local_name
 from .ontology import OntologyModel, ResultClass
+from .regimes import assemble_blocks
 
 
 class RuleConflict(RuntimeError):
     """The ontology put a product in two classes that fill the same single-valued field."""
 
 
-def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext, explain: str = "full") -> dict:
+def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext, explain: str = "full", regimes: frozenset[str] | None = None) -> dict:
     """The contract result; ``explain`` is ``full`` (the definition walk), ``brief`` (deciding reasons only) or ``none``."""
     explanation_entry = entry_maker(model, ctx, card, explain)
     single: dict[str, str | None] = dict.fromkeys(SINGLE_FIELDS)
@@ -53,6 +54,8 @@ def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: Produc
         explanation.insert(0, not_atmp_entry(model, ctx, atmp_rc, members))
     explanation = [e for e in explanation if e is not None]
     result = skeleton(card["id"], single, atmp, criteria, borderline, explanation)
+    # the EU/US/JP blocks and the crosswalk (atmp.core.regimes), keyed by their resultField annotations
+    result.update(assemble_blocks(model, members, ctx, regimes, explain, explanation_entry))
     result["rule_version"] = {"iri": model.version_iri, "info": model.version_info}  # the rules that produced this answer
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,6 +42,7 @@ class Vocabulary:
     triples: tuple[ox.Triple, ...]
     agencies: dict[str, ox.NamedNode]
     statuses: dict[str, ox.NamedNode]
+    certainties: dict[str, ox.NamedNode] = field(default_factory=dict)  # of published decisions (atmp.kg.decisions)
 
 
 @lru_cache(maxsize=4)
@@ -56,7 +57,7 @@ def _load_vocabulary(path: str, mtime: float) -> Vocabulary:
     def members(cls: ox.NamedNode) -> dict[str, ox.NamedNode]:
         return {code: s for s, code in codes.items() if (s, cls) in types and isinstance(s, ox.NamedNode)}
 
-    return Vocabulary(Path(path), triples, members(kg("Agency")), members(kg("Status")))
+    return Vocabulary(Path(path), triples, members(kg("Agency")), members(kg("Status")), members(kg("Certainty")))
 
 
 def load_vocabulary(path: Path | None = None) -> Vocabulary:
@@ -106,6 +107,9 @@ def check_provenance(card: dict, vocab: Vocabulary, index: int | None = None) ->
             fail(f"approvals[{i}].year", f"expected a year (1900-2100), got {json.dumps(y)}")
         if not isinstance(item.get("source"), str) or not item["source"].strip():
             fail(f"approvals[{i}].source", "required: the public document or page of this approval")
+    from atmp.kg.decisions import check_decisions
+
+    check_decisions(prov, vocab, fail)
 
 
 def load_catalogue(path: Path | None = None, vocab: Vocabulary | None = None) -> list[dict]:

@@ -81,6 +81,9 @@ def _asserted(model: OntologyModel, cards: list[dict], vocab: Vocabulary) -> lis
             source = item.get("source")
             if source:
                 w.add(approval, DCT_SOURCE, ox.NamedNode(source) if valid_iri(source) else ox.Literal(source))
+        from atmp.kg.decisions import add_decisions
+
+        add_decisions(w, node, prov, vocab)
     return w.quads
 
 
@@ -185,6 +188,9 @@ def _inferred(model: OntologyModel, results: list[dict], engine: str) -> list[ox
             rule = classes.single.get(("borderline", entry["code"]))
             if rule is not None:
                 types.append(rule)
+        from atmp.kg.decisions import regime_types
+
+        types.extend(regime_types(model, result))
         for t in dict.fromkeys(types):
             w.add(node, RDF_TYPE, t)
         w.add(node, kg("conforms"), ox.Literal(bool(result["conforms"])))
