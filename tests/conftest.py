@@ -62,3 +62,12 @@ def classify(model):
         return result
 
     return run
+
+
+def without_explanations(result: dict) -> dict:
+    """A result with every explanation list emptied: the top-level one and each regime block's (eu, us, jp)."""
+    out = {**result, "explanation": []}
+    for key, value in result.items():
+        if isinstance(value, dict) and "explanation" in value:
+            out[key] = {**value, "explanation": []}
+    return out

@@ -17,7 +17,7 @@ from atmp.core.ontology import load_model
 from atmp.http.app import Settings, create_app
 from fastapi.testclient import TestClient
 
-from .conftest import FIXTURES, make_card
+from .conftest import FIXTURES, make_card, without_explanations
 
 EXAMPLES = FIXTURES / "examples" / "cards.json"
 
@@ -173,6 +173,22 @@ def test_http_classify_explain_levels(client):
     full = client.post("/classify", json=card).json()
     none = client.post("/classify?explain=none", json=card).json()
     brief = client.post("/classify?explain=brief", json=card).json()
-    assert none == {**full, "explanation": []}
+    assert none == without_explanations(full)
     assert [e["conclusion"] for e in brief["explanation"]] == [e["conclusion"] for e in full["explanation"]]
     assert client.post("/classify?explain=short", json=card).status_code == 422
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_report_shows_the_other_regimes_and_every_disagreement(model, gathered, lang: str) -> None:
+    """Issue 17: the report carries the EU/US/JP conclusions, labelled from the ontology, and the crosswalk."""
+    for data in gathered:
+        result = data.result
+        if not result.get("crosswalk"):
+            continue
+        text = render(data, lang, "md", model=model)
+        for entry in result["crosswalk"]:
+            assert entry["summary"][lang] in text
+        us = next(rc for rc in model.result_classes if rc.field == "us.pathway" and rc.code == result["us"]["pathway"])
+        assert us.label[lang] in text and "351_bla" not in text and "361_hct_p" not in text
+        return
+    pytest.fail("no example has a crosswalk disagreement")

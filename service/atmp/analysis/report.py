@@ -65,6 +65,12 @@ T = {
     "no_boundaries": {"zh": "单项或两项改动均不改变类别或等级。", "en": "No one- or two-field change moves the class or the tier."},
     "would": {"zh": "则", "en": "would move"},
     "shacl": {"zh": "六、SHACL一致性检查", "en": "6. SHACL findings"},
+    "regimes": {"zh": "七、欧盟、美国、日本规则下的结论与分歧", "en": "7. Under the EU, US and Japanese rules, and where the regimes disagree"},
+    "eu.class": {"zh": "欧盟ATMP类别", "en": "EU ATMP class"},
+    "us.pathway": {"zh": "美国监管路径", "en": "US pathway"},
+    "jp.asrm_class": {"zh": "日本再生医疗安全法分类", "en": "Japan ASRM class"},
+    "disagreements": {"zh": "规则之间的分歧", "en": "Where the regimes disagree"},
+    "no_disagreement": {"zh": "各规则结论一致。", "en": "The regimes agree."},
     "conforms": {"zh": "产品卡自洽，未发现违反项。", "en": "The card is coherent: no violation."},
     "violation": {"zh": "违反", "en": "Violation"},
     "warning": {"zh": "提示", "en": "Warning"},
@@ -245,7 +251,47 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
         msg = (v.get("message") or {}).get(lang, "")
         items.append(f"{T['violation'][lang]}：{msg}" if lang == "zh" else f"{T['violation'][lang]}: {msg}")
     b.append(("ul", items) if items else ("p", T["conforms"][lang]))
+    # 7. the other regimes (present when the result carries them: --regimes)
+    b += _regimes(g, result, lang)
     return b
+
+
+def _regimes(g: Glossary, result: dict, lang: str) -> list:
+    """EU/US/JP conclusions and the crosswalk, labelled by the result classes that fill each field (``atmp:resultField``)."""
+    fields = [rc.field for rc in g.model.result_classes]
+    prefixes = {f.split(".", 1)[0] for f in fields if "." in f}
+    blocks = [k for k, v in result.items() if k in prefixes and isinstance(v, dict) and k not in ("nmpa", "tianjin")]  # in the result's order
+    if not blocks and not result.get("crosswalk"):
+        return []
+    rows, notes = [], []
+    for key in blocks:
+        block = result[key]
+        for sub, value in block.items():
+            field = f"{key}.{sub}"
+            if sub in ("borderline", "explanation") or field not in fields:
+                continue
+            if isinstance(value, bool):
+                rc = next((r for r in g.model.result_classes if r.field == field), None)
+                if rc is not None:
+                    rows.append([rc.label.get(lang, ""), T["yes" if value else "no"][lang], rc.source])
+                continue
+            rc = g.result(field, value)
+            item = T[field][lang] if field in T else (rc.label.get(lang, "") if rc else field)
+            rows.append([item, rc.label.get(lang, "") if rc else T["none"][lang], rc.source if rc else ""])
+        for entry in block.get("borderline", []):
+            src = entry.get("source", "")
+            message = (entry.get("message") or {}).get(lang, "")
+            notes.append(f"{message}（{src}）" if lang == "zh" else f"{message} ({src})")
+    out: list = [("h2", T["regimes"][lang]), ("table", [T["item"][lang], T["outcome"][lang], T["source"][lang]], rows)]
+    if notes:
+        out.append(("ul", notes))
+    out.append(("p", T["disagreements"][lang]))
+    items = []
+    for entry in result.get("crosswalk", []):
+        summary, message = (entry.get("summary") or {}).get(lang, ""), (entry.get("message") or {}).get(lang, "")
+        items.append(f"{summary}：{message}（{entry.get('source', '')}）" if lang == "zh" else f"{summary}: {message} ({entry.get('source', '')})")
+    out.append(("ul", items) if items else ("p", T["no_disagreement"][lang]))
+    return out
 
 
 def _change_text(g: Glossary, change: dict, lang: str) -> str:
