@@ -186,6 +186,10 @@ def test_a_catalogue_product_filled_from_scratch_gets_its_catalogue_answer(page,
     assert shown(page) == expected(want["result"])
     assert page.locator(".ok").is_visible()  # the catalogue card is coherent
     assert json.loads(page.input_value("#card-json"))["substance"]["kind"] == card["substance"]["kind"]
+    # issue 17: the other regimes and every disagreement between them, as the result carries them
+    crosswalk = [x["code"] for x in want["result"].get("crosswalk", [])]
+    assert page.locator("#crosswalk li").evaluate_all("els => els.map(e => e.dataset.code)") == crosswalk if crosswalk else page.locator("#crosswalk").count() == 0
+    assert page.locator("#regimes tr").count() >= 3
     page.click("#explanation > summary")
     shot(page, f"describe-{product_id}")
 

@@ -185,7 +185,9 @@ def rule_book(model: OntologyModel, products: dict[str, dict], lang: str) -> lis
         for doc, ref in _passages(source):
             docs.setdefault(doc, {}).setdefault(ref, []).append(entry)
     numbered = [d for d in docs if any(r[:1].isdigit() for r in docs[d])]
-    order = sorted(numbered) + sorted(d for d in docs if d not in numbered)
+    # the documents the ontology itself says it encodes (its header's dcterms:references: N and T) lead the book
+    own = {str(key) for ont in graph.subjects(RDF.type, OWL.Ontology) for d in graph.objects(ont, DCT.references) for key in graph.objects(d, ATMP.citationKey)}
+    order = sorted(numbered, key=lambda d: (d not in own, d)) + sorted(d for d in docs if d not in numbered)
     out = []
     for doc in order:
         passages = [

@@ -94,7 +94,8 @@ def result_labels(model) -> dict[str, dict[str, dict[str, str]]]:
     """Labels of every result value: ``{field: {code or criterion number: {en, zh}}}`` (for the pages' answer panels)."""
     out: dict[str, dict[str, dict[str, str]]] = {}
     for rc in model.result_classes:
-        key = rc.code if rc.code is not None else (str(rc.number) if rc.number is not None else None)
+        # a coded value by its code, a criterion by its number, a yes/no field (the regimes' flags) under "true"
+        key = rc.code if rc.code is not None else (str(rc.number) if rc.number is not None else "true")
         if key is not None:
             out.setdefault(rc.field, {})[key] = {**rc.label, "source": rc.source}
     out.update(data.vocabulary_labels())  # agency and status codes of the catalogue's provenance

@@ -213,12 +213,34 @@ function renderResult(r, v) {
   const warnings = ((v && v.warnings) || []).filter((w) => !inBorderline.has(w.code));  // the borderline list has those already
   parts.push(list(T.warnings, warnings, "warnings"));
   if (r.conforms) parts.push(`<p class="ok">${esc(T.conforms)}</p>`);
+  parts.push(renderRegimes(r));
   parts.push(`<details class="explanation" id="explanation"><summary>${esc(T.explanation)} (${r.explanation.length})</summary><ol>${r.explanation.map((e) =>
     `<li><details><summary><code>${esc(e.conclusion)}</code> — ${esc(txt(e.label))} <span class="src">${esc(e.source || "")}</span></summary><p>${esc(txt(e.text))}</p><ul>${(e.because || []).map((b) =>
       `<li class="${b.holds === false ? "no" : "yes"}">${esc(b[LANG] || b.en)}${b.source ? ` <span class="src">${esc(b.source)}</span>` : ""}</li>`).join("")}</ul></details></li>`).join("")}</ol></details>`);
   document.getElementById("result").innerHTML = parts.join("");
   for (const x of r.violations) if (x.path) fieldMsg(x.path, txt(x.message), "violation");
   for (const x of warnings) if (x.path) fieldMsg(x.path, txt(x.message), "warning");
+}
+
+// the other regimes' blocks (any result object with its own explanation list: eu, us, jp) and the crosswalk
+function renderRegimes(r) {
+  const blocks = Object.keys(r).filter((k) => r[k] && typeof r[k] === "object" && !Array.isArray(r[k]) && "explanation" in r[k]);
+  if (!blocks.length && !(r.crosswalk || []).length) return "";
+  const rows = [];
+  for (const k of blocks) {
+    for (const [sub, value] of Object.entries(r[k])) {
+      if (sub === "borderline" || sub === "explanation") continue;
+      const field = `${k}.${sub}`;
+      if (!LABELS[field]) continue;
+      if (typeof value === "boolean") rows.push(row(label(field, "true"), esc(value ? T.yes : T.no), field));
+      else rows.push(`<tr data-result="${esc(field)}"><th>${esc(T[field] || field)}</th><td>${value === null ? esc(T.none) : esc(label(field, value)) + ` <code class="code">${esc(value)}</code>`}</td></tr>`);
+    }
+  }
+  const notes = blocks.flatMap((k) => r[k].borderline || []);
+  const xw = (r.crosswalk || []).map((x) => `<li data-code="${esc(x.code)}"><b>${esc(txt(x.summary))}</b> ${esc(txt(x.message))} <span class="src">${esc(x.source || "")}</span></li>`).join("");
+  return `<h3>${esc(T.regimes)}</h3><table class="summary" id="regimes">${rows.join("")}</table>` +
+    (notes.length ? `<ul class="regime-notes">${notes.map((b) => `<li data-code="${esc(b.code)}">${esc(txt(b.message))} <span class="src">${esc(b.source || "")}</span></li>`).join("")}</ul>` : "") +
+    `<h3>${esc(T.crosswalk)}</h3>` + (xw ? `<ul class="crosswalk" id="crosswalk">${xw}</ul>` : `<p>${esc(T.no_crosswalk)}</p>`);
 }
 
 // ---------------------------------------------------------------- what if
