@@ -41,8 +41,8 @@ def form_spec(model: OntologyModel) -> dict:
         identity.append(_text_field(f"label.{lang}", lschema, False))
     sections = []
     for section, sschema in schema["properties"].items():
-        if section in CARD_SECTIONS_SKIP or sschema.get("type") != "object":
-            continue
+        if section in CARD_SECTIONS_SKIP or sschema.get("type") != "object" or not sschema.get("properties"):
+            continue  # an object with no declared fields (the catalogue's provenance) is not part of describing a product
         required = set(sschema.get("required", ()))
         fields = []
         for key, fschema in sschema.get("properties", {}).items():
