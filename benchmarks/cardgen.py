@@ -448,6 +448,21 @@ def build_card(ch: Chooser, card_id: str, kinds: Iterable[str] | None = None) ->
     card["process"] = {"manipulations": manip, "combined_with": combined}
     card["function"] = f
     _omit_optional(ch, card)
+    # the optional fields only the EU/US/JP rules read (ontology/src/card-extensions.ttl), after the omissions so the
+    # choices above stay as they were: stated on about half the cards, the donor relation consistent with the origin
+    donors = {"autologous": ["self"], "allogeneic": ["first_or_second_degree_relative", "unrelated"]}.get(s.get("origin"), ["not_applicable"])
+    extras = {
+        "substance.donor_relation": donors,
+        "substance.viable": (False, True),
+        "substance.structural_tissue": (False, True),
+        "process.same_surgical_procedure": (False, True),
+        "process.device_integral": (False, True),
+        "function.effect_from_genetic_sequence": (False, True),
+    }
+    for path, options in extras.items():
+        section, key = path.split(".")
+        if ch.pick(f"{path}.stated", (False, True)):
+            card[section][key] = ch.pick(path, options)
     return card
 
 

@@ -87,19 +87,20 @@ def test_adding_a_row_and_a_module_reaches_the_merged_file(copy: Layout):
     """A new code in the table and a new regime module in src/ (imported through the catalogue) are merged."""
     with copy.vocabulary_tsv.open("a", encoding="utf-8") as f:
         f.write("atmp:manip_levitation\tatmp:Manipulation\tlevitation\tlevitation\t悬浮\tA test code.\t测试代码。\tN 301-304\t\n")
-    module_iri = "https://w3id.org/atmp-kg/ontology/modules/eu.ttl"
-    (copy.root / "src" / "eu.ttl").write_text(
+    module_iri = "https://w3id.org/atmp-kg/ontology/modules/uk.ttl"  # eu/us/jp are real modules already
+    (copy.root / "src" / "uk.ttl").write_text(
         f"@prefix owl: <http://www.w3.org/2002/07/owl#> .\n<{module_iri}> a owl:Ontology .\n<https://w3id.org/atmp-kg/ontology/EuIdea> a owl:Class .\n",
         encoding="utf-8",
     )
     problems = check(copy)
-    assert any("eu.ttl is in ontology/src but no owl:imports reaches it" in p for p in problems)
+    assert any("uk.ttl is in ontology/src but no owl:imports reaches it" in p for p in problems)
     edit = copy.edit.read_text(encoding="utf-8").replace(
-        "owl:imports <https://w3id.org/atmp-kg/ontology/components/vocabulary.ttl> ;",
-        f"owl:imports <https://w3id.org/atmp-kg/ontology/components/vocabulary.ttl>, <{module_iri}> ;",
+        "<https://w3id.org/atmp-kg/ontology/components/vocabulary.ttl>",
+        f"<https://w3id.org/atmp-kg/ontology/components/vocabulary.ttl>, <{module_iri}>",
+        1,
     )
     copy.edit.write_text(edit, encoding="utf-8")
-    catalog = copy.catalog.read_text(encoding="utf-8").replace("</group>", f'    <uri name="{module_iri}" uri="eu.ttl"/>\n    </group>')
+    catalog = copy.catalog.read_text(encoding="utf-8").replace("</group>", f'    <uri name="{module_iri}" uri="uk.ttl"/>\n    </group>')
     copy.catalog.write_text(catalog, encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "atmp.authoring", "--root", str(copy.root), "normalize"], capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr

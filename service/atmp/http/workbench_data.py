@@ -185,9 +185,11 @@ def rule_book(model: OntologyModel, products: dict[str, dict], lang: str) -> lis
         for doc, ref in _passages(source):
             docs.setdefault(doc, {}).setdefault(ref, []).append(entry)
     numbered = [d for d in docs if any(r[:1].isdigit() for r in docs[d])]
-    # the documents the ontology itself says it encodes (its header's dcterms:references: N and T) lead the book
-    own = {str(key) for ont in graph.subjects(RDF.type, OWL.Ontology) for d in graph.objects(ont, DCT.references) for key in graph.objects(d, ATMP.citationKey)}
-    order = sorted(numbered, key=lambda d: (d not in own, d)) + sorted(d for d in docs if d not in numbered)
+    # the documents the ontology is about (its header's dcterms:references, by atmp:citationKey: N, T) lead;
+    # the other regimes' instruments (Reg, Dir, 21 CFR, ASRM ...) follow, numbered ones first
+    about = sorted(str(k) for o in graph.subjects(RDF.type, OWL.Ontology) for d in graph.objects(o, DCT.references) for k in graph.objects(d, ATMP.citationKey))
+    lead = [d for d in about if d in docs]
+    order = lead + sorted(d for d in numbered if d not in lead) + sorted(d for d in docs if d not in numbered and d not in lead)
     out = []
     for doc in order:
         passages = [
