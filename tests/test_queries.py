@@ -233,6 +233,45 @@ def check_catalogue_provenance(kg, cards, results):
     assert {r["status"] for r in one} == {"investigational"}
 
 
+def check_regime_disagreements(kg, cards, results):
+    rows = run(kg, "regime-disagreements").records()
+    assert {(pid(r["product"]), r["code"]) for r in rows} == {(i, c["code"]) for i, res in results.items() for c in res.get("crosswalk", [])}
+    by = {(pid(r["product"]), r["code"]): r for r in rows}
+    for i, res in results.items():
+        for c in res.get("crosswalk", []):
+            assert by[(i, c["code"])]["disagreement"] == c["summary"]["en"]
+
+
+def check_scope_disagreements(kg, cards, results):
+    rows = run(kg, "scope-disagreements", inRegime="n", notInRegime="eu").records()
+    assert {pid(r["product"]) for r in rows} == {i for i, res in results.items() if res["atmp"] and "eu" in res and not res["eu"]["atmp"]}
+    rows = run(kg, "scope-disagreements", inRegime="eu", notInRegime="n").records()
+    assert {pid(r["product"]) for r in rows} == {i for i, res in results.items() if not res["atmp"] and "eu" in res and res["eu"]["atmp"]}
+
+
+def _decisions(cards, results):
+    """Each recorded agency decision with whether the rules reproduce it, computed from the cards and results."""
+    from atmp.core import layout
+
+    out = []
+    for i, card in cards.items():
+        for d in (card.get("provenance") or {}).get("decisions", []):
+            out.append((i, d["field"], d["agency"], layout.get(results[i], d["field"]) == d["value"]))
+    return out
+
+
+def check_agency_decisions(kg, cards, results):
+    rows = run(kg, "agency-decisions").records()
+    expected = _decisions(cards, results)
+    assert len(rows) == len(expected)
+    assert sorted((pid(r["product"]), r["field"], r["agency"], bool(r["agrees"])) for r in rows) == sorted(expected)
+
+
+def check_agency_disagreements(kg, cards, results):
+    rows = run(kg, "agency-disagreements").records()
+    assert sorted((pid(r["product"]), r["field"]) for r in rows) == sorted((i, f) for i, f, _, agrees in _decisions(cards, results) if not agrees)
+
+
 EXPECTED = {name.removeprefix("check_").replace("_", "-"): check for name, check in dict(globals()).items() if name.startswith("check_")}
 
 
