@@ -23,6 +23,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests benchmarks
+	$(VENV)/bin/ruff format --check service tests benchmarks
 
 # Ontology authoring (see ontology/README-editors.md): edit ontology/src/atmp-edit.ttl or ontology/templates/*.tsv,
 # then normalize + build-ontology; CI runs check-ontology (exit 1 when a generated file is stale).

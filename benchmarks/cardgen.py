@@ -168,9 +168,18 @@ def _grouping(name: str) -> frozenset[str]:
 
 CELLS = "cells"
 CELLULAR = _grouping("LivingCellOrTissueKind")  # living human cells with a cell type; editing tools used ex vivo
-HUMAN_MATERIAL = frozenset({
-    "cells", "tissue", "extracellular_vesicles", "organelles", "platelets", "enucleated_cells", "blood_component", "germ_cells_or_embryos",
-})  # have a human (or animal) donor: a real origin, homologous use can be true
+HUMAN_MATERIAL = frozenset(
+    {
+        "cells",
+        "tissue",
+        "extracellular_vesicles",
+        "organelles",
+        "platelets",
+        "enucleated_cells",
+        "blood_component",
+        "germ_cells_or_embryos",
+    }
+)  # have a human (or animal) donor: a real origin, homologous use can be true
 MICROBES = _grouping("MicroorganismKind")  # [shape: oncolytic_needs_microorganism]
 CHEMICALS = _grouping("ConventionalMoleculeKind")  # [shape: no_genetic_manipulation_of_chemicals]
 NON_LIVING = frozenset({"nucleic_acid"}) | CHEMICALS  # [shape: mechanical_with_living_mechanism]
@@ -245,15 +254,27 @@ MECHANISM_KINDS = {
 # Fields whose absence means the same as one value (the ontology's atmp:valueWhenAbsent; the test suite
 # checks this table against the ontology): such a field may be left out only when it has that value.
 OMIT_ONLY_AS = {
-    "substance.payload": NONE, "substance.nucleic_acid": NONE, "substance.vector": NONE, "substance.gene_editing_tool": NONE,
-    "substance.pluripotent_derived": False, "substance.genetically_engineered": False, "substance.replication_competent": False,
-    "substance.oncolytic": False, "substance.novel_species": False, "substance.neoantigen": False, "substance.first_human_use": False,
+    "substance.payload": NONE,
+    "substance.nucleic_acid": NONE,
+    "substance.vector": NONE,
+    "substance.gene_editing_tool": NONE,
+    "substance.pluripotent_derived": False,
+    "substance.genetically_engineered": False,
+    "substance.replication_competent": False,
+    "substance.oncolytic": False,
+    "substance.novel_species": False,
+    "substance.neoantigen": False,
+    "substance.first_human_use": False,
 }
 # How often an optional field is left out when it may be.
 OMIT_P = {
-    "substance.cell_type": 0.3, "substance.origin": 0.1, "process.combined_with": 0.3,
-    "function.homologous_use": 0.05, "function.systemic_effect": 0.05,
-    "function.tumorigenic_risk": 0.7, "function.depends_on_living_cell_metabolism": 0.7,
+    "substance.cell_type": 0.3,
+    "substance.origin": 0.1,
+    "process.combined_with": 0.3,
+    "function.homologous_use": 0.05,
+    "function.systemic_effect": 0.05,
+    "function.tumorigenic_risk": 0.7,
+    "function.depends_on_living_cell_metabolism": 0.7,
 }
 OMIT_DEFAULT_P = 0.15
 
@@ -261,9 +282,18 @@ OMIT_DEFAULT_P = 0.15
 def _check_groups(fields: dict[str, FieldSpec]) -> None:
     """Every code named above must be a code of its field in the schema."""
     expect = {
-        "substance.kind": CELLULAR | HUMAN_MATERIAL | MICROBES | CHEMICALS | NON_LIVING | ENGINEERABLE | PLURIPOTENT_KINDS | NEOANTIGEN_KINDS
-        | EDITING_TOOL_KINDS | frozenset().union(*CELL_TYPE_KINDS.values(), *PAYLOAD_KINDS.values(), *VECTOR_KINDS.values(),
-                                                  *MANIPULATION_KINDS.values(), *USE_KINDS.values(), *MECHANISM_KINDS.values()),
+        "substance.kind": CELLULAR
+        | HUMAN_MATERIAL
+        | MICROBES
+        | CHEMICALS
+        | NON_LIVING
+        | ENGINEERABLE
+        | PLURIPOTENT_KINDS
+        | NEOANTIGEN_KINDS
+        | EDITING_TOOL_KINDS
+        | frozenset().union(
+            *CELL_TYPE_KINDS.values(), *PAYLOAD_KINDS.values(), *VECTOR_KINDS.values(), *MANIPULATION_KINDS.values(), *USE_KINDS.values(), *MECHANISM_KINDS.values()
+        ),
         "substance.origin": {NOT_APPLICABLE},
         "substance.cell_type": set(CELL_TYPE_KINDS),
         "substance.payload": set(PAYLOAD_KINDS),

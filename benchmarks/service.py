@@ -60,8 +60,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
         self.started = time.perf_counter()
-        self.process = subprocess.Popen([sys.executable, "-m", "atmp", "serve", "--port", str(self.port), "--log-level", "warning", *(extra or [])],
-                                        cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "atmp", "serve", "--port", str(self.port), "--log-level", "warning", *(extra or [])], cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     def first_answer(self, card: dict, timeout: float = 120.0) -> float:
         body = json.dumps(card).encode()
@@ -94,8 +95,14 @@ def percentiles(samples: list[float]) -> dict:
     def pick(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
-    return {"n": len(ordered), "p50_ms": pick(0.50) * 1000, "p90_ms": pick(0.90) * 1000, "p99_ms": pick(0.99) * 1000,
-            "max_ms": ordered[-1] * 1000, "mean_ms": statistics.fmean(ordered) * 1000}
+    return {
+        "n": len(ordered),
+        "p50_ms": pick(0.50) * 1000,
+        "p90_ms": pick(0.90) * 1000,
+        "p99_ms": pick(0.99) * 1000,
+        "max_ms": ordered[-1] * 1000,
+        "mean_ms": statistics.fmean(ordered) * 1000,
+    }
 
 
 def warm_latency(base: str, bodies: list[bytes], requests: int, warmup: int) -> dict:
@@ -156,8 +163,15 @@ def main(argv: list[str] | None = None) -> int:
 
     cards = json.loads(EXAMPLES.read_text(encoding="utf-8"))
     bodies = [json.dumps(card).encode() for card in cards]
-    report: dict = {"meta": {"time": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
-                             "python": sys.version.split()[0], "args": {k: str(v) for k, v in vars(args).items()}}}
+    report: dict = {
+        "meta": {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": os.getloadavg(),
+            "python": sys.version.split()[0],
+            "args": {k: str(v) for k, v in vars(args).items()},
+        }
+    }
 
     cold = []
     for _ in range(args.cold_runs):
@@ -184,8 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         ("POST /classify, 1 card, warm: p90 / p99 / max", f"{w['p90_ms']:.1f} / {w['p99_ms']:.1f} / {w['max_ms']:.1f} ms", "", ""),
         (f"throughput, {t['clients']} concurrent clients", f"{t['per_second']:.0f} answers/s ({t['errors']} errors)", "", ""),
         (f"latency under {t['clients']} clients: p50 / p99", f"{t['p50_ms']:.1f} / {t['p99_ms']:.1f} ms", "", ""),
-        ("cold start to first answer (median)", f"{c['median']:.2f} s (runs: {', '.join(f'{x:.2f}' for x in c['runs'])})", f"≤ {TARGETS['cold_start_s']:g} s",
-         "ok" if c["median"] <= TARGETS["cold_start_s"] else "MISSED"),
+        (
+            "cold start to first answer (median)",
+            f"{c['median']:.2f} s (runs: {', '.join(f'{x:.2f}' for x in c['runs'])})",
+            f"≤ {TARGETS['cold_start_s']:g} s",
+            "ok" if c["median"] <= TARGETS["cold_start_s"] else "MISSED",
+        ),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print(f"| {'measure':<{widths[0]}} | {'value':<{widths[1]}} | {'target':<{widths[2]}} | {'':<{widths[3]}} |")

@@ -45,7 +45,7 @@ def test_compiled_shapes_report_exactly_what_pyshacl_reports(model, mixed_cards)
 def test_shapes_the_compiler_does_not_know_fall_back_to_pyshacl(model, tmp_path, monkeypatch):
     """An edited shapes file using sh:pattern is validated by pyshacl, with a warning: never mis-read."""
     shapes = (ROOT / "shapes" / "product-shapes.ttl").read_text(encoding="utf-8")
-    shapes += '''
+    shapes += """
 atmp:shape_id_pattern a sh:PropertyShape ;
     sh:targetClass atmp:Product ;
     sh:path atmp:hasSubstanceKind ;
@@ -54,7 +54,7 @@ atmp:shape_id_pattern a sh:PropertyShape ;
     atmp:resultCode "kind_pattern" ;
     dcterms:source "test" ;
     sh:message "kind does not end in cells"@en , "测试"@zh .
-'''
+"""
     (tmp_path / "product-shapes.ttl").write_text(shapes, encoding="utf-8")
     monkeypatch.setenv("ATMP_SHAPES", str(tmp_path))
     _compiled.cache_clear()

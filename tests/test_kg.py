@@ -97,16 +97,19 @@ def test_catalogue_file_loads_through_the_contract_loader():
     assert was_array and len(cards) == len(load_catalogue())
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda c: c.pop("provenance"), "[0].provenance"),
-    (lambda c: c["provenance"].update(source=" "), "[0].provenance.source"),
-    (lambda c: c["provenance"].update(status="marketed"), "[0].provenance.status"),
-    (lambda c: c["provenance"].update(agency="XYZ"), "[0].provenance.agency"),
-    (lambda c: c["provenance"].update(agency="none"), "[0].provenance.agency"),
-    (lambda c: c["provenance"].update(year="2021"), "[0].provenance.year"),
-    (lambda c: c["provenance"].update(url="javascript:alert(1)"), "[0].provenance.url"),
-    (lambda c: c["provenance"].update(approvals=[{"agency": "NMPA", "year": 2024}]), "[0].provenance.approvals[0].source"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda c: c.pop("provenance"), "[0].provenance"),
+        (lambda c: c["provenance"].update(source=" "), "[0].provenance.source"),
+        (lambda c: c["provenance"].update(status="marketed"), "[0].provenance.status"),
+        (lambda c: c["provenance"].update(agency="XYZ"), "[0].provenance.agency"),
+        (lambda c: c["provenance"].update(agency="none"), "[0].provenance.agency"),
+        (lambda c: c["provenance"].update(year="2021"), "[0].provenance.year"),
+        (lambda c: c["provenance"].update(url="javascript:alert(1)"), "[0].provenance.url"),
+        (lambda c: c["provenance"].update(approvals=[{"agency": "NMPA", "year": 2024}]), "[0].provenance.approvals[0].source"),
+    ],
+)
 def test_bad_provenance_is_refused_naming_the_field(cards, change, field):
     card = copy.deepcopy(cards[0])
     change(card)
@@ -187,8 +190,9 @@ def test_explanations_are_resources_with_conclusion_rule_and_source(kg):
 
 def test_borderline_entries_and_conformance_are_in_the_inferred_graph(kg):
     for card_id, result in kg.results.items():
-        codes = {lit.value for e in objects(kg, product(card_id), ox.NamedNode(KG_NS + "borderline"), "inferred")
-                 for lit in objects(kg, e, ox.NamedNode(KG_NS + "code"), "inferred")}
+        codes = {
+            lit.value for e in objects(kg, product(card_id), ox.NamedNode(KG_NS + "borderline"), "inferred") for lit in objects(kg, e, ox.NamedNode(KG_NS + "code"), "inferred")
+        }
         assert codes == {b["code"] for b in result["borderline"]}, card_id
         assert objects(kg, product(card_id), ox.NamedNode(KG_NS + "conforms"), "inferred") == {ox.Literal(result["conforms"])}
 

@@ -23,10 +23,15 @@ def kernel_name(tmp_path_factory, monkeypatch_module):
     root = tmp_path_factory.mktemp("jupyter")
     spec = root / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "ATMP-KG test kernel", "language": "python",
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "ATMP-KG test kernel",
+                "language": "python",
+            }
+        )
+    )
     monkeypatch_module.setenv("JUPYTER_PATH", str(root))
     monkeypatch_module.delenv("MPLBACKEND", raising=False)  # the inline backend, as in Jupyter
     return KERNEL

@@ -40,6 +40,7 @@ def _drop(s, p, lang=None) -> Callable[[Graph], None]:
         for o in list(g.objects(s, p)):
             if lang is None or getattr(o, "language", None) == lang:
                 g.remove((s, p, o))
+
     return edit
 
 
@@ -47,6 +48,7 @@ def _add(*triples) -> Callable[[Graph], None]:
     def edit(g: Graph) -> None:
         for t in triples:
             g.add(t)
+
     return edit
 
 

@@ -21,12 +21,33 @@ ATMP_CLI = [sys.executable, "-m", "atmp.cli"]
 PRODUCT = "https://w3id.org/atmp-kg/product/"
 
 # The contract (PRODUCT-CARD.md): substantial manipulations, the criteria of each tier, the priority rules.
-SUBSTANTIAL = {"enzymatic_digestion", "sorting_or_purification", "culture_expansion", "induced_differentiation", "reprogramming", "activation",
-               "genetic_modification", "gene_editing", "engineering_modification", "decellularisation", "loading", "three_d_printing"}
+SUBSTANTIAL = {
+    "enzymatic_digestion",
+    "sorting_or_purification",
+    "culture_expansion",
+    "induced_differentiation",
+    "reprogramming",
+    "activation",
+    "genetic_modification",
+    "gene_editing",
+    "engineering_modification",
+    "decellularisation",
+    "loading",
+    "three_d_printing",
+}
 TIER_CRITERIA = {"high": set(range(1, 7)), "medium": set(range(7, 11))}
-PRIORITY_RULES = {"priority_neoantigen", "priority_ex_vivo_ctmp_over_gtmp", "priority_oncolytic", "priority_emerging_microorganism", "priority_gene_editing",
-                  "priority_genetic_material_is_gtmp", "priority_ctmp_over_tissue_engineered", "priority_novel_delivery_over_cell_derivative",
-                  "priority_novel_delivery_over_ctmp", "unmodified_oncolytic_in_gtmp"}
+PRIORITY_RULES = {
+    "priority_neoantigen",
+    "priority_ex_vivo_ctmp_over_gtmp",
+    "priority_oncolytic",
+    "priority_emerging_microorganism",
+    "priority_gene_editing",
+    "priority_genetic_material_is_gtmp",
+    "priority_ctmp_over_tissue_engineered",
+    "priority_novel_delivery_over_cell_derivative",
+    "priority_novel_delivery_over_ctmp",
+    "unmodified_oncolytic_in_gtmp",
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +71,7 @@ def run(kg, name: str, **params):
 
 def pid(iri: str) -> str:
     assert iri.startswith(PRODUCT), iri
-    return iri[len(PRODUCT):]
+    return iri[len(PRODUCT) :]
 
 
 def approvals(card: dict) -> list[tuple[str, int]]:
@@ -64,8 +85,7 @@ def approvals(card: dict) -> list[tuple[str, int]]:
 
 def check_products_by_nmpa_subclass(kg, cards, results):
     rows = run(kg, "products-by-nmpa-subclass").records()
-    assert {(r["class"], r["subclass"], pid(r["product"])) for r in rows} == {
-        (res["nmpa"]["class"], res["nmpa"]["subclass"], i) for i, res in results.items() if res["atmp"]}
+    assert {(r["class"], r["subclass"], pid(r["product"])) for r in rows} == {(res["nmpa"]["class"], res["nmpa"]["subclass"], i) for i, res in results.items() if res["atmp"]}
     assert len(rows) == sum(res["atmp"] for res in results.values())
     by_id = {pid(r["product"]): r for r in rows}
     assert by_id["gendicine"]["subclass"] == "viral_vector_gtmp" and by_id["gendicine"]["labelZh"] == cards["gendicine"]["label"]["zh"]
@@ -305,8 +325,9 @@ def test_parameter_cases_run_embedded(name, kg):
 
 
 def test_header_parsing():
-    text = ("# title: T\n# question: What?\n#   More words.\n# param: x (integer, default 3): an int\n# param: y (iri, optional): an iri\n"
-            "SELECT ?x ?y WHERE { ?y ?p ?x } ORDER BY ?x\n")
+    text = (
+        "# title: T\n# question: What?\n#   More words.\n# param: x (integer, default 3): an int\n# param: y (iri, optional): an iri\nSELECT ?x ?y WHERE { ?y ?p ?x } ORDER BY ?x\n"
+    )
     q = Q.parse_query(text, "t")
     assert (q.title, q.question) == ("T", "What? More words.")
     assert [(p.name, p.type, p.required, p.default) for p in q.parameters] == [("x", "integer", False, "3"), ("y", "iri", False, None)]
@@ -393,8 +414,8 @@ def test_a_spliced_value_would_be_caught():
 
 
 def test_where_group_is_found_past_strings_comments_and_iris():
-    text = 'PREFIX e: <http://e/#x> # { not here\nSELECT ?a (CONCAT("{", \'\'\'}{\'\'\', ?b) AS ?c) FROM <http://g/#1>\nWHERE { ?a e:p ?b }'
-    assert text[Q.where_group_start(text):].startswith("{ ?a e:p ?b }")
+    text = "PREFIX e: <http://e/#x> # { not here\nSELECT ?a (CONCAT(\"{\", '''}{''', ?b) AS ?c) FROM <http://g/#1>\nWHERE { ?a e:p ?b }"
+    assert text[Q.where_group_start(text) :].startswith("{ ?a e:p ?b }")
     construct = "CONSTRUCT { ?a ?b ?c } WHERE { ?a ?b ?c }"
     assert Q.where_group_start(construct) == construct.index("WHERE") + 6
 
@@ -406,17 +427,20 @@ def cli(*args, timeout=300):
     return subprocess.run([*ATMP_CLI, *args], capture_output=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("args", [
-    ["query", "no-such-query"],
-    ["query", "products-by-nmpa-subclass", "--param", "colour=red"],
-    ["query", "products-by-nmpa-subclass", "--param", "subclass"],
-    ["query", "explain-product"],
-    ["query", "approvals-by-year", "--param", "year=twenty"],
-    ["query", "approvals-by-year", "--endpoint", "http://127.0.0.1:9/query"],
-    ["query", "approvals-by-year", "--endpoint", "not a url"],
-    ["query", "/no/such/file.rq"],
-    ["publish", "--endpoint", "ftp://example.org/store"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", "no-such-query"],
+        ["query", "products-by-nmpa-subclass", "--param", "colour=red"],
+        ["query", "products-by-nmpa-subclass", "--param", "subclass"],
+        ["query", "explain-product"],
+        ["query", "approvals-by-year", "--param", "year=twenty"],
+        ["query", "approvals-by-year", "--endpoint", "http://127.0.0.1:9/query"],
+        ["query", "approvals-by-year", "--endpoint", "not a url"],
+        ["query", "/no/such/file.rq"],
+        ["publish", "--endpoint", "ftp://example.org/store"],
+    ],
+)
 def test_cli_errors_are_one_line_and_exit_2(args):
     proc = cli(*args, timeout=120)
     assert proc.returncode == 2, proc.stderr

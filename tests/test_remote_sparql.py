@@ -47,8 +47,9 @@ def server(tmp_path_factory):
     """``oxigraph serve`` on 127.0.0.1:<free port>; yields its base URL and is stopped afterwards."""
     port = free_port()
     log = (tmp_path_factory.mktemp("oxigraph-log") / "server.log").open("wb")
-    proc = subprocess.Popen([oxigraph_binary(), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph-data")), "--bind", f"127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [oxigraph_binary(), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph-data")), "--bind", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -30,9 +30,12 @@ def _classify(cards: list[dict], ontology: Path | None = None) -> list[dict]:
 
 
 def test_moving_culture_expansion_to_not_substantial_changes_class_and_tier(tmp_path):
-    card = make_card("expanded-msc", substance={"cell_type": "mesenchymal_stromal_cell", "origin": "allogeneic"},
-                     process={"manipulations": ["culture_expansion", "washing"]},
-                     function={"homologous_use": True, "systemic_effect": False})
+    card = make_card(
+        "expanded-msc",
+        substance={"cell_type": "mesenchymal_stromal_cell", "origin": "allogeneic"},
+        process={"manipulations": ["culture_expansion", "washing"]},
+        function={"homologous_use": True, "systemic_effect": False},
+    )
     g = Graph().parse(ontology_file())
     substantial = _enumeration(g, ATMP.SubstantialManipulation)
     items = [i for i in substantial if i != ATMP.manip_culture_expansion]

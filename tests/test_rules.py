@@ -125,9 +125,7 @@ LOCAL_CHONDROCYTES = {  # substantially manipulated, homologous, local, not rely
     "function": {"mechanism": ["regeneration_or_repair"], "systemic_effect": False, "depends_on_living_cell_metabolism": False},
 }
 AUTOLOGOUS_LOCAL = cells("autologous-local-chondrocytes", **LOCAL_CHONDROCYTES)
-ALLOGENEIC_LOCAL = cells(
-    "allogeneic-local-chondrocytes", **{**LOCAL_CHONDROCYTES, "substance": {"cell_type": "chondrocyte", "origin": "allogeneic"}}
-)
+ALLOGENEIC_LOCAL = cells("allogeneic-local-chondrocytes", **{**LOCAL_CHONDROCYTES, "substance": {"cell_type": "chondrocyte", "origin": "allogeneic"}})
 AUTOLOGOUS_LOCAL_METABOLIC = cells(
     "autologous-local-metabolic-chondrocytes",
     **{**LOCAL_CHONDROCYTES, "function": {**LOCAL_CHONDROCYTES["function"], "depends_on_living_cell_metabolism": ...}},
@@ -196,8 +194,7 @@ FAT_GRAFT = cells(
 NON_METABOLIC_TISSUE = {
     "substance": {"kind": "tissue", "cell_type": "other", "origin": "allogeneic"},
     "process": {"manipulations": ["cutting", "washing"]},
-    "function": {"mechanism": ["regeneration_or_repair"], "homologous_use": False, "systemic_effect": False,
-                 "depends_on_living_cell_metabolism": False},
+    "function": {"mechanism": ["regeneration_or_repair"], "homologous_use": False, "systemic_effect": False, "depends_on_living_cell_metabolism": False},
 }
 LOCAL_TISSUE_NOT_METABOLIC = cells("local-tissue-not-metabolic", **NON_METABOLIC_TISSUE)
 LOCAL_TISSUE_METABOLIC = cells(
@@ -214,72 +211,84 @@ ENGINEERED_CARTILAGE = cells(
 # --------------------------------------------------------------------------------------------- gene, vector, microbe cards
 
 AAV = product(
-    "aav-gene-therapy", "viral_vector",
+    "aav-gene-therapy",
+    "viral_vector",
     substance={**GENE, "vector": "aav"},
     process={"manipulations": ["genetic_modification", "filtration", "filling"]},
     function={"mechanism": ["gene_regulation"]},
 )
 MRNA_LNP = product(
-    "mrna-lnp", "nucleic_acid",
+    "mrna-lnp",
+    "nucleic_acid",
     substance={"payload": "genetic_material", "nucleic_acid": "mrna", "vector": "lipid_nanoparticle"},
     process={"manipulations": ["encapsulation", "filtration", "filling"]},
     function={"mechanism": ["metabolic"]},
 )
 SIRNA = product(
-    "synthetic-sirna", "nucleic_acid",
+    "synthetic-sirna",
+    "nucleic_acid",
     substance={"payload": "genetic_material", "nucleic_acid": "sirna", "vector": "lipid_nanoparticle"},
     process={"manipulations": ["chemical_synthesis", "encapsulation", "filtration"]},
     function={"mechanism": ["gene_regulation"]},
 )
 ASO = product(
-    "synthetic-antisense", "nucleic_acid",
+    "synthetic-antisense",
+    "nucleic_acid",
     substance={"payload": "genetic_material", "nucleic_acid": "antisense_oligonucleotide"},
     process={"manipulations": ["chemical_synthesis", "filtration", "filling"]},
     function={"mechanism": ["gene_regulation"]},
 )
 EDITING_LNP = product(
-    "crispr-mrna-lnp", "nucleic_acid",
+    "crispr-mrna-lnp",
+    "nucleic_acid",
     substance={"payload": "genetic_material", "nucleic_acid": "mrna", "vector": "lipid_nanoparticle", "gene_editing_tool": "crispr_cas"},
     process={"manipulations": ["encapsulation", "filtration", "filling"]},
     function={"mechanism": ["gene_regulation"]},
 )
 NEOANTIGEN_MRNA = product(
-    "neoantigen-mrna-lnp", "nucleic_acid",
+    "neoantigen-mrna-lnp",
+    "nucleic_acid",
     substance={"payload": "genetic_material", "nucleic_acid": "mrna", "vector": "lipid_nanoparticle", "neoantigen": True},
     process={"manipulations": ["encapsulation", "filtration", "filling"]},
     function={"intended_use": "therapeutic_vaccine", "mechanism": ["immunological"]},
 )
 ENGINEERED_BACTERIUM = product(
-    "engineered-bacterium", "bacterium",
+    "engineered-bacterium",
+    "bacterium",
     substance={**GENE, "vector": "bacterium", "genetically_engineered": True},
     process={"manipulations": ["genetic_modification", "lyophilization"]},
     function={"mechanism": ["metabolic"]},
 )
 ONCOLYTIC_ENGINEERED = product(  # engineered, no transgene payload: oncolytic only
-    "engineered-oncolytic-adenovirus", "virus",
+    "engineered-oncolytic-adenovirus",
+    "virus",
     substance={**MICROBE, "genetically_engineered": True, "oncolytic": True},
     process={"manipulations": ["engineering_modification", "filtration", "filling"]},
     function={"mechanism": ["oncolysis"], "systemic_effect": False},
 )
 ONCOLYTIC_TRANSGENE = product(
-    "oncolytic-hsv-with-transgene", "virus",
+    "oncolytic-hsv-with-transgene",
+    "virus",
     substance={**GENE, **MICROBE, "vector": "hsv", "genetically_engineered": True, "oncolytic": True},
     process={"manipulations": ["genetic_modification", "filtration", "filling"]},
     function={"mechanism": ["oncolysis", "immunological"], "systemic_effect": False},
 )
 WILD_TYPE_ONCOLYTIC = product(
-    "wild-type-oncolytic-virus", "virus",
+    "wild-type-oncolytic-virus",
+    "virus",
     substance={**MICROBE, "oncolytic": True},
     process={"manipulations": ["culture_expansion", "sorting_or_purification", "filtration"]},
     function={"mechanism": ["oncolysis"], "systemic_effect": False},
 )
 CAS9_PROTEIN = product(
-    "cas9-ribonucleoprotein", "protein",
+    "cas9-ribonucleoprotein",
+    "protein",
     substance={"gene_editing_tool": "crispr_cas"},
     function={"mechanism": ["gene_regulation"]},
 )
 NEOANTIGEN_PEPTIDE = product(
-    "neoantigen-peptides", "peptide",
+    "neoantigen-peptides",
+    "peptide",
     substance={"neoantigen": True},
     process={"manipulations": ["chemical_synthesis", "filtration", "filling"]},
     function={"intended_use": "therapeutic_vaccine", "mechanism": ["immunological"]},
@@ -290,18 +299,21 @@ NEOANTIGEN_PEPTIDE = product(
 VESICLES = derived("msc-exosomes", "extracellular_vesicles")
 MITOCHONDRIA = derived("mitochondria", "organelles", function={"mechanism": ["metabolic"]})
 PLATELETS = derived(
-    "platelets", "platelets",
+    "platelets",
+    "platelets",
     process={"manipulations": ["sorting_or_purification", "washing"]},
     function={"mechanism": ["regeneration_or_repair"], "systemic_effect": False},
 )
 VESICLES_WITH_RNA = derived(
-    "vesicles-carrying-sirna", "extracellular_vesicles",
+    "vesicles-carrying-sirna",
+    "extracellular_vesicles",
     substance={"payload": "genetic_material", "nucleic_acid": "sirna", "vector": "extracellular_vesicle"},
     process={"manipulations": ["culture_expansion", "engineering_modification", "loading", "filtration"]},
     function={"mechanism": ["gene_regulation"]},
 )
 VESICLES_WITH_PROTEIN = derived(
-    "vesicles-carrying-protein", "extracellular_vesicles",
+    "vesicles-carrying-protein",
+    "extracellular_vesicles",
     substance={"payload": "protein", "vector": "extracellular_vesicle"},
     process={"manipulations": ["culture_expansion", "loading", "filtration"]},
     function={"mechanism": ["pharmacological"]},
@@ -334,13 +346,15 @@ PLATELET_RICH_PLASMA = make_card(
     function={"mechanism": ["regeneration_or_repair"], "homologous_use": False, "systemic_effect": False},
 )
 PROPHYLACTIC_MRNA = product(
-    "prophylactic-mrna-vaccine", "nucleic_acid",
+    "prophylactic-mrna-vaccine",
+    "nucleic_acid",
     substance=MRNA_LNP["substance"],
     process=MRNA_LNP["process"],
     function={"intended_use": "prophylactic_vaccine", "mechanism": ["immunological"]},
 )
 PROPHYLACTIC_PROTEIN = product(
-    "prophylactic-protein-vaccine", "protein",
+    "prophylactic-protein-vaccine",
+    "protein",
     function={"intended_use": "prophylactic_vaccine", "mechanism": ["immunological"]},
 )
 PROTEIN = product("recombinant-protein", "protein")
@@ -492,9 +506,7 @@ def test_criterion_13_contrast(result, card):
     assert "tier_conflict_low_criterion" not in codes(r)
 
 
-@pytest.mark.parametrize(
-    "card", [T_CELLS, FIRST_IN_HUMAN, FAT_GRAFT, LOCAL_TISSUE_NOT_METABOLIC, AUTOLOGOUS_LOCAL, BONE_MARROW, VESICLES], ids=card_id
-)
+@pytest.mark.parametrize("card", [T_CELLS, FIRST_IN_HUMAN, FAT_GRAFT, LOCAL_TISSUE_NOT_METABOLIC, AUTOLOGOUS_LOCAL, BONE_MARROW, VESICLES], ids=card_id)
 def test_criterion_14_is_never_derived_from_a_card(result, card):
     assert 14 not in criteria(result(card))
 

@@ -62,16 +62,30 @@ def test_health(client):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["engine"] == "compiled" and body["products"] == 91
-    assert body["limits"] == {"max_batch": 40, "max_body_bytes": 200_000, "sparql_timeout": 3.0, "sparql_max_results": 1000, "sparql_workers": 2,
-                              **{k: getattr(Settings(), k) for k in ("sparql_queue", "sparql_max_bytes", "sparql_worker_memory", "card_timeout", "card_chunk",
-                                                                     "max_report_triples", "body_timeout")}}
+    assert body["limits"] == {
+        "max_batch": 40,
+        "max_body_bytes": 200_000,
+        "sparql_timeout": 3.0,
+        "sparql_max_results": 1000,
+        "sparql_workers": 2,
+        **{k: getattr(Settings(), k) for k in ("sparql_queue", "sparql_max_bytes", "sparql_worker_memory", "card_timeout", "card_chunk", "max_report_triples", "body_timeout")},
+    }
     assert body["ontology"].startswith(ATMP)
 
 
 def test_openapi_documents_every_endpoint(client):
     doc = client.get("/openapi.json").json()
-    assert {("post", "/classify"), ("post", "/validate"), ("get", "/products"), ("get", "/products/{product_id}"), ("get", "/classes"),
-            ("get", "/criteria"), ("get", "/sparql"), ("post", "/sparql"), ("get", "/health")} <= {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    assert {
+        ("post", "/classify"),
+        ("post", "/validate"),
+        ("get", "/products"),
+        ("get", "/products/{product_id}"),
+        ("get", "/classes"),
+        ("get", "/criteria"),
+        ("get", "/sparql"),
+        ("post", "/sparql"),
+        ("get", "/health"),
+    } <= {(m, p) for p, ops in doc["paths"].items() for m in ops}
     body = doc["paths"]["/classify"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["oneOf"][1]["maxItems"] == 40  # the documented batch limit is the configured one
     assert doc["components"]["schemas"]["ProductCard"]["properties"]["substance"]["properties"]["kind"]["enum"][0] == "cells"
@@ -87,8 +101,13 @@ def test_nothing_is_loaded_per_request(client, monkeypatch, examples):
     def refuse(*args, **kwargs):
         raise AssertionError("loaded during a request")
 
-    targets = ("atmp.core.ontology.load_model", "atmp.core.classify.load_model", "atmp.kg.store.KnowledgeGraph.build",
-               "atmp.core.classify.warm_hermit", "atmp.core.reasoner.warm_hermit")
+    targets = (
+        "atmp.core.ontology.load_model",
+        "atmp.core.classify.load_model",
+        "atmp.kg.store.KnowledgeGraph.build",
+        "atmp.core.classify.warm_hermit",
+        "atmp.core.reasoner.warm_hermit",
+    )
     for target in targets:
         monkeypatch.setattr(target, refuse)
     assert client.post("/classify", json=examples[:3]).status_code == 200
@@ -127,18 +146,21 @@ def test_classify_inconsistent_card_still_gets_a_result(client):
 
 
 # ============================================================================================ bad cards
-@pytest.mark.parametrize(("body", "loc", "words"), [
-    ([make_card("a"), make_card("b", substance={"kind": "cell"})], ["body", 1, "substance", "kind"], "unknown code"),
-    (make_card("a", substance={"kind": ...}), ["body", "substance", "kind"], "required"),
-    (make_card("a", function={"homologous_use": "yes"}), ["body", "function", "homologous_use"], "wrong type"),
-    (make_card("a", process={"manipulations": ["washing", "blending"]}), ["body", "process", "manipulations", 1], "unknown code"),
-    (make_card("bad id!"), ["body", "id"], "does not match"),
-    (make_card("a..b"), ["body", "id"], "must not contain"),
-    ([make_card("same"), make_card("same")], ["body", 1, "id"], "duplicate id"),
-    ([], ["body"], "empty array"),
-    ([make_card("a"), 3], ["body", 1], "JSON object"),
-    ("just a string", ["body"], "JSON object"),
-])
+@pytest.mark.parametrize(
+    ("body", "loc", "words"),
+    [
+        ([make_card("a"), make_card("b", substance={"kind": "cell"})], ["body", 1, "substance", "kind"], "unknown code"),
+        (make_card("a", substance={"kind": ...}), ["body", "substance", "kind"], "required"),
+        (make_card("a", function={"homologous_use": "yes"}), ["body", "function", "homologous_use"], "wrong type"),
+        (make_card("a", process={"manipulations": ["washing", "blending"]}), ["body", "process", "manipulations", 1], "unknown code"),
+        (make_card("bad id!"), ["body", "id"], "does not match"),
+        (make_card("a..b"), ["body", "id"], "must not contain"),
+        ([make_card("same"), make_card("same")], ["body", 1, "id"], "duplicate id"),
+        ([], ["body"], "empty array"),
+        ([make_card("a"), 3], ["body", 1], "JSON object"),
+        ("just a string", ["body"], "JSON object"),
+    ],
+)
 @pytest.mark.parametrize("path", ["/classify", "/validate"])
 def test_schema_errors_are_422_naming_the_field(client, path, body, loc, words):
     r = client.post(path, json=body)
@@ -148,12 +170,15 @@ def test_schema_errors_are_422_naming_the_field(client, path, body, loc, words):
     assert words in error["msg"]
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"{", "invalid JSON at line 1 column 2"),
-    (b"", "empty body"),
-    (b"\xff\xfe{}", "not UTF-8"),
-    (b"[" * 100_000 + b"]" * 100_000, "JSON"),  # nesting deeper than the parser's recursion limit
-])
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"{", "invalid JSON at line 1 column 2"),
+        (b"", "empty body"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON"),  # nesting deeper than the parser's recursion limit
+    ],
+)
 def test_unusable_bodies_are_422(client, content, words):
     r = client.post("/classify", content=content, headers={"content-type": "application/json"})
     assert r.status_code == 422
@@ -233,16 +258,21 @@ def test_products_are_the_classified_catalogue(client, app):
     assert set(first) == {"id", "label", "provenance", "atmp", "exclusion", "nmpa", "tianjin", "borderline", "conforms"}
 
 
-@pytest.mark.parametrize(("params", "check"), [
-    ({"subclass": "viral_vector_gtmp"}, lambda p: p["nmpa"]["subclass"] == "viral_vector_gtmp"),
-    ({"tier": "high"}, lambda p: p["tianjin"]["risk_tier"] == "high"),
-    ({"tier": "none"}, lambda p: p["tianjin"]["risk_tier"] is None),
-    ({"borderline": "true"}, lambda p: p["borderline"]),
-    ({"borderline": "false"}, lambda p: not p["borderline"]),
-    ({"borderline": "excluded_by_n_graded_by_t"}, lambda p: "excluded_by_n_graded_by_t" in p["borderline"]),
-    ({"subclass": "ex_vivo_genetically_modified_ctmp", "tier": "high", "borderline": "true"},
-     lambda p: p["nmpa"]["subclass"] == "ex_vivo_genetically_modified_ctmp" and p["tianjin"]["risk_tier"] == "high" and p["borderline"]),
-])
+@pytest.mark.parametrize(
+    ("params", "check"),
+    [
+        ({"subclass": "viral_vector_gtmp"}, lambda p: p["nmpa"]["subclass"] == "viral_vector_gtmp"),
+        ({"tier": "high"}, lambda p: p["tianjin"]["risk_tier"] == "high"),
+        ({"tier": "none"}, lambda p: p["tianjin"]["risk_tier"] is None),
+        ({"borderline": "true"}, lambda p: p["borderline"]),
+        ({"borderline": "false"}, lambda p: not p["borderline"]),
+        ({"borderline": "excluded_by_n_graded_by_t"}, lambda p: "excluded_by_n_graded_by_t" in p["borderline"]),
+        (
+            {"subclass": "ex_vivo_genetically_modified_ctmp", "tier": "high", "borderline": "true"},
+            lambda p: p["nmpa"]["subclass"] == "ex_vivo_genetically_modified_ctmp" and p["tianjin"]["risk_tier"] == "high" and p["borderline"],
+        ),
+    ],
+)
 def test_product_filters(client, params, check):
     everything = client.get("/products").json()["products"]
     r = client.get("/products", params=params)
@@ -325,7 +355,7 @@ def test_unknown_language_is_422(client, path):
 
 
 # ============================================================================================ SPARQL
-COUNT_TIERS = f"SELECT ?tier (COUNT(?p) AS ?n) WHERE {{ ?p a ?c . ?c <{ATMP}resultField> \"tianjin.risk_tier\" ; <{ATMP}resultCode> ?tier }} GROUP BY ?tier ORDER BY ?tier"
+COUNT_TIERS = f'SELECT ?tier (COUNT(?p) AS ?n) WHERE {{ ?p a ?c . ?c <{ATMP}resultField> "tianjin.risk_tier" ; <{ATMP}resultCode> ?tier }} GROUP BY ?tier ORDER BY ?tier'
 
 
 @pytest.fixture(scope="module")
@@ -352,16 +382,19 @@ def test_post_form(client, kg):
     assert r.status_code == 200 and r.json() == kg.query(COUNT_TIERS).to_json()
 
 
-@pytest.mark.parametrize(("accept", "media"), [
-    (None, "application/sparql-results+json"),
-    ("*/*", "application/sparql-results+json"),
-    ("application/json", "application/sparql-results+json"),
-    ("application/sparql-results+xml", "application/sparql-results+xml"),
-    ("text/csv", "text/csv"),
-    ("text/tab-separated-values", "text/tab-separated-values"),
-    ("text/html;q=0.9, text/csv;q=0.5", "text/csv"),
-    ("text/*", "text/csv"),
-])
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        (None, "application/sparql-results+json"),
+        ("*/*", "application/sparql-results+json"),
+        ("application/json", "application/sparql-results+json"),
+        ("application/sparql-results+xml", "application/sparql-results+xml"),
+        ("text/csv", "text/csv"),
+        ("text/tab-separated-values", "text/tab-separated-values"),
+        ("text/html;q=0.9, text/csv;q=0.5", "text/csv"),
+        ("text/*", "text/csv"),
+    ],
+)
 def test_select_content_negotiation(client, kg, accept, media):
     r = client.get("/sparql", params={"query": COUNT_TIERS}, headers={"accept": accept} if accept else {})
     assert r.status_code == 200
@@ -372,8 +405,7 @@ def test_select_content_negotiation(client, kg, accept, media):
     elif media.endswith("xml"):
         ns = {"s": "http://www.w3.org/2005/sparql-results#"}
         root = ET.fromstring(r.content)
-        got = {res.find("s:binding[@name='tier']/s:literal", ns).text: int(res.find("s:binding[@name='n']/s:literal", ns).text)
-               for res in root.iterfind("s:results/s:result", ns)}
+        got = {res.find("s:binding[@name='tier']/s:literal", ns).text: int(res.find("s:binding[@name='n']/s:literal", ns).text) for res in root.iterfind("s:results/s:result", ns)}
     elif media == "text/csv":
         rows = list(csv.DictReader(io.StringIO(r.text)))
         got = {row["tier"]: int(row["n"]) for row in rows}
@@ -390,8 +422,10 @@ def test_ask_and_format_parameter(client):
     assert r.headers["content-type"].startswith("text/csv") and r.text.splitlines()[-1] == "false"
 
 
-@pytest.mark.parametrize(("accept", "fmt"), [(None, ox.RdfFormat.TURTLE), ("application/n-triples", ox.RdfFormat.N_TRIPLES),
-                                             ("application/rdf+xml", ox.RdfFormat.RDF_XML), ("application/ld+json", ox.RdfFormat.JSON_LD)])
+@pytest.mark.parametrize(
+    ("accept", "fmt"),
+    [(None, ox.RdfFormat.TURTLE), ("application/n-triples", ox.RdfFormat.N_TRIPLES), ("application/rdf+xml", ox.RdfFormat.RDF_XML), ("application/ld+json", ox.RdfFormat.JSON_LD)],
+)
 def test_construct_and_describe_as_rdf(client, kg, accept, fmt):
     query = f"CONSTRUCT {{ ?p a <{ATMP}HighRiskProduct> }} WHERE {{ ?p a <{ATMP}HighRiskProduct> }}"
     r = client.get("/sparql", params={"query": query}, headers={"accept": accept} if accept else {})
@@ -416,12 +450,15 @@ def test_default_graph_uri_restricts_the_dataset(client):
     assert client.get("/sparql", params={"query": query, "default-graph-uri": "not an iri"}).status_code == 400
 
 
-@pytest.mark.parametrize(("kwargs", "status", "words"), [
-    ({"params": {"query": "SELEKT * WHERE { ?s ?p ?o }"}}, 400, "invalid SPARQL"),
-    ({"params": {}}, 400, "missing query"),
-    ({"params": {"query": "   "}}, 400, "missing query"),
-    ({"params": {"query": "SELECT * WHERE { ?s ?p ?o }", "format": "pdf"}}, 400, "unknown format"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "status", "words"),
+    [
+        ({"params": {"query": "SELEKT * WHERE { ?s ?p ?o }"}}, 400, "invalid SPARQL"),
+        ({"params": {}}, 400, "missing query"),
+        ({"params": {"query": "   "}}, 400, "missing query"),
+        ({"params": {"query": "SELECT * WHERE { ?s ?p ?o }", "format": "pdf"}}, 400, "unknown format"),
+    ],
+)
 def test_bad_sparql_is_400(client, kwargs, status, words):
     r = client.get("/sparql", **kwargs)
     assert r.status_code == status and words in detail(r)
@@ -474,7 +511,7 @@ FORBIDDEN = {
     "service in subquery": "SELECT * WHERE { { SELECT ?s WHERE { SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } } } }",
     "service in exists": "ASK { ?s ?p ?o FILTER EXISTS { SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } } }",
     "service escaped": "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }",
-    "service after string": "SELECT * WHERE { ?s ?p \"a \\\" # \" . SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }",
+    "service after string": 'SELECT * WHERE { ?s ?p "a \\" # " . SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }',
     "service after comment": "SELECT * WHERE { ?s ?p ?o # a comment\n SERVICE <http://127.0.0.1:1/x> { ?s ?p ?o } }",
     "service glued": "SELECT * WHERE { ?s ?p ?o .SERVICE<http://127.0.0.1:1/x>{ ?s ?p ?o } }",
 }
@@ -508,13 +545,16 @@ def test_update_operation_is_refused(client, kg, how):
     assert client.get("/sparql", params={"query": "ASK { <urn:a> <urn:b> <urn:c> }"}).json()["boolean"] is False
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT * WHERE { ?s ?p ?o } # SERVICE <http://127.0.0.1:1/x> and INSERT DATA in a comment\nLIMIT 1",
-    "SELECT * WHERE { ?s ?p ?o FILTER(?o != \"SERVICE <x> { } ; CLEAR ALL\") } LIMIT 1",
-    "SELECT * WHERE { ?s ?p ?o FILTER(?o != '''load\ndrop''') } LIMIT 1",
-    "SELECT * WHERE { ?s <http://example.org/service/load> ?o } LIMIT 1",
-    "PREFIX ex: <http://example.org/> SELECT * WHERE { ?s ex:service ?o . ?s ex:clear ?copy } LIMIT 1",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { ?s ?p ?o } # SERVICE <http://127.0.0.1:1/x> and INSERT DATA in a comment\nLIMIT 1",
+        'SELECT * WHERE { ?s ?p ?o FILTER(?o != "SERVICE <x> { } ; CLEAR ALL") } LIMIT 1',
+        "SELECT * WHERE { ?s ?p ?o FILTER(?o != '''load\ndrop''') } LIMIT 1",
+        "SELECT * WHERE { ?s <http://example.org/service/load> ?o } LIMIT 1",
+        "PREFIX ex: <http://example.org/> SELECT * WHERE { ?s ex:service ?o . ?s ex:clear ?copy } LIMIT 1",
+    ],
+)
 def test_words_in_comments_strings_and_iris_are_not_refused(client, query):
     assert client.get("/sparql", params={"query": query}).status_code == 200
 

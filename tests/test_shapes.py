@@ -81,8 +81,9 @@ VIOLATIONS = {
         make_card("ok14", substance={"kind": "extracellular_vesicles", "cell_type": None, "origin": "allogeneic", "pluripotent_derived": True}),
     ),
     "replication_competence_needs_microorganism": (
-        make_card("v15", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "dna", "vector": "aav",
-                                    "replication_competent": True}),
+        make_card(
+            "v15", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "dna", "vector": "aav", "replication_competent": True}
+        ),
         make_card("ok15", substance={"kind": "virus", **NOT_APPLICABLE, "replication_competent": True}),
     ),
     "engineered_or_novel_needs_microorganism": (
@@ -117,8 +118,12 @@ NEAR_MISSES = [
     ("mechanical_with_living_mechanism", make_card("n3", substance=protein(), function={"mechanism": ["mechanical", "pharmacological"]})),
     ("oncolytic_needs_microorganism", make_card("n4", substance={"kind": "bacterium", **NOT_APPLICABLE, "oncolytic": True})),
     ("pluripotent_without_tumorigenic_risk", make_card("n5", substance={"pluripotent_derived": True}, function={"tumorigenic_risk": ...})),
-    ("engineered_or_novel_needs_microorganism", make_card("n6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "dna",
-                                                                             "vector": "aav", "genetically_engineered": True})),
+    (
+        "engineered_or_novel_needs_microorganism",
+        make_card(
+            "n6", substance={"kind": "viral_vector", **NOT_APPLICABLE, "payload": "genetic_material", "nucleic_acid": "dna", "vector": "aav", "genetically_engineered": True}
+        ),
+    ),
     ("nucleic_acid_needs_genetic_payload", make_card("n7", substance={"kind": "virus", **NOT_APPLICABLE, "oncolytic": True, "replication_competent": True})),
 ]
 

@@ -18,9 +18,12 @@ from .conftest import make_card
 # autologous T cells, expanded, homologous, systemic: CTMP, criteria 7 and 9, medium tier
 PLAIN_T_CELLS = make_card("plain-t-cells")
 # the same cells transduced with a lentiviral vector: ex vivo modified CTMP, criteria 2 and 3, high tier
-CAR_T = make_card("car-t", substance={"payload": "genetic_material", "nucleic_acid": "dna", "vector": "lentivirus"},
-                  process={"manipulations": ["activation", "genetic_modification", "culture_expansion", "washing"]},
-                  function={"homologous_use": False})
+CAR_T = make_card(
+    "car-t",
+    substance={"payload": "genetic_material", "nucleic_acid": "dna", "vector": "lentivirus"},
+    process={"manipulations": ["activation", "genetic_modification", "culture_expansion", "washing"]},
+    function={"homologous_use": False},
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,8 @@ def test_variants_come_from_the_vocabulary(model):
     assert kinds == set(schema["properties"]["substance"]["properties"]["kind"]["enum"]) - {"cells"}
     manip = schema["properties"]["process"]["properties"]["manipulations"]["items"]["enum"]
     assert {(c.op, c.value) for c in changes if c.field == "process.manipulations"} == (
-        {("remove", "culture_expansion"), ("remove", "washing")} | {("add", m) for m in manip if m not in ("culture_expansion", "washing")})
+        {("remove", "culture_expansion"), ("remove", "washing")} | {("add", m) for m in manip if m not in ("culture_expansion", "washing")}
+    )
     # booleans flip; "absent" only where the ontology gives absence no value of its own
     assert [c.value for c in changes if c.field == "substance.first_human_use"] == [True]
     assert sorted(map(str, (c.value for c in changes if c.field == "function.homologous_use"))) == ["False", "None"]
@@ -101,7 +105,6 @@ def test_table_and_nearest_summary(plain_report):
     assert any(r["boundary"] == "tier" and r["to"] == "high" and "process.combined_with + drug" in r["changes"] for r in rows)
 
 
-
 def test_frames_for_notebooks(plain_report):
     from atmp.analysis.whatif import changes_frame, counterfactuals_frame
 
@@ -142,6 +145,7 @@ def test_variants_the_schema_refuses_are_skipped(model):
 
 # -- command line ------------------------------------------------------------------------------------
 
+
 def run(args, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "atmp.cli", *args], input=stdin.encode() if stdin else None, capture_output=True, timeout=300)
 
@@ -159,12 +163,15 @@ def test_cli_json_and_table(tmp_path, capsys, plain_report):
     assert "medium -> high" in text and "Every single-field change" not in text
 
 
-@pytest.mark.parametrize(("stdin", "args", "needle"), [
-    (json.dumps([make_card("a"), make_card("b")]), [], "pick one with --id"),
-    (json.dumps([make_card("a"), make_card("b")]), ["--id", "c"], "id: no card with id 'c'"),
-    (json.dumps(make_card("a", substance={"kind": "cell"})), [], "substance.kind: unknown code"),
-    ("{not json", [], "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    ("stdin", "args", "needle"),
+    [
+        (json.dumps([make_card("a"), make_card("b")]), [], "pick one with --id"),
+        (json.dumps([make_card("a"), make_card("b")]), ["--id", "c"], "id: no card with id 'c'"),
+        (json.dumps(make_card("a", substance={"kind": "cell"})), [], "substance.kind: unknown code"),
+        ("{not json", [], "invalid JSON"),
+    ],
+)
 def test_cli_bad_input_exits_2_with_one_line(stdin, args, needle):
     proc = run(["whatif", "-", *args], stdin)
     assert proc.returncode == 2, proc.stderr

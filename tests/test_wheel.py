@@ -61,8 +61,13 @@ def run_checkout(*args: str) -> subprocess.CompletedProcess:
 def test_wheel_ships_the_rule_files(wheel_env) -> None:
     wheel, _ = wheel_env
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("atmp/rules/ontology/atmp.ttl", "atmp/rules/shapes/product-shapes.ttl", "atmp/rules/catalogue/products.json",
-                     "atmp/rules/schemas/product-card.schema.json", "atmp/rules/schemas/result.schema.json"):
+    for required in (
+        "atmp/rules/ontology/atmp.ttl",
+        "atmp/rules/shapes/product-shapes.ttl",
+        "atmp/rules/catalogue/products.json",
+        "atmp/rules/schemas/product-card.schema.json",
+        "atmp/rules/schemas/result.schema.json",
+    ):
         assert required in names
     assert any(n.startswith("atmp/rules/queries/") and n.endswith(".rq") for n in names)
     assert any(n.startswith("atmp/rules/ontology/qc/") and n.endswith("-violation.rq") for n in names)
@@ -70,18 +75,27 @@ def test_wheel_ships_the_rule_files(wheel_env) -> None:
 
 def test_installed_package_is_not_the_checkout(wheel_env, tmp_path) -> None:
     _, env_dir = wheel_env
-    where = subprocess.run([str(env_dir / "bin" / "python"), "-c", "import atmp, atmp.core.resources as r; print(atmp.__file__); print(r.ontology_file())"],
-                           capture_output=True, text=True, env=_clean_env(), cwd=tmp_path, check=True).stdout.split()
+    where = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", "import atmp, atmp.core.resources as r; print(atmp.__file__); print(r.ontology_file())"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        cwd=tmp_path,
+        check=True,
+    ).stdout.split()
     assert all(str(env_dir) in p for p in where), where
 
 
-@pytest.mark.parametrize("command", [
-    ("classify", "{cards}"),
-    ("classify", "{cards}", "--format", "table"),
-    ("validate", "{cards}"),
-    ("query", "nmpa-class-counts", "--format", "json"),
-    ("query", "products-by-nmpa-subclass", "--param", "subclass=viral_vector_gtmp", "--format", "csv"),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("classify", "{cards}"),
+        ("classify", "{cards}", "--format", "table"),
+        ("validate", "{cards}"),
+        ("query", "nmpa-class-counts", "--format", "json"),
+        ("query", "products-by-nmpa-subclass", "--param", "subclass=viral_vector_gtmp", "--format", "csv"),
+    ],
+)
 def test_installed_answers_equal_the_checkout(wheel_env, tmp_path, command) -> None:
     _, env_dir = wheel_env
     local = tmp_path / "cards.json"

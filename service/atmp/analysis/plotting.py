@@ -77,6 +77,7 @@ def missing_glyphs(fig) -> list[str]:
 
 # -- tables ------------------------------------------------------------------------------------------
 
+
 def result_labels(model: OntologyModel | None = None) -> dict[tuple[str, object], dict[str, str]]:
     """Bilingual labels of result values from the ontology: (result field, code or criterion number) -> {en, zh}."""
     model = model or load_model()
@@ -102,12 +103,23 @@ def results_frame(cards: list[dict], results: list[dict]):
     rows = []
     for card, r in zip(cards, results, strict=True):
         label = card.get("label") or {}
-        rows.append({
-            "id": r["id"], "名称": label.get("zh", ""), "name": label.get("en", ""),
-            "atmp": r["atmp"], "exclusion": r["exclusion"], "class": r["nmpa"]["class"], "subclass": r["nmpa"]["subclass"],
-            "category": r["tianjin"]["category"], "subcategory": r["tianjin"]["subcategory"], "tier": r["tianjin"]["risk_tier"],
-            "criteria": r["tianjin"]["criteria"], "borderline": [b["code"] for b in r["borderline"]], "conforms": r["conforms"],
-        })
+        rows.append(
+            {
+                "id": r["id"],
+                "名称": label.get("zh", ""),
+                "name": label.get("en", ""),
+                "atmp": r["atmp"],
+                "exclusion": r["exclusion"],
+                "class": r["nmpa"]["class"],
+                "subclass": r["nmpa"]["subclass"],
+                "category": r["tianjin"]["category"],
+                "subcategory": r["tianjin"]["subcategory"],
+                "tier": r["tianjin"]["risk_tier"],
+                "criteria": r["tianjin"]["criteria"],
+                "borderline": [b["code"] for b in r["borderline"]],
+                "conforms": r["conforms"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -118,8 +130,16 @@ def borderline_frame(cards: list[dict], results: list[dict]):
     rows = []
     for card, r in zip(cards, results, strict=True):
         for b in r["borderline"]:
-            rows.append({"id": r["id"], "名称": (card.get("label") or {}).get("zh", ""), "borderline": b["code"], "source": b.get("source", ""),
-                         "说明": (b.get("message") or {}).get("zh", ""), "message": (b.get("message") or {}).get("en", "")})
+            rows.append(
+                {
+                    "id": r["id"],
+                    "名称": (card.get("label") or {}).get("zh", ""),
+                    "borderline": b["code"],
+                    "source": b.get("source", ""),
+                    "说明": (b.get("message") or {}).get("zh", ""),
+                    "message": (b.get("message") or {}).get("en", ""),
+                }
+            )
     return pd.DataFrame(rows, columns=["id", "名称", "borderline", "source", "说明", "message"])
 
 
@@ -175,6 +195,7 @@ def crosstab(results: list[dict], row: str, col: str, model: OntologyModel | Non
 
 
 # -- plots -------------------------------------------------------------------------------------------
+
 
 def heatmap(table, ax, title: str, labels: dict | None = None, row_field: str | None = None, col_field: str | None = None, cmap: str = "Blues", annotate: bool = True):
     """Draw a count table as an annotated heat-map with bilingual tick labels."""
@@ -234,8 +255,11 @@ def plot_criteria(cards: list[dict], results: list[dict], model: OntologyModel |
     ticks = [f"{n} {_short(labels.get((CRITERIA, n), {}).get('zh', '').split('：', 1)[-1], 9)}" for n in columns]
     ax.set_xticks(range(len(columns)), ticks, rotation=55, ha="right", rotation_mode="anchor", fontsize=8)
     ax.set_yticks(range(len(matrix)), [_short(i, 26) for i in matrix.index], fontsize=6)
-    ax.set_title(f"天津{len(columns)}项分级标准 / the {len(columns)} Tianjin criteria\n"
-                 + " · ".join(f"{t} {tiers.count(t)}" for t in model.codes(RISK_TIER)) + f"（{len(matrix)} 个分级产品 graded products）")
+    ax.set_title(
+        f"天津{len(columns)}项分级标准 / the {len(columns)} Tianjin criteria\n"
+        + " · ".join(f"{t} {tiers.count(t)}" for t in model.codes(RISK_TIER))
+        + f"（{len(matrix)} 个分级产品 graded products）"
+    )
     for x in criteria_dividers(model):  # between the tier groups the ontology's tier definitions make
         ax.axvline(x, color="grey", lw=0.8)
     fig.tight_layout()

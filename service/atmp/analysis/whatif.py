@@ -368,8 +368,7 @@ def whatif(card: dict, model: OntologyModel | None = None, engine: str = "compil
         counterfactuals += pair_cfs
     order = {n: i for i, n in enumerate(BOUNDARIES)}
     counterfactuals.sort(key=lambda c: (order[c["boundary"]], c["size"], str(c["to"])))
-    unreached = [{"boundary": n, "to": sorted(map(str, v))} for n, v in wanted_pairs.items()
-                 if not any(c["boundary"] == n and (c["to"] in v or "*" in v) for c in counterfactuals)]
+    unreached = [{"boundary": n, "to": sorted(map(str, v))} for n, v in wanted_pairs.items() if not any(c["boundary"] == n and (c["to"] in v or "*" in v) for c in counterfactuals)]
     return {
         "id": card["id"],
         "label": card.get("label"),
@@ -391,19 +390,29 @@ def _counterfactual(name: str, field: str, old: Any, new: Any, hits: list[tuple[
     options = []
     for entry, result in hits:
         decided = deciding_rule(result, field)
-        options.append({
-            "changes": entry["changes"],
-            "text": entry["text"],
-            "conforms": entry["conforms"],
-            "new_violations": len(entry["new_violations"]),
-            "delta": entry["delta"],
-            "criteria": entry["result"]["criteria"],
-            "rule": {k: decided[k] for k in ("conclusion", "rule", "label", "source")} if decided else None,
-            "because": decided["because"] if decided else [],
-        })
+        options.append(
+            {
+                "changes": entry["changes"],
+                "text": entry["text"],
+                "conforms": entry["conforms"],
+                "new_violations": len(entry["new_violations"]),
+                "delta": entry["delta"],
+                "criteria": entry["result"]["criteria"],
+                "rule": {k: decided[k] for k in ("conclusion", "rule", "label", "source")} if decided else None,
+                "because": decided["because"] if decided else [],
+            }
+        )
     rules = list(dict.fromkeys(o["rule"]["rule"] for o in options if o["rule"]))
-    return {"boundary": name, "field": field, "from": old, "to": new, "size": len(hits[0][0]["changes"]), "rules": rules,
-            "coherent_options": sum(1 for o in options if o["conforms"]), "options": options}
+    return {
+        "boundary": name,
+        "field": field,
+        "from": old,
+        "to": new,
+        "size": len(hits[0][0]["changes"]),
+        "rules": rules,
+        "coherent_options": sum(1 for o in options if o["conforms"]),
+        "options": options,
+    }
 
 
 def nearest(report: dict, coherent_only: bool = True) -> list[dict]:
@@ -412,8 +421,17 @@ def nearest(report: dict, coherent_only: bool = True) -> list[dict]:
     for cf in report["counterfactuals"]:
         options = [o for o in cf["options"] if o["conforms"] or not coherent_only]
         if options:
-            out.append({"id": report["id"], "boundary": cf["boundary"], "from": cf["from"], "to": cf["to"], "size": cf["size"],
-                        "changes": [o["text"] for o in options], "rules": list(dict.fromkeys(o["rule"]["rule"] for o in options if o["rule"]))})
+            out.append(
+                {
+                    "id": report["id"],
+                    "boundary": cf["boundary"],
+                    "from": cf["from"],
+                    "to": cf["to"],
+                    "size": cf["size"],
+                    "changes": [o["text"] for o in options],
+                    "rules": list(dict.fromkeys(o["rule"]["rule"] for o in options if o["rule"])),
+                }
+            )
     return out
 
 
@@ -498,6 +516,7 @@ def _pair_search(card, model, engine, entries, singles_of, base, base_result, wa
 
 # -- rendering -------------------------------------------------------------------------------------
 
+
 def _cell(value: Any) -> str:
     return "-" if value is None else _show(value)
 
@@ -528,15 +547,17 @@ def render_table(report: dict, all_changes: bool = True) -> str:
         rows = []
         for e in report["changes"]:
             res = e["result"]
-            rows.append([
-                e["text"],
-                _mark(e, "exclusion", "no" if not res["atmp"] else "yes") if res["atmp"] else _mark(e, "exclusion", res["exclusion"]),
-                _mark(e, "nmpa.subclass", f"{_cell(res['nmpa.class'])}/{_cell(res['nmpa.subclass'])}", also="nmpa.class"),
-                _mark(e, "tianjin.subcategory", _cell(res["tianjin.subcategory"])),
-                _mark(e, "tianjin.risk_tier", _cell(res["tianjin.risk_tier"])),
-                " ".join([*(f"+{c}" for c in e["criteria_added"]), *(f"-{c}" for c in e["criteria_removed"])]) or "=",
-                str(len(e["new_violations"])) if e["new_violations"] else "",
-            ])
+            rows.append(
+                [
+                    e["text"],
+                    _mark(e, "exclusion", "no" if not res["atmp"] else "yes") if res["atmp"] else _mark(e, "exclusion", res["exclusion"]),
+                    _mark(e, "nmpa.subclass", f"{_cell(res['nmpa.class'])}/{_cell(res['nmpa.subclass'])}", also="nmpa.class"),
+                    _mark(e, "tianjin.subcategory", _cell(res["tianjin.subcategory"])),
+                    _mark(e, "tianjin.risk_tier", _cell(res["tianjin.risk_tier"])),
+                    " ".join([*(f"+{c}" for c in e["criteria_added"]), *(f"-{c}" for c in e["criteria_removed"])]) or "=",
+                    str(len(e["new_violations"])) if e["new_violations"] else "",
+                ]
+            )
         lines += grid(["change", "ATMP / exclusion", "NMPA class/subclass", "T subcategory", "tier", "criteria", "new violations"], rows)
     return "\n".join(lines)
 
@@ -570,14 +591,25 @@ def changes_frame(report: dict):
     for e in report["changes"]:
         c = e["changes"][0]
         res = e["result"]
-        rows.append({
-            "field": c["field"], "字段": c["field_label"].get("zh", c["field"]),
-            "change": e["text"], "value": c["value_label"].get("en"), "取值": c["value_label"].get("zh"),
-            "atmp": res["atmp"], "exclusion": res["exclusion"], "class": res["nmpa.class"], "subclass": res["nmpa.subclass"],
-            "subcategory": res["tianjin.subcategory"], "tier": res["tianjin.risk_tier"],
-            "criteria +": ",".join(map(str, e["criteria_added"])), "criteria -": ",".join(map(str, e["criteria_removed"])),
-            "crosses": ",".join(e["crosses"]), "new violations": len(e["new_violations"]),
-        })
+        rows.append(
+            {
+                "field": c["field"],
+                "字段": c["field_label"].get("zh", c["field"]),
+                "change": e["text"],
+                "value": c["value_label"].get("en"),
+                "取值": c["value_label"].get("zh"),
+                "atmp": res["atmp"],
+                "exclusion": res["exclusion"],
+                "class": res["nmpa.class"],
+                "subclass": res["nmpa.subclass"],
+                "subcategory": res["tianjin.subcategory"],
+                "tier": res["tianjin.risk_tier"],
+                "criteria +": ",".join(map(str, e["criteria_added"])),
+                "criteria -": ",".join(map(str, e["criteria_removed"])),
+                "crosses": ",".join(e["crosses"]),
+                "new violations": len(e["new_violations"]),
+            }
+        )
     return pd.DataFrame(rows).fillna("—")
 
 
@@ -589,8 +621,17 @@ def counterfactuals_frame(report: dict):
     for cf in report["counterfactuals"]:
         for opt in cf["options"]:
             rule = opt["rule"] or {}
-            rows.append({
-                "boundary": cf["boundary"], "from": cf["from"], "to": cf["to"], "size": cf["size"], "change": opt["text"],
-                "coherent": opt["conforms"], "rule": rule.get("rule"), "规则": (rule.get("label") or {}).get("zh"), "source": rule.get("source"),
-            })
+            rows.append(
+                {
+                    "boundary": cf["boundary"],
+                    "from": cf["from"],
+                    "to": cf["to"],
+                    "size": cf["size"],
+                    "change": opt["text"],
+                    "coherent": opt["conforms"],
+                    "rule": rule.get("rule"),
+                    "规则": (rule.get("label") or {}).get("zh"),
+                    "source": rule.get("source"),
+                }
+            )
     return pd.DataFrame(rows, columns=["boundary", "from", "to", "size", "change", "coherent", "rule", "规则", "source"]).fillna("—")

@@ -63,16 +63,18 @@ def _table(results: list[dict]) -> str:
     rows = []
     for r in results:
         nm = r["exclusion"] if not r["atmp"] else f"{r['nmpa']['class']}: {r['nmpa']['subclass']}"
-        rows.append([
-            r["id"],
-            "yes" if r["atmp"] else "no",
-            nm or "-",
-            r["tianjin"]["subcategory"] or "-",
-            r["tianjin"]["risk_tier"] or "-",
-            ",".join(map(str, r["tianjin"]["criteria"])) or "-",
-            ",".join(b["code"] for b in r["borderline"]) or "-",
-            "yes" if r["conforms"] else "NO",
-        ])
+        rows.append(
+            [
+                r["id"],
+                "yes" if r["atmp"] else "no",
+                nm or "-",
+                r["tianjin"]["subcategory"] or "-",
+                r["tianjin"]["risk_tier"] or "-",
+                ",".join(map(str, r["tianjin"]["criteria"])) or "-",
+                ",".join(b["code"] for b in r["borderline"]) or "-",
+                "yes" if r["conforms"] else "NO",
+            ]
+        )
     from atmp.analysis.render import table
 
     return table(headers, rows)
@@ -278,8 +280,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InputError(f"--port: expected 1-65535, got {args.port}")
     try:
         settings = Settings.from_env(
-            max_batch=args.max_batch, max_body_bytes=args.max_body_bytes, sparql_timeout=args.sparql_timeout,
-            sparql_max_results=args.sparql_max_results, sparql_workers=args.sparql_workers,
+            max_batch=args.max_batch,
+            max_body_bytes=args.max_body_bytes,
+            sparql_timeout=args.sparql_timeout,
+            sparql_max_results=args.sparql_max_results,
+            sparql_workers=args.sparql_workers,
             **{name: getattr(args, name) for name in RELIABILITY_FLAGS},
             ontology=Path(args.ontology) if args.ontology else None,
         )
@@ -305,14 +310,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="classify one card or a JSON array of cards")
     p.add_argument("path", help="JSON file, or - for standard input")
     p.add_argument("--format", choices=["json", "table"], default="json")
-    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
-                   help="compiled (default): the ontology's axioms evaluated in-process, proven identical to HermiT by the tests; "
-                        "hermit: warm in-process HermiT (the reference); owlready2: owlready2's batch run of HermiT")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="compiled (default): the ontology's axioms evaluated in-process, proven identical to HermiT by the tests; "
+        "hermit: warm in-process HermiT (the reference); owlready2: owlready2's batch run of HermiT",
+    )
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
-    p.add_argument("--regimes", default=None, help="comma-separated regimes to compute, e.g. n,t,eu (default all: n,t,eu,us,jp); "
-                   "the eu/us/jp blocks and the crosswalk entries of unselected regimes are left out, N and T are always present")
-    p.add_argument("--explain", choices=["full", "brief", "none"],
-                   help="explanations: full (every rule walked), brief (deciding reasons only), none; default full on a terminal, brief to a file or pipe")
+    p.add_argument(
+        "--regimes",
+        default=None,
+        help="comma-separated regimes to compute, e.g. n,t,eu (default all: n,t,eu,us,jp); "
+        "the eu/us/jp blocks and the crosswalk entries of unselected regimes are left out, N and T are always present",
+    )
+    p.add_argument(
+        "--explain",
+        choices=["full", "brief", "none"],
+        help="explanations: full (every rule walked), brief (deciding reasons only), none; default full on a terminal, brief to a file or pipe",
+    )
     p.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     p.add_argument("--progress-min", type=int, default=20, help=argparse.SUPPRESS)
     p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define (default: classify it and warn in the result's warnings)")
@@ -339,8 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="JSON file with one card (or an array and --id), or - for standard input")
     p.add_argument("--id", help="the card to analyse when the file holds an array")
     p.add_argument("--format", choices=["json", "table"], default="json")
-    p.add_argument("--boundary", action="append", choices=["exclusion", "class", "subclass", "subcategory", "tier"],
-                   help="report counterfactuals for this boundary only (repeatable; default: all)")
+    p.add_argument(
+        "--boundary",
+        action="append",
+        choices=["exclusion", "class", "subclass", "subcategory", "tier"],
+        help="report counterfactuals for this boundary only (repeatable; default: all)",
+    )
     p.add_argument("--max-pairs", type=int, default=150, help="two-field changes screened where no single change crosses a boundary (0: none)")
     p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="compiled (default) or a reference reasoner")
     p.add_argument("--brief", action="store_true", help="table: counterfactuals only, not every change")

@@ -42,8 +42,12 @@ def _wrap(func, input_error: type[Exception]):
 
 
 def _graph_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
-                   help="how the catalogue is classified: compiled (default, fast, checked against HermiT by the tests) or hermit / owlready2 (reference reasoner)")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="how the catalogue is classified: compiled (default, fast, checked against HermiT by the tests) or hermit / owlready2 (reference reasoner)",
+    )
     p.add_argument("--catalogue", metavar="FILE", help="product cards with provenance to load instead of catalogue/products.json")
 
 

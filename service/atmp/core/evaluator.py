@@ -362,9 +362,7 @@ class ProductContext:
         """The facts with every term replaced by the evaluator's one object for it (identity lookups)."""
         if self._values_canon is None:
             canon = self.ev.canon
-            self._values_canon = {
-                canon.get(p, p): tuple(canon.get(v, v) if isinstance(v, URIRef) else v for v in vals) for p, vals in self.facts.values.items()
-            }
+            self._values_canon = {canon.get(p, p): tuple(canon.get(v, v) if isinstance(v, URIRef) else v for v in vals) for p, vals in self.facts.values.items()}
         return self._values_canon
 
     def _ordered(self, prop: URIRef):

@@ -58,13 +58,10 @@ def _render(model: OntologyModel, reason: tuple) -> dict:
     label = model.label(cls)
     source = model.source(cls)
     if kind == "not":
-        return {"rule": local_name(cls), "holds": False, "source": source,
-                "en": f"does not meet: {label.get('en')}", "zh": f"不符合：{label.get('zh')}"}
+        return {"rule": local_name(cls), "holds": False, "source": source, "en": f"does not meet: {label.get('en')}", "zh": f"不符合：{label.get('zh')}"}
     if kind == "asserted":
-        return {"rule": local_name(cls), "holds": True, "source": source,
-                "en": f"asserted on the product: {label.get('en')}", "zh": f"直接断言于产品：{label.get('zh')}"}
-    return {"rule": local_name(cls), "holds": True, "source": source,
-            "en": f"meets: {label.get('en')}", "zh": f"符合：{label.get('zh')}"}
+        return {"rule": local_name(cls), "holds": True, "source": source, "en": f"asserted on the product: {label.get('en')}", "zh": f"直接断言于产品：{label.get('zh')}"}
+    return {"rule": local_name(cls), "holds": True, "source": source, "en": f"meets: {label.get('en')}", "zh": f"符合：{label.get('zh')}"}
 
 
 def hidden_classes(model: OntologyModel) -> frozenset:

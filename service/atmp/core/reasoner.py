@@ -108,9 +108,9 @@ def owlready_memberships(
     out: dict[URIRef, set[URIRef]] = {}
     for start in range(0, len(iris), chunk):
         g = Graph()
-        for pg in product_graphs[start:start + chunk]:
+        for pg in product_graphs[start : start + chunk]:
             g += pg
-        out.update(_owlready_chunk(ontology_nt, g, iris[start:start + chunk], classes))
+        out.update(_owlready_chunk(ontology_nt, g, iris[start : start + chunk], classes))
     return out
 
 
@@ -218,9 +218,7 @@ class WarmHermit:
 
             def holds(c: URIRef) -> bool:
                 if c not in known:
-                    known[c] = all(holds(s) for s in self._supers.get(c, ())) and bool(
-                        self._reasoner.isEntailed(self._df.getOWLSubClassOfAxiom(desc, self._cls(c)))
-                    )
+                    known[c] = all(holds(s) for s in self._supers.get(c, ())) and bool(self._reasoner.isEntailed(self._df.getOWLSubClassOfAxiom(desc, self._cls(c))))
                 return known[c]
 
             return {c for c in classes if holds(c)}

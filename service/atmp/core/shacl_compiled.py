@@ -33,8 +33,19 @@ Check = Callable[[object, Data], bool]  # does this node conform to a (nested) s
 
 # constraint parameters that name shapes or values, not constraints of their own
 _PARAMETERS = {
-    SH.path, SH.severity, SH.message, SH.targetClass, SH.deactivated, SH.name, SH.description, SH.order, SH.group,
-    SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint, RDF.type,
+    SH.path,
+    SH.severity,
+    SH.message,
+    SH.targetClass,
+    SH.deactivated,
+    SH.name,
+    SH.description,
+    SH.order,
+    SH.group,
+    SH.qualifiedMinCount,
+    SH.qualifiedMaxCount,
+    SH.qualifiedValueShapesDisjoint,
+    RDF.type,
 }
 _COMPILED = {SH["not"], SH["and"], SH["or"], SH.xone, SH.node, SH.minCount, SH.maxCount, SH.hasValue, SH["in"], SH.qualifiedValueShape}
 

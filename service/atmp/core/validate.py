@@ -70,9 +70,7 @@ def borderline_classes(model: OntologyModel) -> set[URIRef]:
     return {rc.iri for rc in model.result_classes if rc.field == "borderline"}
 
 
-def product_values(
-    model: OntologyModel, cards: Sequence[dict], memberships: Sequence[Iterable[URIRef]] | None = None, facts: Sequence[ProductFacts] | None = None
-) -> dict:
+def product_values(model: OntologyModel, cards: Sequence[dict], memberships: Sequence[Iterable[URIRef]] | None = None, facts: Sequence[ProductFacts] | None = None) -> dict:
     """The data to validate, as ``node -> property -> values``: the one definition of what SHACL sees.
 
     Per card: ``rdf:type atmp:Product`` and one value per card fact (booleans as Python bools, codes
@@ -146,7 +144,8 @@ def _entry(model: OntologyModel, shapes: Graph, shape: Node, severity: Node, val
 def _describe(model: OntologyModel, shapes: Graph, report: Graph, result: Node) -> tuple[Node, dict]:
     """One sh:ValidationResult of a pyshacl report -> (focus node, entry)."""
     return report.value(result, SH.focusNode), _entry(  # type: ignore[return-value]
-        model, shapes,
+        model,
+        shapes,
         report.value(result, SH.sourceShape),  # type: ignore[arg-type]
         report.value(result, SH.resultSeverity),  # type: ignore[arg-type]
         report.value(result, SH.value),
@@ -282,6 +281,7 @@ def _per_card(cards: Sequence[dict], iris: Sequence[URIRef], by_focus: dict, mod
         bucket = by_focus.get(iri, {"violations": [], "warnings": []})
         violations = sorted(bucket["violations"], key=lambda e: e["code"])
         warnings = sorted(bucket["warnings"], key=lambda e: e["code"])
-        out.append({"id": card["id"], "conforms": not violations, "violations": violations, "warnings": warnings,
-                    "rule_version": {"iri": model.version_iri, "info": model.version_info}})
+        out.append(
+            {"id": card["id"], "conforms": not violations, "violations": violations, "warnings": warnings, "rule_version": {"iri": model.version_iri, "info": model.version_info}}
+        )
     return out

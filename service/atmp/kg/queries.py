@@ -168,7 +168,7 @@ def parse_query(text: str, name: str, path: Path | None = None, strict: bool = T
             if item == "optional":
                 required = False
             elif item.startswith("default "):
-                default, required = item[len("default "):].strip(), False
+                default, required = item[len("default ") :].strip(), False
             else:
                 raise QueryError(f"{where}: parameter {m['name']}: unknown option {item!r}")
         params.append(Parameter(m["name"], ptype, required, default, m["desc"].strip()))
@@ -343,7 +343,7 @@ def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
         return text
     block = values_block(bindings)
     start = where_group_start(text)
-    bound = f"{text[:start + 1]}\n  {block}\n{text[start + 1:]}"
+    bound = f"{text[: start + 1]}\n  {block}\n{text[start + 1 :]}"
     verify_bound(text, bound, bindings)
     return bound
 
