@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/atmp classify tests/fixtures/examples/cards.json --format table
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile  # two workers (the machine has 2 cores); a test file stays in one worker
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service tests benchmarks

@@ -7,8 +7,8 @@ examples and the catalogue. "Answers" are every result field that carries one (s
 ``benchmarks.reference.summary``); the reference memberships come from the warm HermiT, which is
 itself checked here against owlready2's one-batch realisation, the reference the benchmark times.
 
-CI runs a few hundred cards; ``ATMP_EQUIVALENCE_CARDS`` (seeded batch, default 150) and
-``ATMP_EQUIVALENCE_EXAMPLES`` (hypothesis batches of up to 10 cards, default 12) scale it up;
+CI runs a few hundred cards; ``ATMP_EQUIVALENCE_CARDS`` (seeded batch, default 100) and
+``ATMP_EQUIVALENCE_EXAMPLES`` (hypothesis batches of up to 10 cards, default 8) scale it up;
 ``python benchmarks/run.py --check N`` checks thousands.
 """
 
@@ -28,8 +28,8 @@ from tests.strategies import card_batches
 
 REFERENCE_ENGINES = ("hermit", "owlready2")
 FAST_ENGINES = [e for e in ENGINES if e not in REFERENCE_ENGINES]
-SEEDED_CARDS = int(os.environ.get("ATMP_EQUIVALENCE_CARDS", "150"))
-HYPOTHESIS_BATCHES = int(os.environ.get("ATMP_EQUIVALENCE_EXAMPLES", "12"))
+SEEDED_CARDS = int(os.environ.get("ATMP_EQUIVALENCE_CARDS", "100"))  # the generator covers the whole vocabulary in 100 cards
+HYPOTHESIS_BATCHES = int(os.environ.get("ATMP_EQUIVALENCE_EXAMPLES", "8"))
 
 pytestmark = pytest.mark.skipif(not FAST_ENGINES, reason="no engine besides the HermiT reference")
 
