@@ -109,6 +109,11 @@ def test_cli_publish_replaces_the_graphs(server, kg, published):
         publish(kg, f"{server}/store")  # the remaining tests compare with this process's graph
 
 
+# queries that list problems and rightly answer nothing on today's catalogue (every recorded agency decision is
+# reproduced; tests/test_crosswalk_kg.py shows the query finds a disagreement once there is one)
+EXPECTED_EMPTY = {"agency-disagreements"}
+
+
 @pytest.mark.parametrize("name", sorted(Q.load_queries()))
 def test_every_named_query_gives_the_embedded_answers_remotely(name, kg, published):
     query = Q.load_queries()[name]
@@ -117,7 +122,7 @@ def test_every_named_query_gives_the_embedded_answers_remotely(name, kg, publish
         remote = Q.run(query, params, endpoint=published)
         assert remote.variables == embedded.variables
         assert remote.keyed() == embedded.keyed(), (name, params)
-        if not any(v in INJECTIONS for v in params.values()):
+        if not any(v in INJECTIONS for v in params.values()) and name not in EXPECTED_EMPTY:
             assert embedded.rows, f"{name} {params}: no rows to compare"
 
 
