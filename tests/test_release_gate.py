@@ -112,8 +112,8 @@ def test_release_in_a_fresh_clone_without_tags(tmp_path: Path) -> None:
     released = entry.split("## 0.2.0 — 2026-12-03", 1)[1].split("\n## ", 1)[0]
     assert note.strip() in released
     # the grouping move is listed (the line may name other groupings too: the previous release predates the regime modules)
-    moved = [line for line in released.splitlines() if "culture_expansion (培养扩增 / culture expansion) moved from SubstantialManipulation" in line]
-    assert moved and "NonSubstantialManipulation" in moved[0], released
+    grouping = [line for line in released.splitlines() if "culture_expansion (培养扩增 / culture expansion) moved from SubstantialManipulation" in line]
+    assert grouping and "NonSubstantialManipulation" in grouping[0], released
     assert all(f"`{m}`" in released for m in moved) and "no ontology-v* tag" in released
     answers = json.loads((clone / "ontology" / "released-answers.json").read_text(encoding="utf-8"))
     assert answers["version"]["info"] == "0.2.0"
