@@ -132,7 +132,20 @@ class Search:
         return (ctx.truth(self.cls) is True) != self.expected
 
     def candidates(self, canon_prop: URIRef) -> tuple[list[Change], list[Change]]:
-        """(drops of stated values, alternatives for an absent or default value) of one property."""
+        """(drops of stated values, alternatives for an absent or default value) of one property.
+
+        They depend only on the product's value and the model, so all conclusions of one product share
+        them (kept beside its changed-facts contexts; callers only read them).
+        """
+        shared = self.variants.get(_CANDIDATES)
+        if shared is None:
+            shared = self.variants[_CANDIDATES] = {}
+        found = shared.get(canon_prop)
+        if found is None:
+            found = shared[canon_prop] = self._candidates(canon_prop)
+        return found
+
+    def _candidates(self, canon_prop: URIRef) -> tuple[list[Change], list[Change]]:
         prop = self.props[canon_prop]
         values = self.facts.values.get(prop.iri, ())
         if not prop.is_object:  # a true flag is a stated fact to drop; a false one is the absence of it
@@ -145,6 +158,9 @@ class Search:
         if values and values != _default(prop):
             return [(canon_prop, "absent", None)], []
         return [], [(canon_prop, "set", c) for c in _distinct(self.behaviour[canon_prop], values)]
+
+
+_CANDIDATES = ("candidates",)  # the key of the shared candidates in a product's variants (never a change set)
 
 
 def variants_of(ctx: ProductContext) -> dict:
@@ -227,7 +243,15 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
 
 
 def card_edit(model: OntologyModel, ev: Evaluator, change: Change) -> dict:
-    """A change as an edit of the card (what the justification test applies and a reader can redo)."""
+    """A change as an edit of the card (what the justification test applies and a reader can redo); a fresh dict per call."""
+    memo = model.memo.setdefault("justify_card_edit", {})
+    found = memo.get(change)
+    if found is None:
+        found = memo[change] = _card_edit(model, ev, change)
+    return dict(found)
+
+
+def _card_edit(model: OntologyModel, ev: Evaluator, change: Change) -> dict:
     canon_prop, op, value = change
     prop = _props(model, ev)[canon_prop]
     out: dict = {"field": prop.field, "change": op}
@@ -289,7 +313,22 @@ def field_text(model: OntologyModel, prop: CardProperty) -> dict[str, str]:
 
 
 def fact_text(model: OntologyModel, prop: CardProperty, values: tuple) -> dict[str, str]:
-    """``field: value[, value]`` in both languages; an empty value reads "none stated"."""
+    """``field: value[, value]`` in both languages; an empty value reads "none stated".
+
+    The same words for every product, so remembered per model (bounded like the search cache); the
+    dict is shared: read it, do not change it.
+    """
+    memo = model.memo.setdefault("justify_fact_text", {})
+    key = (prop.iri, values)
+    found = memo.get(key)
+    if found is None:
+        if len(memo) > CACHE_LIMIT:
+            memo.clear()
+        found = memo[key] = _fact_text(model, prop, values)
+    return found
+
+
+def _fact_text(model: OntologyModel, prop: CardProperty, values: tuple) -> dict[str, str]:
     name = field_text(model, prop)
     if not values:
         return {"en": f"{name['en']}: none stated", "zh": f"{name['zh']}：未说明"}
