@@ -123,3 +123,32 @@ def test_cli_writes_brief_to_a_pipe_and_none_on_request(tmp_path, capsysbinary):
     assert json.loads(capsysbinary.readouterr().out) == classify_cards(cards, explain="brief")
     assert main(["classify", str(path), "--explain", "none"]) == 0
     assert json.loads(capsysbinary.readouterr().out) == [without_explanations(r) for r in classify_cards(cards)]
+
+
+def test_brief_caches_stay_bounded_and_clearing_them_changes_no_answer(monkeypatch):
+    """What bounds a brief batch's memory: the per-model search and sentence caches start afresh past ``CACHE_LIMIT``.
+
+    The end-to-end RSS test (tests/test_streaming.py) runs full explanations; brief's growth is its
+    bounded caches, checked here directly with a small limit, and the answers must be the same bytes
+    as with the caches never cleared. Peak RSS of brief at 100,000 cards is in benchmarks/run.py.
+    """
+    from atmp.core import justify
+    from atmp.core.ontology import load_model
+
+    from benchmarks.cardgen import generate_cards
+
+    cards = generate_cards(600, seed=29)
+    model = load_model()
+    caches = ("justify_cache", "justify_fact_text")
+
+    def run() -> bytes:
+        for key in caches:
+            model.memo.pop(key, None)
+        return orjson.dumps(classify_cards(cards, model=model, explain="brief"))
+
+    unbounded = run()
+    assert all(len(model.memo[k]) > 100 for k in caches), "the batch must outgrow the small limit, or the test proves nothing"
+    monkeypatch.setattr(justify, "CACHE_LIMIT", 100)
+    bounded = run()
+    assert all(len(model.memo[k]) <= 101 for k in caches), {k: len(model.memo[k]) for k in caches}
+    assert bounded == unbounded
