@@ -102,7 +102,7 @@ def test_the_plain_form_only_where_no_cycle_lies_below(model, cards):
     """
     import random
 
-    from atmp.core.evaluator import Named
+    from atmp.core.compiled import _named
 
     ev = evaluator_for(model)
     cc = ev.compiled_for(frozenset({ATMP.Product}))
@@ -112,12 +112,7 @@ def test_the_plain_form_only_where_no_cycle_lies_below(model, cards):
     for cls in acyclic - set(cc.types) - {ev.thing}:  # an asserted class is true at once: it calls nothing
         callees = set(ev.defs.subclasses.get(cls, ()))
         for e in ev.defs.equivalents.get(cls, ()):
-            stack = [e]
-            while stack:
-                x = stack.pop()
-                if isinstance(x, Named):
-                    callees.add(x.iri)
-                stack.extend(getattr(x, "items", ()) or ((x.item,) if hasattr(x, "item") else ()))
+            callees |= _named(e)
         assert callees <= acyclic | set(cc.types) | {ev.thing}, cls
     cycle_slot = 2 * cc.n
     from atmp.core.compiled import CompiledClasses
