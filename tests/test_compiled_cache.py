@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from atmp.core import compiled_cache
 
+from benchmarks.cardgen import generate_cards
 from tests.conftest import FIXTURES, ROOT
 
 ATMP = [sys.executable, "-m", "atmp.cli"]
@@ -126,3 +127,75 @@ def test_only_the_most_recent_entries_are_kept(tmp_path):
         os.utime(entry, (1_000_000 + i, 1_000_000 + i))
     compiled_cache._prune(tmp_path)
     assert sorted(p.name for p in tmp_path.glob("*.bin")) == [f"{i:02d}.bin" for i in range(3, compiled_cache.KEEP + 3)]
+
+
+def test_the_stored_terms_shapes_and_definitions_are_the_ones_parsed_afresh(tmp_path, monkeypatch, cards):
+    """The cache stores rdflib terms by their parsed state (not through rdflib's constructors) and the compiled
+    shapes as objects: read back, every triple, literal value and shape result must be what a fresh parse gives."""
+    env = _env(tmp_path)
+    _classify(env, cards)  # writes the bundle
+    monkeypatch.setenv("ATMP_CACHE_DIR", str(tmp_path / "cache"))
+    import io
+    import pickle
+
+    from atmp.core.card import load_cards
+    from atmp.core.classify import card_facts, memberships_for
+    from atmp.core.ontology import ATMP
+    from atmp.core.shacl_compiled import CompiledShapes
+    from atmp.core.validate import product_values, shapes_file
+    from rdflib import BNode, Graph, Literal
+
+    ontology = ROOT / "ontology" / "atmp.ttl"
+    bundle = compiled_cache._read(compiled_cache.key_for(ontology)[0])
+    assert bundle is not None and bundle.shapes_compiled is not None
+    fresh = Graph().parse(ontology, format="turtle")
+    named = {t for t in fresh if not any(isinstance(x, BNode) for x in t)}
+    assert len(bundle.model.graph) == len(fresh) and named <= set(bundle.model.graph)  # blank nodes differ per parse
+    buffer = io.BytesIO()
+    compiled_cache._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(fresh)
+    again = pickle.loads(buffer.getvalue())  # noqa: S301 - the test's own bytes
+    assert set(again) == set(fresh)
+    stored = {t: t for t in again}
+    pairs = [(x, y) for t in fresh for x, y in zip(t, stored[t], strict=True)]
+    assert sum(isinstance(x, Literal) for x, _ in pairs) > 1000 and any(isinstance(x, BNode) for x, _ in pairs)
+    for parsed, loaded in pairs:
+        assert type(loaded) is type(parsed) and str(loaded) == str(parsed)
+        if isinstance(parsed, Literal):
+            assert (loaded.language, loaded.datatype, loaded.value, loaded.ill_typed) == (parsed.language, parsed.datatype, parsed.value, parsed.ill_typed)
+    model = bundle.model
+    batch, _ = load_cards(json.loads(cards.read_text(encoding="utf-8")) + generate_cards(60, seed=5, inconsistent_fraction=0.3))
+    facts = [card_facts(model, c) for c in batch]
+    data = product_values(model, batch, memberships_for(batch, model=model), facts)
+    compiled = CompiledShapes(Graph().parse(shapes_file(), format="turtle"), ATMP.Product)
+    results = bundle.shapes_compiled.run([f.iri for f in facts], data)
+    assert results and results == compiled.run([f.iri for f in facts], data)
+
+
+def test_generated_code_is_cached_by_what_it_depends_on_and_never_trusted_damaged(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATMP_CACHE_DIR", str(tmp_path))
+    built: list[str] = []
+
+    def source(text: str):
+        def make() -> str:
+            built.append(text)
+            return f"ANSWER = {text!r}\n"
+
+        return make
+
+    def answer(code) -> str:
+        namespace: dict = {}
+        exec(code, namespace)  # noqa: S102 - the test's own source
+        return namespace["ANSWER"]
+
+    assert answer(compiled_cache.cached_code("probe", ("a",), source("a"))) == "a"
+    assert answer(compiled_cache.cached_code("probe", ("a",), source("a"))) == "a"
+    assert built == ["a"], "the second call reads the file"
+    assert answer(compiled_cache.cached_code("probe", ("b",), source("b"))) == "b", "other inputs, other code"
+    for path in tmp_path.glob("probe-*.code"):
+        data = bytearray(path.read_bytes())
+        data[-3] ^= 0xFF
+        path.write_bytes(bytes(data))
+    assert answer(compiled_cache.cached_code("probe", ("a",), source("a"))) == "a"
+    assert built == ["a", "b", "a"], "a damaged file is compiled afresh"
+    monkeypatch.setenv("ATMP_CACHE_DIR", "off")
+    assert answer(compiled_cache.cached_code("probe", ("a",), source("a"))) == "a" and built[-1] == "a" and len(built) == 4

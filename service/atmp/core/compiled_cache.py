@@ -3,8 +3,8 @@
 Why: a fresh process spends ~0.25 s before its first answer parsing the ontology (rdflib's Turtle
 parser), reading the class definitions and generating + compiling their Python
 (:mod:`atmp.core.compiled`) — work whose result depends only on the rule files. This module stores
-that result — the :class:`OntologyModel` (with its graph), the shapes graph, the parsed
-:class:`Definitions` and the compiled code objects — in one file, keyed by a SHA-256 over the
+that result — the :class:`OntologyModel` (with its graph), the shapes graph and the compiled
+shapes, the parsed :class:`Definitions` and the compiled code objects — in one file, keyed by a SHA-256 over the
 ontology's and the shapes' bytes, the package version, the compiler's source and the Python and rdflib versions. An edited
 ontology or shapes file has another key, so it is compiled afresh; old entries are simply not read.
 
@@ -17,7 +17,9 @@ code when loaded: the directory must be the user's own (``$ATMP_CACHE_DIR``, els
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import io
 import marshal
 import os
 import pickle
@@ -25,9 +27,10 @@ import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
-MAGIC = b"ATMP-KG compiled model v1\n"
+MAGIC = b"ATMP-KG compiled model v2\n"
 _loaded: dict[str, Bundle | None] = {}  # key -> bundle (None: looked, nothing usable)
 
 
@@ -43,6 +46,7 @@ class Bundle:
     shapes_graph: Any  # rdflib.Graph of the shapes
     definitions: Any  # evaluator.Definitions
     code: dict[frozenset, bytes] = field(default_factory=dict)  # asserted types -> marshalled code of the compiled classes
+    shapes_compiled: Any = None  # atmp.core.shacl_compiled.CompiledShapes of the shapes (None: not compiled)
 
 
 def cache_dir() -> Path | None:
@@ -122,10 +126,15 @@ def _read(key: str) -> Bundle | None:
     head = len(MAGIC) + 32
     if len(data) < head or not data.startswith(MAGIC) or hashlib.sha256(data[head:]).digest() != data[len(MAGIC) : head]:
         return None  # foreign, truncated or corrupt: not trusted
+    enabled = gc.isenabled()
+    gc.disable()  # ~200,000 new objects, none of them garbage: collections while loading only cost time (half the load)
     try:
         bundle = pickle.loads(data[head:])  # noqa: S301 - our own file, checked above, in the user's cache dir
     except Exception:  # noqa: BLE001 - a cache that does not load is a cache miss
         return None
+    finally:
+        if enabled:
+            gc.enable()
     if not isinstance(bundle, Bundle) or bundle.key != key:
         return None
     return bundle
@@ -139,16 +148,28 @@ def bundle_for_model(model: Any) -> Bundle | None:
     return None
 
 
-def shapes_graph(path: Path) -> Any | None:
-    """The shapes graph of a loaded bundle when it was read from this same, unchanged file."""
+def _bundle_for_shapes(path: Path) -> Bundle | None:
+    """A loaded bundle whose shapes were read from this same, unchanged file."""
     for bundle in _loaded.values():
         if bundle is not None and bundle.shapes == str(path.resolve()):
             try:
                 if _digest(path) == bundle.shapes_digest:
-                    return bundle.shapes_graph
+                    return bundle
             except OSError:
                 return None
     return None
+
+
+def shapes_graph(path: Path) -> Any | None:
+    """The shapes graph of a loaded bundle when it was read from this same, unchanged file."""
+    bundle = _bundle_for_shapes(path)
+    return None if bundle is None else bundle.shapes_graph
+
+
+def compiled_shapes(path: Path) -> Any | None:
+    """The compiled shapes (:class:`atmp.core.shacl_compiled.CompiledShapes`) stored with this same, unchanged file, or None."""
+    bundle = _bundle_for_shapes(path)
+    return None if bundle is None else bundle.shapes_compiled
 
 
 def code_for(model: Any, types: frozenset) -> Any | None:
@@ -171,7 +192,7 @@ def save(model: Any) -> bool:
     if bundle_for_model(model) is not None or cache_dir() is None:
         return False
     from .classify import evaluator_for
-    from .validate import load_shapes
+    from .validate import compiled_shapes, load_shapes
 
     found = key_for(Path(model.path))
     if found is None:
@@ -180,9 +201,11 @@ def save(model: Any) -> bool:
     ev = evaluator_for(model)
     code = {types: marshal.dumps(cc.code) for types, cc in ev._compiled.items()}
     clean = replace(model, _labels={}, _sources={}, _definitions={}, memo={})
-    bundle = Bundle(key, str(Path(model.path).resolve()), str(shapes), shapes_digest, clean, load_shapes(), ev.defs, code)
+    bundle = Bundle(key, str(Path(model.path).resolve()), str(shapes), shapes_digest, clean, load_shapes(), ev.defs, code, compiled_shapes())
     try:
-        payload = pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL)
+        buffer = io.BytesIO()
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(bundle)
+        payload = buffer.getvalue()
     except Exception:  # noqa: BLE001 - something unpicklable in an edited model: run uncached
         return False
     path = _file(key)
@@ -199,13 +222,97 @@ def save(model: Any) -> bool:
     return True
 
 
+# -- small generated modules (the card schema's gate), cached beside the model
+CODE_MAGIC = b"ATMP-KG compiled code v1\n"
+
+
+def cached_code(kind: str, parts: tuple[str | bytes, ...], source: Any) -> CodeType:
+    """The code object of generated Python, compiled once per ``parts`` (what the source depends on).
+
+    Why: compiling the card schema's 70 kB gate costs ~25 ms of a cold start, and its source depends
+    only on the schema and the generator's version. ``source()`` is called only on a miss. The file
+    is checked like the model's (magic line, SHA-256 of the payload, the key inside); anything
+    unreadable, foreign or not a code object is recompiled and rewritten, never trusted.
+    """
+    h = hashlib.sha256()
+    for part in (kind, sys.version, *parts):
+        h.update((part if isinstance(part, bytes) else part.encode("utf-8")) + b"\0")
+    key = h.hexdigest()
+    directory = cache_dir()
+    path = None if directory is None else directory / f"{kind}-{key}.code"
+    head = len(CODE_MAGIC) + 32
+    if path is not None:
+        try:
+            data = path.read_bytes()
+            if data.startswith(CODE_MAGIC) and hashlib.sha256(data[head:]).digest() == data[len(CODE_MAGIC) : head]:
+                stored_key, code = marshal.loads(data[head:])
+                if stored_key == key and isinstance(code, CodeType):
+                    return code
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # a miss: compile below
+    code = compile(source(), f"<atmp {kind}>", "exec")
+    if path is not None:
+        payload = marshal.dumps((key, code))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            with os.fdopen(fd, "wb") as out:
+                out.write(CODE_MAGIC + hashlib.sha256(payload).digest() + payload)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # an unwritable cache only costs the next process the compile
+        _prune(path.parent, f"{kind}-*.code")
+    return code
+
+
+# -- rdflib terms, stored as what they already are
+# Why: rdflib's own pickling rebuilds every URIRef and Literal through its constructor, which checks
+# the IRI and re-parses the lexical form; the cache's ~20,000 terms were checked when the ontology
+# was parsed, and their parsed values are stored with them. Rebuilt here from the stored string and
+# slots, a load takes about a quarter less time (``tests/test_compiled_cache.py`` compares the graphs).
+
+
+def _uriref(value: str):
+    from rdflib.term import URIRef
+
+    return str.__new__(URIRef, value)
+
+
+def _bnode(value: str):
+    from rdflib.term import BNode
+
+    return str.__new__(BNode, value)
+
+
+def _literal(value: str, language, datatype, parsed, ill_typed):
+    from rdflib.term import Literal
+
+    out = str.__new__(Literal, value)
+    out._language, out._datatype, out._value, out._ill_typed = language, datatype, parsed, ill_typed
+    return out
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj):  # noqa: ANN001 - pickle's hook
+        from rdflib.term import BNode, Literal, URIRef
+
+        kind = type(obj)
+        if kind is URIRef:
+            return _uriref, (str(obj),)
+        if kind is Literal:
+            return _literal, (str(obj), obj._language, obj._datatype, obj._value, obj._ill_typed)
+        if kind is BNode:
+            return _bnode, (str(obj),)
+        return NotImplemented
+
+
 KEEP = 8  # cache files kept: one per ontology/shapes/compiler version recently used
 
 
-def _prune(directory: Path) -> None:
+def _prune(directory: Path, pattern: str = "*.bin") -> None:
     """Drop all but the ``KEEP`` most recently written entries (edited ontologies would otherwise pile up)."""
     try:
-        entries = sorted(directory.glob("*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
+        entries = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)
     except OSError:

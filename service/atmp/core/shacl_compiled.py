@@ -1,4 +1,4 @@
-"""The product shapes compiled into Python closures: the same SHACL results as pyshacl, ~100x faster.
+"""The product shapes compiled into Python predicates: the same SHACL results as pyshacl, ~100x faster.
 
 Why: pyshacl spends ~50 ms per card on our shapes (it builds and stringifies a report node for
 every inner ``sh:not``/``sh:and`` evaluation), which caps a 10,000-card screening at minutes. The
@@ -74,6 +74,152 @@ def _term(node: Node) -> Value:
     return node
 
 
+# -- the compiled checks: small callable objects, not closures, so the compiled shapes can be stored
+# in the compiled cache (atmp.core.compiled_cache) and a cold start does not walk the shapes graph again
+class _Conforms:
+    """Does a value node conform to a shape (none of its constraints fails)?"""
+
+    __slots__ = ("checks",)
+
+    def __init__(self, checks: list):
+        self.checks = checks
+
+    def __call__(self, node, data) -> bool:
+        return not any(c(node, data) for c in self.checks)
+
+
+class _Not:
+    __slots__ = ("inner",)
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, v, d) -> bool:
+        return not self.inner(v, d)
+
+
+class _All:
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list):
+        self.parts = parts
+
+    def __call__(self, v, d) -> bool:
+        return all(p(v, d) for p in self.parts)
+
+
+class _Any:
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list):
+        self.parts = parts
+
+    def __call__(self, v, d) -> bool:
+        return any(p(v, d) for p in self.parts)
+
+
+class _ExactlyOne:
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list):
+        self.parts = parts
+
+    def __call__(self, v, d) -> bool:
+        return sum(1 for p in self.parts if p(v, d)) == 1
+
+
+class _In:
+    __slots__ = ("allowed",)
+
+    def __init__(self, allowed: set):
+        self.allowed = allowed
+
+    def __call__(self, v, d) -> bool:
+        return v in self.allowed
+
+
+class _FocusFails:
+    """A value-node test applied to the focus itself (a node shape): the failing focus, or nothing."""
+
+    __slots__ = ("test",)
+
+    def __init__(self, test):
+        self.test = test
+
+    def __call__(self, node, data) -> list:
+        return [node] if not self.test(node, data) else []
+
+
+class _ValuesFail:
+    """A value-node test applied to each value on the path: the failing values, in order."""
+
+    __slots__ = ("test", "path")
+
+    def __init__(self, test, path: URIRef):
+        self.test, self.path = test, path
+
+    def __call__(self, node, data) -> list:
+        return [v for v in data.get(node, {}).get(self.path, ()) if not self.test(v, data)]
+
+
+class _IsValue:
+    """``sh:hasValue`` on a node shape: the node itself must be the value."""
+
+    __slots__ = ("wanted",)
+
+    def __init__(self, wanted):
+        self.wanted = wanted
+
+    def __call__(self, node, data) -> list:
+        return [] if node == self.wanted else [None]
+
+
+class _MinCount:
+    __slots__ = ("n", "path")
+
+    def __init__(self, n: int, path: URIRef):
+        self.n, self.path = n, path
+
+    def __call__(self, node, data) -> list:
+        return [None] if len(data.get(node, {}).get(self.path, ())) < self.n else []
+
+
+class _MaxCount:
+    __slots__ = ("n", "path")
+
+    def __init__(self, n: int, path: URIRef):
+        self.n, self.path = n, path
+
+    def __call__(self, node, data) -> list:
+        return [None] if len(data.get(node, {}).get(self.path, ())) > self.n else []
+
+
+class _HasValue:
+    __slots__ = ("wanted", "path")
+
+    def __init__(self, wanted, path: URIRef):
+        self.wanted, self.path = wanted, path
+
+    def __call__(self, node, data) -> list:
+        return [] if self.wanted in data.get(node, {}).get(self.path, ()) else [None]
+
+
+class _Qualified:
+    __slots__ = ("inner", "low", "high", "path")
+
+    def __init__(self, inner, low: int | None, high: int | None, path: URIRef):
+        self.inner, self.low, self.high, self.path = inner, low, high, path
+
+    def __call__(self, node, data) -> list:
+        count = sum(1 for v in data.get(node, {}).get(self.path, ()) if self.inner(v, data))
+        fails = []
+        if self.low is not None and count < self.low:
+            fails.append(None)
+        if self.high is not None and count > self.high:
+            fails.append(None)
+        return fails
+
+
 class _Compiler:
     def __init__(self, shapes: Graph):
         self.g = shapes
@@ -98,24 +244,18 @@ class _Compiler:
 
     def conforms(self, shape: Node) -> Check:
         """A predicate: does a value node conform to ``shape`` (all of its constraints)?"""
-        checks = [c for _, c in self.failures(shape)]
-        return lambda node, data: not any(c(node, data) for c in checks)
+        return _Conforms([c for _, c in self.failures(shape)])
 
     def failures(self, shape: Node) -> list[tuple[tuple[URIRef, Node], Callable[[object, Data], list]]]:
         """Per constraint of ``shape``: a function giving the failing value nodes (or ``[None]``)."""
         path = self.path(shape)
-        out = []
+        out: list = []
         for component, param in self.components(shape):
             per_value = self._per_value(component, param)
             if per_value is not None:
-                test = per_value
-                if path is None:
-                    out.append(((component, param), lambda node, data, t=test: [node] if not t(node, data) else []))
-                else:
-                    out.append(((component, param), lambda node, data, t=test, p=path: [v for v in data.get(node, {}).get(p, ()) if not t(v, data)]))
+                out.append(((component, param), _FocusFails(per_value) if path is None else _ValuesFail(per_value, path)))
             elif path is None and component == SH.hasValue:  # on a node shape: the node itself must be the value
-                wanted = _term(param)
-                out.append(((component, param), lambda node, data, w=wanted: [] if node == w else [None]))
+                out.append(((component, param), _IsValue(_term(param))))
             else:
                 if path is None:
                     raise NotCompilable(f"{shape}: {component} needs sh:path")
@@ -125,57 +265,33 @@ class _Compiler:
     def _per_value(self, component: URIRef, param: Node) -> Check | None:
         """Value-node components: a test per value node, or None for components over the value set."""
         if component == SH["not"]:
-            inner = self.conforms(param)
-            return lambda v, d: not inner(v, d)
+            return _Not(self.conforms(param))
         if component == SH["and"]:
-            parts = [self.conforms(s) for s in self._list(param)]
-            return lambda v, d: all(p(v, d) for p in parts)
+            return _All([self.conforms(s) for s in self._list(param)])
         if component == SH["or"]:
-            parts = [self.conforms(s) for s in self._list(param)]
-            return lambda v, d: any(p(v, d) for p in parts)
+            return _Any([self.conforms(s) for s in self._list(param)])
         if component == SH.xone:
-            parts = [self.conforms(s) for s in self._list(param)]
-            return lambda v, d: sum(1 for p in parts if p(v, d)) == 1
+            return _ExactlyOne([self.conforms(s) for s in self._list(param)])
         if component == SH.node:
-            inner = self.conforms(param)
-            return inner
+            return self.conforms(param)
         if component == SH["in"]:
-            allowed = {_term(x) for x in self._list(param)}
-            return lambda v, d: v in allowed
+            return _In({_term(x) for x in self._list(param)})
         return None
 
     def _on_values(self, shape: Node, component: URIRef, param: Node, path: URIRef) -> Callable[[object, Data], list]:
-        def values(node, data):
-            return data.get(node, {}).get(path, ())
-
         if component == SH.minCount:
-            n = int(param)  # type: ignore[arg-type]
-            return lambda node, data: [None] if len(values(node, data)) < n else []
+            return _MinCount(int(param), path)  # type: ignore[arg-type]
         if component == SH.maxCount:
-            n = int(param)  # type: ignore[arg-type]
-            return lambda node, data: [None] if len(values(node, data)) > n else []
+            return _MaxCount(int(param), path)  # type: ignore[arg-type]
         if component == SH.hasValue:
-            wanted = _term(param)
-            return lambda node, data: [] if wanted in values(node, data) else [None]
+            return _HasValue(_term(param), path)
         if component == SH.qualifiedValueShape:
             inner = self.conforms(param)
             low = self.g.value(shape, SH.qualifiedMinCount)
             high = self.g.value(shape, SH.qualifiedMaxCount)
             if self.g.value(shape, SH.qualifiedValueShapesDisjoint) not in (None, Literal(False)):
                 raise NotCompilable(f"{shape}: sh:qualifiedValueShapesDisjoint is not compiled")
-            low_n = None if low is None else int(low)  # type: ignore[arg-type]
-            high_n = None if high is None else int(high)  # type: ignore[arg-type]
-
-            def qualified(node, data):
-                count = sum(1 for v in values(node, data) if inner(v, data))
-                fails = []
-                if low_n is not None and count < low_n:
-                    fails.append(None)
-                if high_n is not None and count > high_n:
-                    fails.append(None)
-                return fails
-
-            return qualified
+            return _Qualified(inner, None if low is None else int(low), None if high is None else int(high), path)  # type: ignore[arg-type]
         raise NotCompilable(f"{shape}: {component} is not compiled")
 
 

@@ -202,6 +202,11 @@ def bilingual_report(model: OntologyModel, report: Graph) -> Graph:
 @lru_cache(maxsize=4)
 def _compiled(path: str, mtime: float) -> CompiledShapes | None:
     """The shapes compiled once per file version; None when they use what is not compiled."""
+    from .compiled_cache import compiled_shapes as cached
+
+    found = cached(Path(path))  # compiled by an earlier process, with the model (same file, same bytes)
+    if found is not None:
+        return found
     try:
         return CompiledShapes(_load_shapes(path, mtime), ATMP.Product)
     except NotCompilable as exc:
