@@ -136,7 +136,7 @@ def _classify(
     collect: bool = False,
     selected: frozenset[str] | None = None,
 ) -> list[dict]:
-    from .explain import LEVELS
+    from .explain import LEVELS, fill_pending
 
     if explain not in LEVELS:
         raise ValueError(f"unknown explanation level {explain!r}; expected one of {LEVELS}")
@@ -144,10 +144,17 @@ def _classify(
     memberships = []
     facts = []
     every, due = GC_EVERY, GC_EVERY
+    # brief: the searches of justify.LANES products run together (atmp.core.justify.prefetch), their entries filled after
+    from . import justify
+
+    batch = justify.LANES if explain == "brief" and justify.FAST and len(cards) >= justify.LANES_MIN else 0
+    pending: list | None = [] if batch > 1 else None
     for i, (card, (members, ctx)) in enumerate(zip(cards, _memberships(cards, engine, model, progress, selected), strict=True)):
         memberships.append(members)
         facts.append(ctx.facts)
-        results.append(assemble(model, card, members, ctx, explain, selected))
+        results.append(assemble(model, card, members, ctx, explain, selected, pending))
+        if pending is not None and ((i + 1) % batch == 0 or i + 1 == len(cards)):
+            fill_pending(model, pending)
         if collect and i + 1 == due and i + 1 < len(cards):
             # a collection scans everything made since the last one (~70 ms per 1,000 explained
             # cards); it is only worth it while it finds cycles, so the interval doubles when it does not

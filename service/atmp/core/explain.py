@@ -110,11 +110,13 @@ def explanation_entry(model: OntologyModel, ctx: ProductContext, rc: ResultClass
 LEVELS = ("full", "brief", "none")
 
 
-def entry_maker(model: OntologyModel, ctx: ProductContext, card: dict, level: str):
+def entry_maker(model: OntologyModel, ctx: ProductContext, card: dict, level: str, pending: list | None = None):
     """``(result class, conclusion[, holds]) -> entry or None`` for one explanation level.
 
     ``none`` returns ``None`` at once, so no explanation work is done; ``brief`` runs only the
     counterfactual search of :mod:`atmp.core.justify`; ``full`` walks the definitions as before.
+    With ``pending`` (a list), a brief entry is an empty dict, filled in place by
+    :func:`fill_pending` once the searches of many products have been run together.
     """
     if level not in LEVELS:
         raise ValueError(f"unknown explanation level {level!r}; expected one of {LEVELS}")
@@ -123,5 +125,26 @@ def entry_maker(model: OntologyModel, ctx: ProductContext, card: dict, level: st
     if level == "brief":
         from .justify import brief_entry
 
+        if pending is not None:
+
+            def later(rc, conclusion, holds=True):
+                entry: dict = {}
+                pending.append((entry, ctx, card, rc, conclusion, holds))
+                return entry
+
+            return later
         return lambda rc, conclusion, holds=True: brief_entry(model, ctx.ev, ctx, rc, conclusion, card, holds)
     return lambda rc, conclusion, holds=True: explanation_entry(model, ctx, rc, conclusion)
+
+
+def fill_pending(model: OntologyModel, pending: list) -> None:
+    """Fill the brief entries :func:`entry_maker` left empty: all their searches in one batch, then each entry in order."""
+    from .justify import brief_entry, prefetch
+
+    if not pending:
+        return
+    ev = pending[0][1].ev
+    prefetch(model, ev, [(ctx, rc.iri, holds) for _, ctx, _, rc, _, holds in pending])
+    for entry, ctx, card, rc, conclusion, holds in pending:
+        entry.update(brief_entry(model, ev, ctx, rc, conclusion, card, holds))
+    pending.clear()

@@ -29,6 +29,8 @@ from .ontology import CardProperty, OntologyModel
 
 CACHE_LIMIT = 200_000  # cached searches per model; beyond this the cache starts afresh (bounded memory)
 FAST = True  # re-decide on the compiled bitsets (atmp.core.justify_fast); False: the reference path, kept for the tests
+LANES = 250  # products whose searches run together on lanes (see prefetch); 0 or 1: one search at a time
+LANES_MIN = 32  # fewer cards than this in a call: one search at a time (a lane batch's set-up outweighs it)
 
 Change = tuple  # (property IRI, op, value): op in remove | add | absent | set
 
@@ -186,14 +188,13 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
     decide together. Cached per (class, truth, values on what the class reads).
     """
     cls = ev.canon.get(cls, cls)
+    decided = ctx.__dict__.get("_justify_decided")
+    if decided is not None:  # found for this product by a batch (:func:`prefetch`)
+        found = decided.get((cls, expected))
+        if found is not None:
+            return found
     props = _props(model, ev)
-    plans = model.memo.setdefault("justify_read_props", {})
-    read_props = plans.get((cls, ctx.types))
-    if read_props is None:  # the properties the class reads, in the model's field order (once per class and types)
-        reads = ev.reads(cls, ctx.types)
-        wanted = None if reads is None else set(reads)
-        read_props = plans[(cls, ctx.types)] = [p for p in props if wanted is None or p in wanted]
-    key = (cls, expected, ctx.types, tuple(ctx.values.get(p, ()) for p in read_props))
+    read_props, key = _plan(model, ev, ctx, cls, expected)
     cache = model.memo.setdefault("justify_cache", {})
     found = cache.get(key)
     if found is not None:
@@ -240,6 +241,300 @@ def deciding(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIR
                     break
     found = cache[key] = singles + groups
     return found
+
+
+def _plan(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIRef, expected: bool) -> tuple[list[URIRef], tuple]:
+    """(the properties ``cls`` reads, in the model's field order; the search's cache key for this product)."""
+    plans = model.memo.setdefault("justify_read_props", {})
+    read_props = plans.get((cls, ctx.types))
+    if read_props is None:  # once per class and types
+        reads = ev.reads(cls, ctx.types)
+        wanted = None if reads is None else set(reads)
+        read_props = plans[(cls, ctx.types)] = [p for p in _props(model, ev) if wanted is None or p in wanted]
+    return read_props, (cls, expected, ctx.types, tuple(ctx.values.get(p, ()) for p in read_props))
+
+
+# -- the same search for many conclusions of many products at once, on lanes (atmp.core.lanes)
+
+
+class _Job:
+    """One conclusion's search, advanced a round at a time: the steps of :func:`deciding`, in its order."""
+
+    __slots__ = ("ctx", "cls", "expected", "key", "read_props", "search", "lanes", "singles", "rest", "group", "members", "at", "trial", "failed", "others", "negations")
+
+    def __init__(self, ctx: ProductContext, cls: URIRef, expected: bool, read_props: list[URIRef], key: tuple, search: Search, lanes: _ProductLanes):
+        self.ctx, self.cls, self.expected, self.read_props, self.key, self.search, self.lanes = ctx, cls, expected, read_props, key, search, lanes
+        self.singles: list[tuple[Change, ...]] = []
+        self.rest: list[Change] = []
+        self.group: list[Change] | None = None  # the group found, being shrunk
+        self.members: list[Change] = []
+        self.at = 0
+        self.trial: tuple[Change, ...] = ()
+        self.failed = False  # a change outside the compiled vocabulary: left to deciding()
+        self.others: list[ProductContext] = []  # products with the same key: the same answer
+        self.negations: list[list[tuple[Change, ...]]] = []
+
+
+class _ProductLanes:
+    """One product's changed copies: each change tuple as slot changes (kept), and its lane in the current round."""
+
+    __slots__ = ("ctx", "base", "slots", "known", "round", "local", "rows", "start", "first", "bad")
+
+    def __init__(self, ctx: ProductContext, fast: BitVariants):
+        self.ctx, self.base, self.slots = ctx, fast.bits, fast.slots
+        self.known: dict[tuple, tuple | None] = {}
+        self.round = 0
+        self.local: dict[tuple, int] = {}
+        self.rows: list[tuple] = []
+        self.start = 0
+        self.first: dict[URIRef, int] = {}  # the first round: property -> its candidates' first lane
+        self.bad: set[int] = set()  # the first round: lanes whose change the compiled vocabulary does not have
+
+    def slot_changes(self, changes: tuple) -> tuple | None:
+        """``((slot, new bits), ...)`` for ``changes`` applied in order (as :meth:`BitVariants._changed`), None outside the vocabulary."""
+        known = self.known
+        found = known.get(changes, MISS)
+        if found is not MISS:
+            return found  # type: ignore[return-value]
+        base, current = self.base, {}
+        todo = changes
+        if len(changes) > 1:  # a growing group: start from the group one shorter, when it was asked
+            before = known.get(changes[:-1], MISS)
+            if before is None:
+                known[changes] = None
+                return None
+            if before is not MISS:
+                current, todo = dict(before), changes[-1:]  # type: ignore[arg-type]
+        out: tuple | None = None
+        for canon_prop, op, value in todo:
+            entry = self.slots.get(canon_prop)
+            if entry is None:
+                break
+            slot, bits, default = entry
+            if op == "absent":
+                new = default
+            else:
+                bit = bits.get(value)
+                if bit is None:
+                    break
+                old = current.get(slot, base[slot])
+                new = old & ~bit if op == "remove" else old | bit if op == "add" else bit
+            if new is None:
+                break
+            current[slot] = new
+        else:
+            out = tuple((slot, v) for slot, v in current.items() if v != base[slot])
+        self.known[changes] = out
+        return out
+
+
+def prefetch(model: OntologyModel, ev: Evaluator, requests: list[tuple[ProductContext, URIRef, bool]]) -> None:
+    """Run :func:`deciding` for many (product, class, truth) requests at once; each product then finds its answers.
+
+    Why: one by one, each re-decision runs the compiled class functions on one changed copy
+    (~30 per conclusion, ~14 conclusions per card). Here every copy the search asks for in one step
+    (all single changes; then the growing groups; then each shrinking step, with the values that
+    would make a negation true) is a lane of one :mod:`atmp.core.lanes` evaluation, for all requests
+    together. The steps and their order are :func:`deciding`'s, so the answers are its answers
+    (``tests/test_justify_fast.py`` compares them); a request this path cannot take (a product or
+    class outside the compiled form, a change outside its vocabulary, a cycle that does not settle)
+    is left to :func:`deciding`.
+    """
+    from .lanes import NotSettled, lane_classes
+
+    props = _props(model, ev)
+    behaviour = _behaviours(model, ev)
+    cache = model.memo.setdefault("justify_cache", {})
+    jobs: list[_Job] = []
+    by_key: dict[tuple, _Job] = {}
+    per_product: dict[int, _ProductLanes] = {}
+    cc = None
+    for ctx, cls, expected in requests:
+        cls = ev.canon.get(cls, cls)
+        if ctx._cc is None or cls not in ctx._cc.index or (cc is not None and ctx._cc is not cc):
+            continue  # one compiled form per batch (products asserting other types go the scalar way)
+        read_props, key = _plan(model, ev, ctx, cls, expected)
+        found = cache.get(key)
+        if found is not None:
+            ctx.__dict__.setdefault("_justify_decided", {})[(cls, expected)] = found
+            continue
+        job = by_key.get(key)
+        if job is not None:
+            job.others.append(ctx)
+            continue
+        lanes = per_product.get(id(ctx))
+        if lanes is None:
+            fast = bit_variants(ctx, props)
+            if fast is None:
+                continue
+            lanes = per_product[id(ctx)] = _ProductLanes(ctx, fast)
+        cc = ctx._cc
+        search = Search(ev, props, ctx.facts, cls, expected, variants_of(ctx), None)
+        search.behaviour = behaviour
+        job = by_key[key] = _Job(ctx, cls, expected, read_props, key, search, lanes)
+        jobs.append(job)
+    if not jobs:
+        return
+    try:
+        evaluator = lane_classes(cc)
+    except Exception:  # noqa: BLE001 - a lane form that does not generate: every request goes the scalar way
+        return
+    rounds = [0]
+
+    def evaluate(asks: list[tuple[_Job, tuple]]):
+        """One lane per distinct (product, changes) asked; returns each ask's (lanes, index) and the classes' true lanes."""
+        rounds[0] += 1
+        number = rounds[0]
+        order: list[_ProductLanes] = []
+        where: list = []
+        for job, changes in asks:
+            pl = job.lanes
+            if pl.round != number:
+                pl.round, pl.local, pl.rows = number, {}, []
+                order.append(pl)
+            local = pl.local.get(changes)
+            if local is None:
+                moved = pl.slot_changes(changes)
+                if moved is None:
+                    job.failed = True
+                    where.append(None)
+                    continue
+                local = pl.local[changes] = len(pl.rows)
+                pl.rows.append(moved)
+            where.append((pl, local))
+        start = 0
+        for pl in order:
+            pl.start = start
+            start += len(pl.rows)
+        result = evaluator.evaluate([(pl.base, pl.ctx.facts.iri, pl.rows) for pl in order])
+        return where, result.true_bytes
+
+    def moves(job: _Job, true: bytes, at) -> bool:
+        """Does the ask at ``at`` (from :func:`evaluate`) move the class away from its truth?"""
+        lane = at[0].start + at[1]
+        return bool(true[lane >> 3] & (1 << (lane & 7))) is not job.expected
+
+    try:
+        # 1. every single change: drops of stated facts, alternatives for absent or default ones. They
+        # depend only on the product and the property, so each product's lanes are its read
+        # properties' candidates, once each, whichever conclusions read them
+        number = rounds[0] = rounds[0] + 1
+        order: list[_ProductLanes] = []
+        for job in jobs:
+            pl = job.lanes
+            if pl.round != number:
+                pl.round, pl.local, pl.rows = number, {}, []
+                pl.first, pl.bad = {}, set()
+                order.append(pl)
+            for p in job.read_props:
+                if p in pl.first:
+                    continue
+                drops, alternatives = job.search.candidates(p)
+                pl.first[p] = len(pl.rows)
+                for c in (*drops, *alternatives):
+                    moved = pl.slot_changes((c,))
+                    if moved is None:
+                        pl.bad.add(len(pl.rows))
+                        moved = ()
+                    pl.rows.append(moved)
+        start = 0
+        for pl in order:
+            pl.start = start
+            start += len(pl.rows)
+        true_of = evaluator.evaluate([(pl.base, pl.ctx.facts.iri, pl.rows) for pl in order]).true_bytes
+        for job in jobs:
+            true, expected, pl = true_of(job.cls), job.expected, job.lanes
+            singles, rest, bad = job.singles, job.rest, pl.bad
+            for p in job.read_props:
+                drops, alternatives = job.search.candidates(p)
+                local = pl.first[p]
+                if bad and any(local + k in bad for k in range(len(drops) + len(alternatives))):
+                    job.failed = True
+                    break
+                lane = pl.start + local
+                for d in drops:
+                    if bool(true[lane >> 3] & (1 << (lane & 7))) is not expected:
+                        singles.append((d,))
+                    else:
+                        rest.append(d)
+                    lane += 1
+                for alt in alternatives:
+                    if bool(true[lane >> 3] & (1 << (lane & 7))) is not expected:
+                        singles.append((alt,))
+                        break
+                    lane += 1
+        # 2. the facts that decide only together: every prefix of the rest (one alone is known not to)
+        asks = [(job, tuple(job.rest[:k])) for job in jobs if not job.failed for k in range(2, len(job.rest) + 1)]
+        if asks:
+            where, true_of = evaluate(asks)
+            i = 0
+            for job, prefix in asks:
+                at = where[i]
+                i += 1
+                if job.group is None and not job.failed and moves(job, true_of(job.cls), at):
+                    job.group = list(prefix)
+                    job.members = list(prefix)
+        # 3. shrink each group one member at a time; with the first step, the values that would change a negation
+        fallback = [job for job in jobs if not job.failed and not job.singles and job.group is None]
+        for job in fallback:
+            for p in job.read_props:
+                prop = props[p]
+                values = job.ctx.facts.values.get(prop.iri, ())
+                if prop.is_object and values:
+                    op = "set" if prop.functional else "add"
+                    job.negations.append([((p, op, code),) for code in _distinct(behaviour[p], values)])
+        first = True
+        while True:
+            asks = []
+            shrinking = []
+            for job in jobs:
+                if job.failed or job.group is None:
+                    continue
+                while job.at < len(job.members):
+                    member = job.members[job.at]
+                    trial = tuple(g for g in job.group if g is not member)  # the group's changes are distinct: identity is equality
+                    if trial:
+                        job.trial = trial
+                        asks.append((job, trial))
+                        shrinking.append(job)
+                        break
+                    job.at += 1
+            if first:
+                asks += [(job, c) for job in fallback for options in job.negations for c in options]
+            if not asks:
+                break
+            where, true_of = evaluate(asks)
+            i = 0
+            for job in shrinking:
+                at = where[i]
+                i += 1
+                if not job.failed:
+                    if moves(job, true_of(job.cls), at):
+                        job.group = [g for g in job.group if g is not job.members[job.at]]  # type: ignore[union-attr]
+                    job.at += 1
+            if first:
+                for job in fallback:
+                    true = true_of(job.cls)
+                    for options in job.negations:
+                        found = False
+                        for c in options:
+                            at = where[i]
+                            i += 1
+                            if not (job.failed or found) and moves(job, true, at):
+                                job.singles.append(c)
+                                found = True
+                first = False
+    except NotSettled:
+        return  # nothing stored: every request goes the scalar way
+    for job in jobs:
+        if job.failed:
+            continue
+        found = job.singles + ([tuple(job.group)] if job.group is not None else [])
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        cache[job.key] = found
+        for ctx in (job.ctx, *job.others):
+            ctx.__dict__.setdefault("_justify_decided", {})[(job.cls, job.expected)] = found
 
 
 def card_edit(model: OntologyModel, ev: Evaluator, change: Change) -> dict:

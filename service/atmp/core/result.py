@@ -19,9 +19,14 @@ class RuleConflict(RuntimeError):
     """The ontology put a product in two classes that fill the same single-valued field."""
 
 
-def assemble(model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext, explain: str = "full", regimes: frozenset[str] | None = None) -> dict:
-    """The contract result; ``explain`` is ``full`` (the definition walk), ``brief`` (deciding reasons only) or ``none``."""
-    explanation_entry = entry_maker(model, ctx, card, explain)
+def assemble(
+    model: OntologyModel, card: dict, members: set[URIRef], ctx: ProductContext, explain: str = "full", regimes: frozenset[str] | None = None, pending: list | None = None
+) -> dict:
+    """The contract result; ``explain`` is ``full`` (the definition walk), ``brief`` (deciding reasons only) or ``none``.
+
+    ``pending``: brief entries are left empty and listed there, for :func:`atmp.core.explain.fill_pending`.
+    """
+    explanation_entry = entry_maker(model, ctx, card, explain, pending)
     single: dict[str, str | None] = dict.fromkeys(SINGLE_FIELDS)
     criteria: list[int] = []
     borderline: list[dict] = []
