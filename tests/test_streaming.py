@@ -93,9 +93,44 @@ def test_jobs_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):
     path = write_jsonl(tmp_path / "cards.jsonl", generate_cards(2500, seed=17, inconsistent_fraction=0.1))
     one = run([str(path), "--jobs", "1"])
     two = run([str(path), "--jobs", "2"])
-    assert one.returncode == 0 and two.returncode == 0, two.stderr
-    assert one.stdout == two.stdout
+    auto = run([str(path)])  # the default, --jobs auto: workers on a machine with more than one core
+    assert one.returncode == 0 and two.returncode == 0 and auto.returncode == 0, two.stderr + auto.stderr
+    assert one.stdout == two.stdout == auto.stdout
     assert len(one.stdout.splitlines()) == 2500
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+def test_a_bad_jobs_value_is_refused_naming_the_option(tmp_path, value):
+    path = write_jsonl(tmp_path / "cards.jsonl", generate_cards(3, seed=5))
+    target = tmp_path / "out.jsonl"
+    done = run([str(path), "--jobs", value, "-o", str(target)])
+    assert done.returncode == 2, done.stderr
+    assert b"--jobs" in done.stderr and b"Traceback" not in done.stderr
+    assert not target.exists() and list(tmp_path.iterdir()) == [path]
+
+
+def test_auto_jobs_start_workers_only_when_a_second_chunk_exists(monkeypatch):
+    """``--jobs auto``: one chunk is classified in this process (no start-up for one card); two go to workers."""
+    import os
+
+    from atmp.cli import stream
+
+    def where(chunk, *rest):  # forked workers inherit this: each chunk answers with the process that did it
+        return [str(os.getpid()).encode()] * len(chunk)
+
+    monkeypatch.setattr(stream, "_serialise_chunk", where)
+    assert stream.parse_jobs("auto") == stream.AUTO and stream.parse_jobs("3") == 3
+    assert stream.parse_jobs("0") is None and stream.parse_jobs("x") is None
+
+    def pids(chunks: list[list[dict]], engine: str = stream.DEFAULT_ENGINE) -> set[int]:
+        pieces = stream.classified(iter(chunks), engine, 0, None, stream.AUTO, lambda n: None)
+        return {int(p) for chunk in pieces for p in chunk}
+
+    assert pids([[{}]]) == {os.getpid()}
+    assert pids([]) == set()
+    assert pids([[{}], [{}]], engine="hermit") == {os.getpid()}, "a reasoner engine stays in one process"
+    if stream.auto_jobs(stream.DEFAULT_ENGINE) > 1:
+        assert os.getpid() not in pids([[{}]] * 4)
 
 
 def _peak_rss_mb(args: list[str]) -> float:

@@ -107,8 +107,9 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
     from atmp.core.inputs import refuse_unknown
     from atmp.core.ontology import load_model
 
-    if args.jobs < 1:
-        raise InputError(f"--jobs: expected 1 or more, got {args.jobs}")
+    jobs = stream.parse_jobs(args.jobs)
+    if jobs is None:
+        raise InputError(f"--jobs: expected auto or a whole number of 1 or more, got {args.jobs!r}")
     jsonl = stream.is_jsonl(args.path, args.jsonl)
     total: int | None
     if jsonl:
@@ -164,7 +165,7 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
     if collecting:
         gc.enable()
     explain = args.explain or explain_default(sys.stdout if args.output is None else None)
-    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, args.jobs, advance, explain, regimes)
+    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, jobs, advance, explain, regimes)
     try:
         if args.format == "table":
             rows = [orjson.loads(piece) for chunk in pieces for piece in chunk]
@@ -347,7 +348,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="refuse a card with a field the contract does not define (default: classify it and warn in the result's warnings)")
     p.add_argument("--jsonl", action="store_true", help="input is JSON Lines, one card per line (implied by a .jsonl name); output is JSON Lines, streamed")
     p.add_argument("-o", "--output", help="write here (via a temporary file, renamed when complete) instead of standard output")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1); output bytes are the same for any number")
+    p.add_argument(
+        "--jobs",
+        default="auto",
+        help=(
+            "worker processes: a number, or auto (default: one per core, at most 4, once the input has more than"
+            " one chunk of 1,000 cards); output bytes are the same for any number"
+        ),
+    )
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("validate", help="SHACL report of one card or a JSON array: exit 0 when every card conforms, 1 when not")

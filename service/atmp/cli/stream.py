@@ -21,6 +21,7 @@ because a whole array does), and a bad line must not leave half an output behind
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from atmp.core.card import CardError, validate_card
+from atmp.core.layout import DEFAULT_ENGINE
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one card; the schema's string limits keep real cards far below
 
@@ -95,18 +97,60 @@ def _worker_chunk(job: tuple[list[dict], str, int, None, str, frozenset[str] | N
     return _serialise_chunk(*job)
 
 
+AUTO = "auto"
+AUTO_MAX = 4  # --jobs auto: workers at most (each holds its own copy of what it builds; the model pages are shared)
+
+
+def parse_jobs(value: str | int) -> int | str | None:
+    """``--jobs``: a count of 1 or more, or :data:`AUTO`; None for anything else."""
+    if isinstance(value, int):
+        return value if value >= 1 else None
+    text = str(value).strip().lower()
+    if text == AUTO:
+        return AUTO
+    return int(text) if text.isdigit() and int(text) >= 1 else None
+
+
+def auto_jobs(engine: str) -> int:
+    """Workers for ``--jobs auto``: one per usable core (at most :data:`AUTO_MAX`), on the default (compiled) engine where ``fork`` exists.
+
+    The reasoner engines run a JVM per process (memory, start-up), and without ``fork`` (Windows) a
+    worker would rebuild the model: both stay in this process.
+    """
+    import multiprocessing
+
+    if engine != DEFAULT_ENGINE or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, AUTO_MAX))
+
+
 def classified(
     chunks: Iterator[list[dict]],
     engine: str,
     option: int,
     model,
-    jobs: int,
+    jobs: int | str,
     progress: Callable[[int], None],
     explain: str = "full",
     regimes: frozenset[str] | None = None,
 ) -> Iterator[list[bytes]]:
-    """Serialised results per chunk, in input order, from this process or ``jobs`` forked workers."""
-    if jobs <= 1:
+    """Serialised results per chunk, in input order, from this process or ``jobs`` forked workers.
+
+    Workers start only once a second chunk exists: a single chunk is classified here, with no
+    process start-up (``--jobs auto`` then costs a one-card run nothing).
+    """
+    if jobs != 1:
+        first = next(chunks, None)
+        if first is None:
+            return
+        second = next(chunks, None)
+        chunks = itertools.chain([first], [] if second is None else [second], chunks)
+        if second is None:
+            jobs = 1
+        elif jobs == AUTO:
+            jobs = auto_jobs(engine)
+    if jobs <= 1:  # type: ignore[operator]
         for chunk in chunks:
             out = _serialise_chunk(chunk, engine, option, model, explain, regimes)
             progress(len(chunk))
