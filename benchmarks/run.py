@@ -67,9 +67,7 @@ TARGETS = {  # from the issues (15: performance), 2 cores
     "10,000 cards, peak RSS": ("batch_rss_mb", 10_000, 1024.0, "MB"),
     "one card warm (p50)": ("warm_p50_ms", None, 20.0, "ms"),
     "one card, cold process (atmp classify)": ("batch_wall_s", 1, 3.0, "s"),
-    "100,000 cards, wall (first level)": ("batch_wall_s", 100_000, 15.0, "s"),
-    "100,000 cards, peak RSS (first level)": ("batch_rss_mb", 100_000, 1024.0, "MB"),
-}
+}  # issue 15's 100,000-card target (15 s, 1 GB) is brief's: LEVEL_TARGETS, not the first level's
 LEVEL_TARGETS = [  # (level, cards, wall s, RSS MB) — issue 15
     ("brief", 10_000, 2.0, 400.0),
     ("full", 10_000, 4.0, None),
@@ -88,6 +86,9 @@ class Measured:
     detail: str = ""
     output: Any = field(default=None, repr=False)
     cpu_s: float | None = None  # user + system CPU of the process tree (GNU time): what a shared machine does not inflate as much as wall
+    # peak of the summed PSS of the tree (smaps_rollup, same samples): forked workers share the parent's
+    # model pages, which summed RSS counts once per process; PSS charges each shared page once in all
+    tree_pss_mb: float | None = None
 
 
 def _gnu_time_works() -> bool:
@@ -102,12 +103,24 @@ def _gnu_time_works() -> bool:
 USE_GNU_TIME = _gnu_time_works()
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes (Linux ``smaps_rollup``; 0 where the kernel has none or the process ended)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and its descendants (psutil), keeping the peak."""
+    """Samples the summed RSS and PSS of a process and its descendants (psutil, smaps_rollup), keeping the peaks."""
 
     def __init__(self, pid: int, interval: float = 0.05):
         super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0
+        self.pid, self.interval, self.peak, self.peak_pss = pid, interval, 0, 0
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -124,13 +137,15 @@ class TreeSampler(threading.Thread):
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 break
-            total = 0
+            total = pss = 0
             for p in procs:
                 try:
                     total += p.memory_info().rss
+                    pss += _pss(p.pid)
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, pss)
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -156,7 +171,7 @@ def measure(cmd: list[str], budget: float, stdout: Path | None = None, stderr: P
             os.killpg(proc.pid, signal.SIGKILL)  # the group of the process started here (time, python, java)
             proc.wait()
             sampler.stop()
-            return Measured("over_budget", time.perf_counter() - start, None, _mb(sampler.peak), f"killed after {budget:.0f} s")
+            return Measured("over_budget", time.perf_counter() - start, None, _mb(sampler.peak), f"killed after {budget:.0f} s", tree_pss_mb=_mb(sampler.peak_pss))
         wall = time.perf_counter() - start
         sampler.stop()
     finally:
@@ -174,8 +189,8 @@ def measure(cmd: list[str], budget: float, stdout: Path | None = None, stderr: P
     time_file.unlink(missing_ok=True)
     if rc != 0:
         tail = stderr.read_text(errors="replace").strip().splitlines()[-3:] if stderr and stderr.exists() else []
-        return Measured("failed", wall, rss, _mb(sampler.peak), f"exit {rc}: " + " | ".join(tail))
-    return Measured("ok", wall, rss, _mb(sampler.peak), cpu_s=cpu if USE_GNU_TIME else None)
+        return Measured("failed", wall, rss, _mb(sampler.peak), f"exit {rc}: " + " | ".join(tail), tree_pss_mb=_mb(sampler.peak_pss))
+    return Measured("ok", wall, rss, _mb(sampler.peak), cpu_s=cpu if USE_GNU_TIME else None, tree_pss_mb=_mb(sampler.peak_pss))
 
 
 def _mb(nbytes: int) -> float | None:
@@ -613,7 +628,7 @@ def run_ours(args, engine: str, sizes: list[int], lines: dict[int, Path], ids: l
             if index == 0:
                 report["ours"][n] = entry
             log(
-                f"ours {level:<8} {n:>6} cards: {entry['status']} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB, "
+                f"ours {level:<8} {n:>6} cards: {entry['status']} {fmt_s(m.wall_s)} s, peak RSS {fmt_mb(m.rss_mb)} MB (tree PSS {fmt_mb(m.tree_pss_mb)} MB), "
                 f"floor {fmt_s(entry.get('floor_s'))} s (x{fmt(entry.get('ratio_to_floor'))}) {entry.get('detail', '')}"
             )
     if not available:
@@ -901,8 +916,8 @@ def render(report: dict) -> str:
             f"Explanation levels (`atmp classify batch.jsonl -o out.jsonl --jobs {meta.get('jobs', 1)}`; "
             "floor = orjson reading the input + writing the same results, measured in this run):",
             "",
-            "| cards | level | wall (s) | CPU (s) | peak RSS, largest process / tree (MB) | µs/card | output (MB) | I/O floor (s) | ratio to floor |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| cards | level | wall (s) | CPU (s) | peak RSS, largest process / tree (MB) | tree PSS (MB) | µs/card | output (MB) | I/O floor (s) | ratio to floor |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for n in meta["sizes"]:
             for level, runs in levels.items():
@@ -911,7 +926,7 @@ def render(report: dict) -> str:
                 out_mb = e.get("output_bytes", 0) / 2**20 if e.get("output_bytes") else None
                 lines.append(
                     f"| {n:,} | {level} | {fmt(wall, 2) if wall is not None else e.get('status', '–')} | {fmt(e.get('cpu_s'), 2)} | "
-                    f"{fmt_mb(e.get('rss_mb'))} / {fmt_mb(e.get('tree_rss_mb'))} | "
+                    f"{fmt_mb(e.get('rss_mb'))} / {fmt_mb(e.get('tree_rss_mb'))} | {fmt_mb(e.get('tree_pss_mb'))} | "
                     f"{fmt(wall * 1e6 / n, 0) if wall else '–'} | {fmt(out_mb)} | {fmt(e.get('floor_s'), 2)} | {fmt(e.get('ratio_to_floor'))} |"
                 )
     cold = report.get("cold")
@@ -923,8 +938,9 @@ def render(report: dict) -> str:
     for level, n, wall_limit, rss_limit in LEVEL_TARGETS:
         e = (levels.get(level) or {}).get(n) or (levels.get(level) or {}).get(str(n)) or {}
         ok = e.get("status") == "ok"
-        # with worker processes the whole tree counts (summed RSS, shared model pages counted per process)
-        rss = max(e.get("rss_mb") or 0, e.get("tree_rss_mb") or 0) or None
+        # with worker processes the whole tree counts: its summed PSS (each shared page once), never less
+        # than the largest process's kernel peak; summed RSS when PSS was not sampled (older results)
+        rss = max(e.get("rss_mb") or 0, e.get("tree_pss_mb") or e.get("tree_rss_mb") or 0) or None
         wall, rss = (e.get("wall_s"), rss) if ok else (None, None)
         verdict = "not measured" if wall is None else ("PASS" if wall <= wall_limit and (rss_limit is None or (rss or 0) <= rss_limit) else "FAIL")
         limit = f"≤ {fmt(wall_limit)} s" + (f" and ≤ {fmt(rss_limit, 0)} MB" if rss_limit else "")
