@@ -195,6 +195,7 @@ GENETIC = "genetic_material"
 VIRAL_VECTORS = _grouping("ViralVectorType")  # [shape: viral_vector_kind_needs_viral_vector]
 GENETIC_VECTORS = VIRAL_VECTORS | {"plasmid", "lipid_nanoparticle", "polymer_nanoparticle", "extracellular_vesicle", "bacterium"}  # can carry genetic material
 CARGO_VECTORS = frozenset({"lipid_nanoparticle", "polymer_nanoparticle", "extracellular_vesicle", "bacterium", "cell"})  # can carry proteins, peptides, drugs
+NO_GENES = frozenset({NONE, "cell"})  # vectors that introduce no genes: a cell carries actives [shape: genetic_modification_needs_material]
 GENETIC_MANIPULATIONS = _grouping("GeneticManipulation")
 ENGINEERING_MANIPULATIONS = GENETIC_MANIPULATIONS | {"engineering_modification"}
 LIVING_MECHANISMS = _grouping("LivingActivityMechanism")
@@ -433,7 +434,7 @@ def build_card(ch: Chooser, card_id: str, kinds: Iterable[str] | None = None) ->
     # manipulations
     manipulations = [m for m in codes("process.manipulations") if _fits(MANIPULATION_KINDS, m, kind)]
     required: list[str] = []
-    if not (genetic or vector != NONE):  # [shape: genetic_modification_needs_material]
+    if not genetic and vector in NO_GENES:  # [shape: genetic_modification_needs_material]
         manipulations = [m for m in manipulations if m != "genetic_modification"]
     if microbe and not engineered:
         manipulations = [m for m in manipulations if m not in ENGINEERING_MANIPULATIONS]
@@ -587,8 +588,8 @@ def _break_neoantigen(ch: Chooser, card_id: str) -> dict:
 def _break_chemical(ch: Chooser, card_id: str) -> dict:
     card = build_card(ch, card_id, sorted(CHEMICALS))
     manip = card["process"]["manipulations"]
-    # genetic_modification only with a vector, else it would also break genetic_modification_needs_material
-    has_vector = card["substance"].get("vector", NONE) != NONE
+    # genetic_modification only with a gene-delivering vector, else it would also break genetic_modification_needs_material
+    has_vector = card["substance"].get("vector", NONE) not in NO_GENES
     extra = _pick_other(ch, "process.manipulations", sorted(GENETIC_MANIPULATIONS) if has_vector else ["gene_editing"])
     if extra not in manip:
         manip.append(extra)

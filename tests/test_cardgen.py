@@ -54,11 +54,13 @@ def test_100_cards_exercise_the_whole_vocabulary(seed):
 
 
 def test_consistent_cards_conform():
-    batch = generate_cards(200, 11)
+    """5,000 cards on the compiled shapes (a rule the generator misses can be rare: the vector 'cell' with
+    genetic_modification was 19 cards in 10,000), the first 200 also on pyshacl."""
+    batch = generate_cards(5000, 11)
     reports = validate_cards(_model(), batch)
     assert [(r["id"], r["violations"]) for r in reports if not r["conforms"]] == []
     # and pyshacl on the plain facts agrees (the reference, independent of the project's SHACL path)
-    assert {i: c["violations"] for i, c in pyshacl_codes(_model(), batch).items() if c["violations"]} == {}
+    assert {i: c["violations"] for i, c in pyshacl_codes(_model(), batch[:200]).items() if c["violations"]} == {}
 
 
 def test_each_breaker_contradicts_exactly_its_shape():
