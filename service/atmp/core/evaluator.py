@@ -239,35 +239,31 @@ class Evaluator:
         """
         key = (cls, types, explaining)
         if key not in self._reads:
+            # a closure over classes and expressions, so any order finds the same set; an explicit stack,
+            # not nested recursive functions (a reference cycle per call, kept while a batch pauses the GC)
             props: set[URIRef] = set()
-            identity = [False]
+            identity = False
             seen: set[URIRef] = set()
-
-            def walk_class(c: URIRef) -> None:
-                if c in seen or (c in types and not explaining):  # an asserted class is true at once: nothing read
-                    return
-                seen.add(c)
-                for e in self.defs.equivalents.get(c, ()):
-                    walk(e)
-                if explaining or not self.decided(c, types):
-                    for sub in self.defs.subclasses.get(c, ()):
-                        walk_class(sub)
-
-            def walk(e: Expr) -> None:
+            todo: list = [Named(cls)]
+            while todo:
+                e = todo.pop()
                 if isinstance(e, Named):
-                    walk_class(e.iri)
+                    c = e.iri
+                    if c in seen or (c in types and not explaining):  # an asserted class is true at once: nothing read
+                        continue
+                    seen.add(c)
+                    todo.extend(self.defs.equivalents.get(c, ()))
+                    if explaining or not self.decided(c, types):
+                        todo.extend(Named(sub) for sub in self.defs.subclasses.get(c, ()))
                 elif isinstance(e, (And, Or)):
-                    for i in e.items:
-                        walk(i)
+                    todo.extend(e.items)
                 elif isinstance(e, Not):
-                    walk(e.item)
+                    todo.append(e.item)
                 elif isinstance(e, OneOf):
-                    identity[0] = True
+                    identity = True
                 elif isinstance(e, (Some, Only, HasValue, MaxZero)):
                     props.add(e.prop)
-
-            walk_class(cls)
-            self._reads[key] = None if identity[0] else tuple(sorted(props))
+            self._reads[key] = None if identity else tuple(sorted(props))
         return self._reads[key]
 
     # -- individuals of the vocabulary (no facts of their own, only types and enumerations)

@@ -158,33 +158,38 @@ def unknown_fields(card: dict) -> list[dict]:
     """A warning for every field of ``card`` that the contract does not define, with the closest defined name."""
     known = _known()
     found: list[dict] = []
-
-    def walk(value: dict, path: str) -> None:
-        names = known.get(path)
-        if names is None:
-            return
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else key
-            if key not in names:
-                close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-                suggestion = f"{path}.{close[0]}" if close and path else (close[0] if close else None)
-                hint = f"; did you mean {suggestion}?" if suggestion else ""
-                hint_zh = f"；是否应为 {suggestion}？" if suggestion else ""
-                found.append(
-                    {
-                        "code": "unknown_field",
-                        "field": sub,
-                        "suggestion": suggestion,
-                        "message": {
-                            "en": f"{sub} is not a field of the product-card contract and was not used in classification{hint}",
-                            "zh": f"{sub} 不是产品卡片约定中的字段，分类时未使用{hint_zh}",
-                        },
-                    }
-                )
-            elif isinstance(item, dict):
-                walk(item, sub)
-
-    walk(card, "")
+    # an explicit stack of iterators, not a nested recursive function: that one referred to itself
+    # through its closure, a reference cycle per call, which a batch (collector paused) kept until its
+    # next collection. Same order: a nested section's fields are reported where the section stands
+    if "" not in known:
+        return found
+    stack = [(iter(card.items()), "", known[""])]
+    while stack:
+        items, path, names = stack[-1]
+        entry = next(items, None)
+        if entry is None:
+            stack.pop()
+            continue
+        key, item = entry
+        sub = f"{path}.{key}" if path else key
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+            suggestion = f"{path}.{close[0]}" if close and path else (close[0] if close else None)
+            hint = f"; did you mean {suggestion}?" if suggestion else ""
+            hint_zh = f"；是否应为 {suggestion}？" if suggestion else ""
+            found.append(
+                {
+                    "code": "unknown_field",
+                    "field": sub,
+                    "suggestion": suggestion,
+                    "message": {
+                        "en": f"{sub} is not a field of the product-card contract and was not used in classification{hint}",
+                        "zh": f"{sub} 不是产品卡片约定中的字段，分类时未使用{hint_zh}",
+                    },
+                }
+            )
+        elif isinstance(item, dict) and sub in known:
+            stack.append((iter(item.items()), sub, known[sub]))
     return found
 
 
