@@ -89,7 +89,10 @@ def test_output_file_replaces_the_target_only_when_complete(tmp_path, cards):
 
 
 def test_jobs_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):
-    """Chunks of 1,000 cards: 2,500 cards make three chunks, spread over two workers."""
+    """2,500 cards are several chunks (``atmp.cli.CHUNK``), spread over two workers."""
+    from atmp.cli import CHUNK
+
+    assert 2500 > 2 * CHUNK
     path = write_jsonl(tmp_path / "cards.jsonl", generate_cards(2500, seed=17, inconsistent_fraction=0.1))
     one = run([str(path), "--jobs", "1"])
     two = run([str(path), "--jobs", "2"])
@@ -145,7 +148,7 @@ def _peak_rss_mb(args: list[str]) -> float:
     return float(done.stdout.strip())
 
 
-MEMORY_BOUND_MB = 400  # 20,000 cards with full explanations; one 1,000-card chunk lives at a time
+MEMORY_BOUND_MB = 400  # 20,000 cards with full explanations; one chunk (atmp.cli.CHUNK) lives at a time per process
 GROWTH_BOUND_MB = 100  # 20,000 cards may cost this much more than 2,000: the shared caches (bounded), not the batch; measured 29 MB (154 -> 183 MB, full, EU/US/JP blocks included)
 
 

@@ -81,7 +81,9 @@ def _table(results: list[dict]) -> str:
     return table(headers, rows)
 
 
-CHUNK = 1000  # cards classified and written per step: bounds memory on large batches
+# cards classified and written per step: bounds memory (10,000 brief cards, 2 workers: 1,000 a step peaked
+# at 465 MB PSS, 500 at 360 MB, in the same wall time; brief's lanes take 250 cards at once)
+CHUNK = 500
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -353,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help=(
             "worker processes: a number, or auto (default: one per core, at most 4, once the input has more than"
-            " one chunk of 1,000 cards); output bytes are the same for any number"
+            f" one chunk of {CHUNK:,} cards); output bytes are the same for any number"
         ),
     )
     p.set_defaults(func=cmd_classify)
