@@ -102,7 +102,7 @@ def test_jobs_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):
     assert len(one.stdout.splitlines()) == 2500
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", ""])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "", "²"])
 def test_a_bad_jobs_value_is_refused_naming_the_option(tmp_path, value):
     path = write_jsonl(tmp_path / "cards.jsonl", generate_cards(3, seed=5))
     target = tmp_path / "out.jsonl"

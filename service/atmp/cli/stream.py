@@ -108,7 +108,9 @@ def parse_jobs(value: str | int) -> int | str | None:
     text = str(value).strip().lower()
     if text == AUTO:
         return AUTO
-    return int(text) if text.isdigit() and int(text) >= 1 else None
+    if not (text.isascii() and text.isdigit()):  # str.isdigit alone admits "²", which int() refuses
+        return None
+    return int(text) if int(text) >= 1 else None
 
 
 def auto_jobs(engine: str) -> int:
