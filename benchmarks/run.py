@@ -86,7 +86,7 @@ class Measured:
     detail: str = ""
     output: Any = field(default=None, repr=False)
     cpu_s: float | None = None  # user + system CPU of the process tree (GNU time): what a shared machine does not inflate as much as wall
-    # peak of the summed PSS of the tree (smaps_rollup, same samples): forked workers share the parent's
+    # peak of the summed PSS of the tree (psutil, same samples): forked workers share the parent's
     # model pages, which summed RSS counts once per process; PSS charges each shared page once in all
     tree_pss_mb: float | None = None
 
@@ -103,20 +103,8 @@ def _gnu_time_works() -> bool:
 USE_GNU_TIME = _gnu_time_works()
 
 
-def _pss(pid: int) -> int:
-    """Proportional set size in bytes (Linux ``smaps_rollup``; 0 where the kernel has none or the process ended)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS and PSS of a process and its descendants (psutil, smaps_rollup), keeping the peaks."""
+    """Samples the summed RSS and PSS of a process and its descendants (psutil), keeping the peaks."""
 
     def __init__(self, pid: int, interval: float = 0.05):
         super().__init__(daemon=True)
@@ -141,7 +129,7 @@ class TreeSampler(threading.Thread):
             for p in procs:
                 try:
                     total += p.memory_info().rss
-                    pss += _pss(p.pid)
+                    pss += getattr(p.memory_full_info(), "pss", 0)  # Linux only (smaps); 0 elsewhere
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
