@@ -117,6 +117,7 @@ def test_auto_jobs_start_workers_only_when_a_second_chunk_exists(monkeypatch):
     import os
 
     from atmp.cli import stream
+    from atmp.core.layout import ENGINES
 
     def where(chunk, *rest):  # forked workers inherit this: each chunk answers with the process that did it
         return [str(os.getpid()).encode()] * len(chunk)
@@ -131,7 +132,8 @@ def test_auto_jobs_start_workers_only_when_a_second_chunk_exists(monkeypatch):
 
     assert pids([[{}]]) == {os.getpid()}
     assert pids([]) == set()
-    assert pids([[{}], [{}]], engine="hermit") == {os.getpid()}, "a reasoner engine stays in one process"
+    for reasoner in (e for e in ENGINES if e != stream.DEFAULT_ENGINE):
+        assert pids([[{}], [{}]], engine=reasoner) == {os.getpid()}, f"the {reasoner} engine stays in one process"
     if stream.auto_jobs(stream.DEFAULT_ENGINE) > 1:
         assert os.getpid() not in pids([[{}]] * 4)
 
