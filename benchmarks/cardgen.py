@@ -10,7 +10,8 @@ Also a command line: ``python -m benchmarks.cardgen 1000 --seed 7 [--inconsisten
 every enum, boolean and list field of ``substance``/``process``/``function`` is read from it, so a code
 added to the schema is generated without touching this file. **Groupings the ontology defines** (microorganism
 kinds, conventional molecules, viral vector types, genetic manipulations, living-activity mechanisms, living cells
-or tissue) are read from its enumerated classes, so an edit in Protégé reaches the generator. What this file adds is the contract's
+or tissue) are read from its enumerated classes, so an edit in Protégé reaches the generator; so is the list of
+vectors that carry no genes, from the shape that forbids genetic modification without them. What this file adds is the contract's
 *consistency knowledge* (PRODUCT-CARD.md and the SHACL Violation shapes in ``shapes/product-shapes.ttl``),
 written as restrictions on the schema's codes:
 
@@ -195,7 +196,46 @@ GENETIC = "genetic_material"
 VIRAL_VECTORS = _grouping("ViralVectorType")  # [shape: viral_vector_kind_needs_viral_vector]
 GENETIC_VECTORS = VIRAL_VECTORS | {"plasmid", "lipid_nanoparticle", "polymer_nanoparticle", "extracellular_vesicle", "bacterium"}  # can carry genetic material
 CARGO_VECTORS = frozenset({"lipid_nanoparticle", "polymer_nanoparticle", "extracellular_vesicle", "bacterium", "cell"})  # can carry proteins, peptides, drugs
-NO_GENES = frozenset({NONE, "cell"})  # vectors that introduce no genes: a cell carries actives [shape: genetic_modification_needs_material]
+
+
+def _shape_in(result_code: str, prop: str) -> frozenset[str]:
+    """The card codes a Violation shape's ``sh:in`` lists for one property, read from the shipped shapes.
+
+    Why read and not restate: the generator must avoid exactly the combination the shape forbids, and a
+    hand-kept version of this rule drifted once already (issue 12 added ``cell`` to the shape, the generator
+    lagged and 19 cards in 10,000 broke it). Every node of the shape with ``sh:path`` ``prop`` contributes its list.
+    """
+    from atmp.core.namespaces import ATMP, SH
+    from atmp.core.ontology import load_model
+    from atmp.core.resources import shapes_dir
+    from rdflib import Graph, Literal, URIRef
+    from rdflib.collection import Collection
+
+    graph = Graph()
+    for path in sorted(shapes_dir().glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    shapes = list(graph.subjects(ATMP.resultCode, Literal(result_code)))
+    if len(shapes) != 1:
+        raise LookupError(f"{len(shapes)} shapes have atmp:resultCode {result_code!r}; expected exactly one")
+    code_of, target = load_model().code_of, URIRef(ATMP[prop])
+    codes: set[str] = set()
+    seen, stack = set(shapes), list(shapes)
+    while stack:
+        node = stack.pop()
+        if (node, SH.path, target) in graph:
+            for listed in graph.objects(node, SH["in"]):
+                codes.update(code_of[m] for m in Collection(graph, listed) if m in code_of)  # type: ignore[index]
+        for _p, o in graph.predicate_objects(node):
+            if not isinstance(o, (URIRef, Literal)) and o not in seen:  # blank nodes: the shape's own structure
+                seen.add(o)
+                stack.append(o)
+    if not codes:
+        raise LookupError(f"shape {result_code!r} lists no codes of atmp:{prop} under sh:in")
+    return frozenset(codes)
+
+
+# vectors that introduce no genes (a cell carries actives), as the shape lists them [shape: genetic_modification_needs_material]
+NO_GENES = _shape_in("genetic_modification_needs_material", "hasVector")
 GENETIC_MANIPULATIONS = _grouping("GeneticManipulation")
 ENGINEERING_MANIPULATIONS = GENETIC_MANIPULATIONS | {"engineering_modification"}
 LIVING_MECHANISMS = _grouping("LivingActivityMechanism")

@@ -63,6 +63,23 @@ def test_consistent_cards_conform():
     assert {i: c["violations"] for i, c in pyshacl_codes(_model(), batch[:200]).items() if c["violations"]} == {}
 
 
+def test_vectors_without_genes_are_read_from_the_shape(tmp_path, monkeypatch):
+    """The generator's NO_GENES is the shape's sh:in list: an edited shape changes it, a missing one fails loudly."""
+    from atmp.core.resources import shapes_dir
+
+    assert cardgen.NO_GENES == {"none", "cell"}
+    text = (shapes_dir() / "product-shapes.ttl").read_text(encoding="utf-8")
+    listed = "sh:in ( atmp:vector_none atmp:vector_cell )"
+    assert text.count(listed) == 1
+    (tmp_path / "product-shapes.ttl").write_text(text.replace(listed, "sh:in ( atmp:vector_none )"), encoding="utf-8")
+    monkeypatch.setenv("ATMP_SHAPES", str(tmp_path))
+    assert cardgen._shape_in("genetic_modification_needs_material", "hasVector") == {"none"}
+    with pytest.raises(LookupError, match="no_such_shape"):
+        cardgen._shape_in("no_such_shape", "hasVector")
+    with pytest.raises(LookupError, match="hasPlatform"):
+        cardgen._shape_in("genetic_modification_needs_material", "hasPlatform")
+
+
 def test_each_breaker_contradicts_exactly_its_shape():
     batch = generate(len(BREAKERS) * 4, 12, inconsistent_fraction=1.0)
     assert {g.broken for g in batch} == set(BREAKERS)
