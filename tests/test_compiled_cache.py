@@ -171,6 +171,31 @@ def test_the_stored_terms_shapes_and_definitions_are_the_ones_parsed_afresh(tmp_
     assert results and results == compiled.run([f.iri for f in facts], data)
 
 
+def test_what_each_class_reads_is_stored_and_equals_a_fresh_walk(tmp_path, cards):
+    """The bundle carries Evaluator.reads for every class (both ways of asking); an evaluator from a fresh
+    parse walks the same answers, and one made from the bundle starts with them (a cold run walks none)."""
+    env = _env(tmp_path)
+    _classify(env, cards)  # writes the bundle
+    from atmp.core.classify import evaluator_for
+    from atmp.core.evaluator import Definitions, Evaluator
+    from atmp.core.ontology import ATMP, load_model
+
+    ontology = ROOT / "ontology" / "atmp.ttl"
+    bundle = compiled_cache._read(compiled_cache.key_for(ontology)[0])
+    assert bundle is not None
+    product = frozenset({ATMP.Product})
+    classes = {c for c, _types, _explaining in bundle.reads}
+    assert len(classes) > 200 and {(c, product, e) for c in classes for e in (False, True)} == set(bundle.reads)
+    fresh = Evaluator(Definitions.from_graph(load_model().graph))
+    assert {k: fresh.reads(*k) for k in bundle.reads} == bundle.reads
+    assert any(v is not None and len(v) > 10 for v in bundle.reads.values())
+    compiled_cache._loaded[bundle.key] = bundle
+    try:
+        assert evaluator_for(bundle.model)._reads == bundle.reads
+    finally:
+        del compiled_cache._loaded[bundle.key]
+
+
 def test_generated_code_is_cached_by_what_it_depends_on_and_never_trusted_damaged(tmp_path, monkeypatch):
     monkeypatch.setenv("ATMP_CACHE_DIR", str(tmp_path))
     built: list[str] = []

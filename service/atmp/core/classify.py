@@ -29,6 +29,7 @@ def evaluator_for(model: OntologyModel) -> Evaluator:
     ev.use_vocabulary(*vocabulary(model))
     if bundle is not None:
         ev.cached_code = lambda types: code_for(model, types)
+        ev._reads.update(bundle.reads)  # stored with the definitions they were walked from
     return ev
 
 
