@@ -171,11 +171,12 @@ def test_the_stored_terms_shapes_and_definitions_are_the_ones_parsed_afresh(tmp_
     assert results and results == compiled.run([f.iri for f in facts], data)
 
 
-def test_what_each_class_reads_is_stored_and_equals_a_fresh_walk(tmp_path, cards):
+def test_what_each_class_reads_is_stored_and_equals_a_fresh_walk(tmp_path, monkeypatch, cards):
     """The bundle carries Evaluator.reads for every class (both ways of asking); an evaluator from a fresh
     parse walks the same answers, and one made from the bundle starts with them (a cold run walks none)."""
     env = _env(tmp_path)
     _classify(env, cards)  # writes the bundle
+    monkeypatch.setenv("ATMP_CACHE_DIR", str(tmp_path / "cache"))  # read it there, not from the user's cache
     from atmp.core.classify import evaluator_for
     from atmp.core.evaluator import Definitions, Evaluator
     from atmp.core.ontology import ATMP, load_model
