@@ -207,13 +207,11 @@ def _shape_in(result_code: str, prop: str) -> frozenset[str]:
     """
     from atmp.core.namespaces import ATMP, SH
     from atmp.core.ontology import load_model
-    from atmp.core.resources import shapes_dir
-    from rdflib import Graph, Literal, URIRef
+    from atmp.core.validate import load_shapes
+    from rdflib import Literal, URIRef
     from rdflib.collection import Collection
 
-    graph = Graph()
-    for path in sorted(shapes_dir().glob("*.ttl")):
-        graph.parse(path, format="turtle")
+    graph = load_shapes()  # the shapes the card path validates with (ATMP_SHAPES honoured, parsed once)
     shapes = list(graph.subjects(ATMP.resultCode, Literal(result_code)))
     if len(shapes) != 1:
         raise LookupError(f"{len(shapes)} shapes have atmp:resultCode {result_code!r}; expected exactly one")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ def _running_in_group(pgid: int) -> list[int]:
     out = []
     for p in psutil.process_iter(["status"]):
         try:
-            if psutil.os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
                 out.append(p.pid)
         except (ProcessLookupError, psutil.Error):
             pass

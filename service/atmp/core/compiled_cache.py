@@ -203,9 +203,8 @@ def save(model: Any) -> bool:
     code = {types: marshal.dumps(cc.code) for types, cc in ev._compiled.items()}
     # what each class reads, for the types compiled: a one-card run asks ~60 of these (~25 ms of walks);
     # a pure function of the definitions, so stored with them (the same key covers both)
-    classes = {*ev.defs.equivalents, *ev.defs.subclasses, *(s for subs in ev.defs.subclasses.values() for s in subs)}
-    for types in ev._compiled:
-        for cls in classes:
+    for types, cc in ev._compiled.items():
+        for cls in cc.classes:
             ev.reads(cls, types)
             ev.reads(cls, types, explaining=True)
     clean = replace(model, _labels={}, _sources={}, _definitions={}, memo={})
