@@ -3,8 +3,9 @@
     from benchmarks.cardgen import generate_cards
     cards = generate_cards(10_000, seed=7)                                # consistent cards only
     cards = generate_cards(1_000, seed=7, inconsistent_fraction=0.1)      # ~10 % self-contradictory cards
+    cards = generate_unconstrained(50_000, seed=1)                        # any card the schema allows
 
-Also a command line: ``python -m benchmarks.cardgen 1000 --seed 7 [--inconsistent 0.1] > cards.json``.
+Also a command line: ``python -m benchmarks.cardgen 1000 --seed 7 [--inconsistent 0.1 | --unconstrained] [--jsonl] > cards.json``.
 
 **Vocabularies come from the JSON schema** (``atmp/rules/schemas/product-card.schema.json``) at run time:
 every enum, boolean and list field of ``substance``/``process``/``function`` is read from it, so a code
@@ -697,6 +698,35 @@ BREAKERS: dict[str, Callable[[Chooser, str], dict]] = {
 """SHACL Violation ``atmp:resultCode`` -> a builder of a card that contradicts exactly that shape."""
 
 
+# ============================================================================================ the whole schema
+def build_unconstrained(ch: Chooser, card_id: str) -> dict:
+    """Any card the schema allows, with none of the consistency rules above: every field independently.
+
+    Each optional field is left out or given any of its values (``null`` where the enum allows it); each list
+    any subset within its ``minItems``/``maxItems``. Most such cards contradict themselves (SHACL Violations):
+    they are what a careless user sends, and no schema-valid card may make the classifier fail (issue 27).
+    """
+    card: dict[str, Any] = {"id": card_id, "substance": {}, "process": {}, "function": {}}
+    for f in vocabulary().values():
+        if not f.required and ch.omit(f.path, 0.3):
+            continue
+        part = card[f.section]
+        if f.type == "list":
+            cap = len(f.codes) if f.max_items is None else min(len(f.codes), f.max_items)
+            part[f.key] = ch.subset(f.path, f.codes, (), f.min_items, cap)
+        else:
+            part[f.key] = ch.pick(f.path, f.values)
+    if ch.coin(0.2):
+        card["label"] = {"en": f"unconstrained card {card_id}"}
+    return card
+
+
+def generate_unconstrained(n: int, seed: int, id_prefix: str = "any") -> list[dict]:
+    """``n`` cards from the whole schema (:func:`build_unconstrained`); ids ``{id_prefix}-{seed}-{index:06d}``."""
+    rng = random.Random(seed)
+    return [build_unconstrained(RandomChooser(rng), f"{id_prefix}-{seed}-{i:06d}") for i in range(n)]
+
+
 # ============================================================================================ batches
 @dataclass(frozen=True)
 class GeneratedCard:
@@ -760,9 +790,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--inconsistent", type=float, default=0.0, help="fraction of self-contradictory cards (default 0)")
     parser.add_argument("--id-prefix", default="gen")
+    parser.add_argument("--unconstrained", action="store_true", help="any card the schema allows, no consistency rules (most contradict themselves)")
+    parser.add_argument("--jsonl", action="store_true", help="one card per line (JSON Lines) instead of one JSON array")
     parser.add_argument("-o", "--output", help="file to write (default: standard output)")
     args = parser.parse_args(argv)
-    text = json.dumps(generate_cards(args.n, args.seed, args.inconsistent, args.id_prefix), ensure_ascii=False)
+    cards = generate_unconstrained(args.n, args.seed, args.id_prefix) if args.unconstrained else generate_cards(args.n, args.seed, args.inconsistent, args.id_prefix)
+    if args.jsonl:
+        text = "\n".join(json.dumps(c, ensure_ascii=False) for c in cards)
+    else:
+        text = json.dumps(cards, ensure_ascii=False)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from benchmarks.cardgen import BREAKERS, Chooser, build_card
+from benchmarks.cardgen import BREAKERS, Chooser, build_card, build_unconstrained
 
 
 class DrawChooser(Chooser):
@@ -46,6 +46,24 @@ def cards(draw, card_id: str = "hyp", inconsistent: bool = False, breakers: tupl
         code = draw(st.sampled_from(sorted(breakers or BREAKERS)))
         return BREAKERS[code](chooser, card_id)
     return build_card(chooser, card_id)
+
+
+@st.composite
+def any_cards(draw, card_id: str = "any") -> dict:
+    """Any card the schema allows (:func:`benchmarks.cardgen.build_unconstrained`): no consistency rule, so most
+    contradict themselves. Issue 27: no such card may make classify, validate, whatif, report or HTTP fail."""
+    return build_unconstrained(DrawChooser(draw), card_id)
+
+
+def any_card_batches(min_size: int = 1, max_size: int = 8) -> st.SearchStrategy[list[dict]]:
+    """Lists of :func:`any_cards` with unique ids ``any-0``, ``any-1``..."""
+
+    def renumber(batch: list[dict]) -> list[dict]:
+        for i, card in enumerate(batch):
+            card["id"] = f"any-{i}"
+        return batch
+
+    return st.lists(any_cards(), min_size=min_size, max_size=max_size).map(renumber)
 
 
 def card_batches(min_size: int = 1, max_size: int = 10, inconsistent: bool = False) -> st.SearchStrategy[list[dict]]:

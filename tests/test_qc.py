@@ -210,3 +210,58 @@ def test_shape_list_drift_names_the_shape_side_too(tmp_path):
     (drift,) = [r for r in sparql_checks(ontology_file(), shapes=edited) if r.name == "shape-list-drift-violation"]
     found = [(row["code"], row["class"].rsplit("/", 1)[-1], row["term"].rsplit("/", 1)[-1]) for row in drift.rows]
     assert found == [("oncolytic_needs_microorganism", "MicroorganismKind", "kind_bacteriophage")]
+
+
+def _drop_complement(g: Graph, cls: URIRef, complemented: URIRef) -> None:
+    """Take the conjunct ``not complemented`` out of ``cls``'s definition (at any depth), as an editor deleting it in Protégé would."""
+    todo = list(g.objects(cls, OWL.equivalentClass))
+    while todo:
+        node = todo.pop()
+        for head in list(g.objects(node, OWL.intersectionOf)) + list(g.objects(node, OWL.unionOf)):
+            items = list(Collection(g, head))
+            kept = [i for i in items if g.value(i, OWL.complementOf) != complemented]
+            if len(kept) < len(items):
+                predicate = OWL.intersectionOf if (node, OWL.intersectionOf, head) in g else OWL.unionOf
+                g.remove((node, predicate, head))
+                fresh = BNode()
+                Collection(g, fresh, kept)
+                g.add((node, predicate, fresh))
+                return
+            todo.extend(items)
+    raise AssertionError(f"{cls} has no conjunct 'not {complemented}'")
+
+
+def test_exclusive_fields_proves_the_ontology_and_names_an_overlap(source, tmp_path):
+    """The US drug pathway without "and not an HCT/P" (issue 27's overlap) is found, with a card in both pathways."""
+    from atmp.authoring.qc import exclusive_result_fields
+    from atmp.core.card import validate_card
+    from atmp.core.classify import evaluator_for
+    from atmp.core.facts import card_facts
+    from atmp.core.ontology import load_model
+
+    assert exclusive_result_fields(ontology_file()).passed
+
+    def drop_hctp_conjunct(g: Graph) -> None:
+        _drop_complement(g, ATMP.UsNewDrugApplication, ATMP.UsHumanCellOrTissueProduct)
+
+    path = _broken(source, drop_hctp_conjunct, tmp_path)
+    result = exclusive_result_fields(path)
+    pairs = {(r["field"], r["class"].rsplit("/", 1)[-1], r["other"].rsplit("/", 1)[-1]) for r in result.rows}
+    assert ("us.pathway", "UsNewDrugApplication", "UsSection361HCTP") in {(f, *sorted((a, b))) for f, a, b in pairs}, pairs
+    row = next(r for r in result.rows if "UsNewDrugApplication" in r["class"] + r["other"])
+    card = validate_card(json.loads(row["card"]))  # the witness is a card the schema accepts
+    model = load_model(path)
+    ctx = evaluator_for(model).product_context(card_facts(model, card))
+    assert ctx.member(ATMP.UsNewDrugApplication) and ctx.member(ATMP.UsSection361HCTP)
+
+
+def test_exclusive_fields_finds_a_dropped_priority(source, tmp_path):
+    """N's ex vivo CTMP without "and not a neoantigen product": a neoantigen cell product fits both subclasses."""
+    from atmp.authoring.qc import exclusive_result_fields
+
+    def drop_neoantigen_priority(g: Graph) -> None:
+        _drop_complement(g, ATMP.ExVivoGeneticallyModifiedCTMP, ATMP.FitsNeoantigen)
+
+    rows = exclusive_result_fields(_broken(source, drop_neoantigen_priority, tmp_path)).rows
+    found = {tuple(sorted((r["class"].rsplit("/", 1)[-1], r["other"].rsplit("/", 1)[-1]))) for r in rows if r["field"] == "nmpa.subclass"}
+    assert ("ExVivoGeneticallyModifiedCTMP", "NeoantigenBasedProduct") in found, rows

@@ -1,12 +1,15 @@
 """Quality control of the ontology, as the OBO tool chain's report does it: checks that must come back empty.
 
-Three kinds of check, all read from files or standard tools rather than written here:
+Four kinds of check, all read from files or standard tools rather than written here:
 
 * the SPARQL checks ``ontology/qc/*-violation.rq`` (labels per language, definitions, sources, the
   14 criteria and every result code, orphans, version, shape lists that copy an ontology class) — a
   regulatory scientist can read and add them;
 * the OWL 2 DL profile check of the OWL API, the library Protégé is built on, on the Turtle source
   *and* on its RDF/XML form (what owlready2 and HermiT read), so "opens in Protégé" is tested;
+* exclusivity of every single-valued result field, proved over every card the schema allows by a search on
+  the class definitions (:mod:`atmp.authoring.exclusive`): two classes that can both hold are named with the
+  card that makes them;
 * HermiT's satisfiability of every named class (an unsatisfiable rule would silently never fire), and
   no two result classes inferred equivalent (two result codes for one set of products).
 
@@ -171,8 +174,30 @@ def hermit_result_equivalence(ontology: Path) -> CheckResult:
     return CheckResult("hermit-result-equivalence", question, rows)
 
 
+def exclusive_result_fields(ontology: Path) -> CheckResult:
+    """No schema-valid card is in two classes of one single-valued result field (:mod:`atmp.authoring.exclusive`).
+
+    Each row names the field, both classes and the card that puts a product in both (checked on the compiled
+    evaluator), so the editor sees the overlap before any user's card meets it; a pair the search could not
+    decide within its node limit is a row too.
+    """
+    from atmp.core.ontology import load_model
+
+    from .exclusive import check
+
+    question = (
+        "Which two classes filling one single-valued result field (exclusion, class, subclass, category, tier, EU class, US pathway, ASRM class …) "
+        "can a schema-valid card satisfy together?"
+    )
+    report = check(load_model(ontology))
+    rows = [o.row() for o in report.overlaps]
+    rows += [{"field": f, "class": str(a.iri), "other": str(b.iri), "card": "", "problem": "undecided: the search reached its node limit"} for f, a, b in report.undecided]
+    return CheckResult("exclusive-result-fields", question, rows)
+
+
 def run_all(ontology: Path, with_java: bool = True) -> list[CheckResult]:
     results = sparql_checks(ontology)
+    results.append(exclusive_result_fields(ontology))
     if with_java:
         results += owlapi_dl_profile(ontology)
         results.append(hermit_satisfiability(ontology))

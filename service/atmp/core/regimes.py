@@ -21,6 +21,7 @@ from rdflib import RDF, URIRef
 
 from .evaluator import ProductContext
 from .explain import explanation_entry, render_reason
+from .layout import SINGLE_FIELDS
 from .namespaces import local_name as _local
 from .ontology import ATMP, OntologyModel, ResultClass
 from .resources import RESULT_SCHEMA, schema
@@ -114,6 +115,11 @@ def field_shapes(model: OntologyModel) -> list[FieldShape]:
             shapes.append(FieldShape(block, key, kind, tuple(classes)))
         model.memo["field_shapes"] = shapes
     return model.memo["field_shapes"]
+
+
+def single_valued_fields(model: OntologyModel) -> list[str]:
+    """Every result field that holds at most one code: the contract's (``layout.SINGLE_FIELDS``) and each regime's code fields."""
+    return [*SINGLE_FIELDS, *(f"{s.block}.{s.key}" for s in field_shapes(model) if s.kind == "code")]
 
 
 def crosswalk_classes(model: OntologyModel) -> list[Crosswalk]:
