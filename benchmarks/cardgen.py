@@ -50,7 +50,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from atmp.core.resources import CARD_SCHEMA, schema_file
+from atmp.core.rules.resources import CARD_SCHEMA, schema_file
 
 SCHEMA_FILE = schema_file(CARD_SCHEMA)
 SECTIONS = ("substance", "process", "function")
@@ -163,7 +163,7 @@ def missing_items(cards: Iterable[dict]) -> list[tuple[str, Any]]:
 # Kind groups (PRODUCT-CARD.md, substance.kind).
 def _grouping(name: str) -> frozenset[str]:
     """A vocabulary grouping read from the ontology (``ATMP_ONTOLOGY`` or the shipped one), never a second copy of it."""
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     return load_model().grouping(name)
 
@@ -206,9 +206,9 @@ def _shape_in(result_code: str, prop: str) -> frozenset[str]:
     hand-kept version of this rule drifted once already (issue 12 added ``cell`` to the shape, the generator
     lagged and 19 cards in 10,000 broke it). Every node of the shape with ``sh:path`` ``prop`` contributes its list.
     """
-    from atmp.core.namespaces import ATMP, SH
-    from atmp.core.ontology import load_model
-    from atmp.core.validate import load_shapes
+    from atmp.core.result.validate import load_shapes
+    from atmp.core.rules.namespaces import ATMP, SH
+    from atmp.core.rules.ontology import load_model
     from rdflib import Literal, URIRef
     from rdflib.collection import Collection
 

@@ -28,8 +28,8 @@ from rdflib.collection import Collection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atmp.core.ontology import ATMP  # noqa: E402
-from atmp.core.resources import catalogue_file, ontology_file  # noqa: E402
+from atmp.core.rules.ontology import ATMP  # noqa: E402
+from atmp.core.rules.resources import catalogue_file, ontology_file  # noqa: E402
 
 from benchmarks.cardgen import generate_cards  # noqa: E402
 

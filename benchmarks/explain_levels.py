@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def one(n: int, level: str, seed: int) -> dict:
     import orjson
     from atmp.core.classify import classify_cards
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     sys.path.insert(0, str(ROOT))
     from benchmarks.cardgen import generate_cards

@@ -96,14 +96,14 @@ def main(argv: list[str] | None = None) -> int:
 
     raw = generate_cards(args.n, seed=args.seed)
     t0 = time.perf_counter()
-    from atmp.core.card import load_cards
+    from atmp.core.card.schema import load_cards
     from atmp.core.classify import classify_cards
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     t1 = time.perf_counter()
     model = load_model()
     t2 = time.perf_counter()
-    cards, _ = load_cards(orjson.loads(orjson.dumps(raw)))  # a refused card raises atmp.core.card.CardError
+    cards, _ = load_cards(orjson.loads(orjson.dumps(raw)))  # a refused card raises atmp.core.card.schema.CardError
     t3 = time.perf_counter()
     results = classify_cards(cards, model=model, explain=args.level)
     t4 = time.perf_counter()

@@ -7,7 +7,7 @@
   per-card checks the warm in-process HermiT (:func:`hermit_memberships`) gives the same answers
   faster; the test suite holds the two to each other.
 * **SHACL** — pyshacl with ``shapes/product-shapes.ttl`` over a plain graph of the cards' facts plus
-  the reasoner's borderline memberships (what :mod:`atmp.core.validate` feeds it), built here so the
+  the reasoner's borderline memberships (what :mod:`atmp.core.result.validate` feeds it), built here so the
   reference does not move when the project's own SHACL path changes.
 
 Results are compared as :func:`summary` dicts: every field that carries an answer (``atmp``,
@@ -21,12 +21,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from atmp.core import layout
-from atmp.core.facts import add_product, card_facts
-from atmp.core.layout import SINGLE_FIELDS
-from atmp.core.ontology import ATMP, OntologyModel
-from atmp.core.regimes import answers_of_members, answers_of_result
-from atmp.core.resources import shapes_dir
+from atmp.core.card.facts import add_product, card_facts
+from atmp.core.rules import layout
+from atmp.core.rules.layout import SINGLE_FIELDS
+from atmp.core.rules.ontology import ATMP, OntologyModel
+from atmp.core.rules.regimes import answers_of_members, answers_of_result
+from atmp.core.rules.resources import shapes_dir
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -40,7 +40,7 @@ def result_iris(model: OntologyModel) -> list[URIRef]:
 
 def owlready_batch(model: OntologyModel, cards: Sequence[dict], chunk: int | None = None) -> dict[str, set[URIRef]]:
     """owlready2 + HermiT memberships per card id; one ``sync_reasoner_hermit`` run unless ``chunk`` is given."""
-    from atmp.core.reasoner import owlready_memberships
+    from atmp.core.engines.reasoner import owlready_memberships
 
     facts = [card_facts(model, card) for card in cards]
     graphs = []
@@ -54,7 +54,7 @@ def owlready_batch(model: OntologyModel, cards: Sequence[dict], chunk: int | Non
 
 def hermit_memberships(model: OntologyModel, cards: Sequence[dict]) -> dict[str, set[URIRef]]:
     """Memberships per card id from the warm in-process HermiT (same axioms and answers, per card)."""
-    from atmp.core.reasoner import warm_hermit
+    from atmp.core.engines.reasoner import warm_hermit
 
     hermit = warm_hermit(model)
     classes = result_iris(model)

@@ -230,7 +230,7 @@ def log(message: str) -> None:
 
 # ============================================================================================ workers (subprocesses)
 def worker(args: argparse.Namespace) -> int:
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     model = load_model()
     out: dict[str, Any] = {}
@@ -307,7 +307,7 @@ def decide_worker(args: argparse.Namespace, model) -> int:
     import orjson
     from atmp.cli.stream import _chunks, iter_jsonl, warm
     from atmp.core.classify import memberships_for
-    from atmp.core.validate import validate_cards
+    from atmp.core.result.validate import validate_cards
 
     t0 = time.perf_counter()
     warm(model, args.engine)
@@ -739,7 +739,7 @@ def _reference_run(kind: str, n: int, args, batch: dict[int, Path], work: Path, 
 
 
 def run_reference(args, sizes, calibration, batch, work: Path, report: dict, ours_results: dict[int, list[dict]]) -> None:
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
     from rdflib import URIRef
 
     from benchmarks.reference import compare, summary_from_memberships

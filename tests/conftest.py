@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import load_model
+from atmp.core.rules.ontology import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

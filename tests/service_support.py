@@ -46,10 +46,10 @@ def hermit_reference() -> dict[str, list[dict]]:
     the session, the memberships it already asked the same warm HermiT for (memoised per card) are reused
     instead of asked again; everything else is ``classify_cards(engine="hermit")`` unchanged.
     """
+    from atmp.core.card.facts import card_facts
     from atmp.core.classify import classify_cards
-    from atmp.core.facts import card_facts
-    from atmp.core.ontology import load_model
-    from atmp.core.reasoner import warm_hermit
+    from atmp.core.engines.reasoner import warm_hermit
+    from atmp.core.rules.ontology import load_model
 
     model = load_model()
     classes = [rc.iri for rc in model.result_classes]

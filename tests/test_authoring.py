@@ -17,7 +17,7 @@ import pytest
 from atmp.authoring import citations, templates
 from atmp.authoring.build import MERGED, Layout, check, render_merged
 from atmp.authoring.normalize import render_edit
-from atmp.core.namespaces import ATMP, DCT, SKOS
+from atmp.core.rules.namespaces import ATMP, DCT, SKOS
 from rdflib import OWL, RDF, Graph, Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

@@ -116,7 +116,7 @@ def test_editing_tool_delivered_in_vivo_is_still_gene_editing_gtmp(classify):
 
 def test_the_decision_is_an_annotated_axiom(model):
     """The decision is written in the ontology, with its reasons and the lines it weighs, in both languages."""
-    from atmp.core.namespaces import ATMP, SKOS
+    from atmp.core.rules.namespaces import ATMP, SKOS
 
     notes = {n.language: str(n) for n in model.graph.objects(ATMP.ExVivoGeneticallyModifiedTissueProduct, SKOS.editorialNote)}
     assert set(notes) == {"en", "zh"}
@@ -147,7 +147,7 @@ RED_CELL_CARRIER_FROM_MODIFIED_LINE = make_card(
 )
 def test_novel_delivery_priority_is_reported_whatever_the_precursors(classify, model, card, applied):
     """N 255-257 files enucleated carriers of non-genetic actives as novel delivery systems; the priority entry says which description competed."""
-    from atmp.core.namespaces import ATMP
+    from atmp.core.rules.namespaces import ATMP
 
     r = classify(card)
     assert r["nmpa"]["subclass"] == "novel_delivery_system"
@@ -160,9 +160,9 @@ def test_novel_delivery_priority_is_reported_whatever_the_precursors(classify, m
 
 def test_every_product_meeting_two_descriptions_reports_a_priority(classify, model):
     """Whenever a product meets two or more N class descriptions, the result says which priority decided."""
+    from atmp.core.card.facts import card_facts
     from atmp.core.classify import evaluator_for
-    from atmp.core.facts import card_facts
-    from atmp.core.namespaces import ATMP
+    from atmp.core.rules.namespaces import ATMP
     from rdflib import RDFS
 
     descriptions = sorted(model.graph.subjects(RDFS.subClassOf, ATMP.ClassDescriptionMet))
@@ -186,8 +186,8 @@ IPSC_PLATELETS = {
 
 
 def shape_codes(card: dict) -> set[str]:
-    from atmp.core.ontology import load_model
-    from atmp.core.validate import validate_cards
+    from atmp.core.result.validate import validate_cards
+    from atmp.core.rules.ontology import load_model
 
     return {v["code"] for v in validate_cards(load_model(), [card])[0]["violations"]}
 
@@ -225,7 +225,7 @@ WASHED_LYMPHOCYTES = make_card("washed-lymphocytes", substance={"origin": "allog
 
 
 def test_not_an_atmp_names_the_exclusion_by_label_from_the_ontology(classify, model):
-    from atmp.core.namespaces import ATMP
+    from atmp.core.rules.namespaces import ATMP
 
     r = classify(DONATED_MARROW)
     assert r["atmp"] is False and r["exclusion"] == "donated_for_transplantation"
@@ -241,7 +241,7 @@ def test_not_an_atmp_names_the_exclusion_by_label_from_the_ontology(classify, mo
 
 
 def test_excluded_but_graded_names_only_the_exclusion_that_applied(classify, model):
-    from atmp.core.namespaces import ATMP
+    from atmp.core.rules.namespaces import ATMP
 
     for card, applied, others in [
         (DONATED_MARROW, ATMP.DonatedForTransplantationExclusion, [ATMP.NoSubstantialManipulationExclusion, ATMP.MechanicalModeOfActionExclusion]),
@@ -257,7 +257,7 @@ def test_excluded_but_graded_names_only_the_exclusion_that_applied(classify, mod
 
 
 def test_tier_conflict_names_the_low_criterion_that_held(classify, model):
-    from atmp.core.namespaces import ATMP
+    from atmp.core.rules.namespaces import ATMP
 
     r = classify(WASHED_LYMPHOCYTES)
     assert 11 in r["tianjin"]["criteria"] and 13 not in r["tianjin"]["criteria"]
@@ -269,7 +269,7 @@ def test_tier_conflict_names_the_low_criterion_that_held(classify, model):
 
 
 def test_ex_vivo_priority_names_the_gtmp_description_met(classify, model):
-    from atmp.core.namespaces import ATMP
+    from atmp.core.rules.namespaces import ATMP
 
     edited, lentiviral = message(classify(EDITED_CELLS), "priority_ex_vivo_ctmp_over_gtmp"), message(classify(LENTIVIRAL_CELLS), "priority_ex_vivo_ctmp_over_gtmp")
     assert model.label(ATMP.FitsGeneEditingGTMP)["en"] in edited["en"] and model.label(ATMP.FitsViralVectorGTMP)["en"] not in edited["en"]
@@ -306,7 +306,7 @@ def test_no_raw_code_inside_a_chinese_sentence(classify, model):
     ids=["bioprinted", "scaffold"],
 )
 def test_ctmp_over_tissue_engineered_names_the_tissue_engineered_description_met(classify, model, card, applied, other):
-    from atmp.core.namespaces import ATMP
+    from atmp.core.rules.namespaces import ATMP
 
     r = classify(card)
     assert r["nmpa"]["class"] == "CTMP"

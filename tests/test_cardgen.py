@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from atmp.core.card import load_cards
-from atmp.core.resources import schema_file
-from atmp.core.validate import validate_cards
+from atmp.core.card.schema import load_cards
+from atmp.core.result.validate import validate_cards
+from atmp.core.rules.resources import schema_file
 from hypothesis import HealthCheck, given, settings
 from rdflib import URIRef
 
@@ -65,7 +65,7 @@ def test_consistent_cards_conform():
 
 def test_vectors_without_genes_are_read_from_the_shape(tmp_path, monkeypatch):
     """The generator's NO_GENES is the shape's sh:in list: an edited shape changes it, a missing one fails loudly."""
-    from atmp.core.resources import shapes_dir
+    from atmp.core.rules.resources import shapes_dir
 
     assert cardgen.NO_GENES == {"none", "cell"}
     text = (shapes_dir() / "product-shapes.ttl").read_text(encoding="utf-8")
@@ -130,6 +130,6 @@ def test_strategy_cards_conform(batch):
 
 
 def _model():
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     return load_model()

@@ -8,7 +8,7 @@ import sys
 
 import jsonschema
 import pytest
-from atmp.core.resources import schema_file
+from atmp.core.rules.resources import schema_file
 
 from .conftest import FIXTURES, make_card
 
@@ -118,7 +118,7 @@ def test_context_is_valid_jsonld_for_cards(model):
     ctx = json.loads(proc.stdout)
     doc = dict(ctx) | make_card("ctx-card")
     g = Graph().parse(data=json.dumps(doc), format="json-ld")
-    from atmp.core.facts import ATMP, product_iri
+    from atmp.core.card.facts import ATMP, product_iri
 
     s = product_iri("ctx-card")
     assert (s, ATMP.hasSubstanceKind, ATMP.kind_cells) in g

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from atmp.core.card.facts import ProductFacts, card_facts
 from atmp.core.classify import evaluator_for, vocabulary
-from atmp.core.evaluator import Definitions, Evaluator
-from atmp.core.facts import ProductFacts, card_facts
-from atmp.core.ontology import ATMP, load_graph
+from atmp.core.engines.evaluator import Evaluator
+from atmp.core.engines.expressions import Definitions
+from atmp.core.rules.ontology import ATMP, load_graph
 from rdflib import URIRef
 
 from benchmarks.cardgen import generate_cards
@@ -102,7 +103,7 @@ def test_the_plain_form_only_where_no_cycle_lies_below(model, cards):
     """
     import random
 
-    from atmp.core.compiled import _named
+    from atmp.core.engines.compiled import _named
 
     ev = evaluator_for(model)
     cc = ev.compiled_for(frozenset({ATMP.Product}))
@@ -115,7 +116,7 @@ def test_the_plain_form_only_where_no_cycle_lies_below(model, cards):
             callees |= _named(e)
         assert callees <= acyclic | set(cc.types) | {ev.thing}, cls
     cycle_slot = 2 * cc.n
-    from atmp.core.compiled import CompiledClasses
+    from atmp.core.engines.compiled import CompiledClasses
 
     source = CompiledClasses(ev, *vocabulary(model), cc.types).source  # generated afresh (the cached form keeps no source)
     for cls in cc.classes:

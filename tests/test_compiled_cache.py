@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from atmp.core import compiled_cache
+from atmp.core.rules import cache as compiled_cache
 
 from benchmarks.cardgen import generate_cards
 from tests.conftest import FIXTURES, ROOT
@@ -16,8 +16,8 @@ from tests.conftest import FIXTURES, ROOT
 ATMP = [sys.executable, "-m", "atmp.cli"]
 CODE_PROBE = (
     "import sys, json\n"
-    "from atmp.core.ontology import load_model\n"
-    "from atmp.core import compiled_cache\n"
+    "from atmp.core.rules.ontology import load_model\n"
+    "from atmp.core.rules import cache as compiled_cache\n"
     "m = load_model()\n"
     "print(json.dumps(compiled_cache.bundle_for_model(m) is not None))\n"
 )
@@ -138,11 +138,11 @@ def test_the_stored_terms_shapes_and_definitions_are_the_ones_parsed_afresh(tmp_
     import io
     import pickle
 
-    from atmp.core.card import load_cards
+    from atmp.core.card.schema import load_cards
     from atmp.core.classify import card_facts, memberships_for
-    from atmp.core.ontology import ATMP
-    from atmp.core.shacl_compiled import CompiledShapes
-    from atmp.core.validate import product_values, shapes_file
+    from atmp.core.result.shacl_compiled import CompiledShapes
+    from atmp.core.result.validate import product_values, shapes_file
+    from atmp.core.rules.ontology import ATMP
     from rdflib import BNode, Graph, Literal
 
     ontology = ROOT / "ontology" / "atmp.ttl"
@@ -178,8 +178,9 @@ def test_what_each_class_reads_is_stored_and_equals_a_fresh_walk(tmp_path, monke
     _classify(env, cards)  # writes the bundle
     monkeypatch.setenv("ATMP_CACHE_DIR", str(tmp_path / "cache"))  # read it there, not from the user's cache
     from atmp.core.classify import evaluator_for
-    from atmp.core.evaluator import Definitions, Evaluator
-    from atmp.core.ontology import ATMP, load_model
+    from atmp.core.engines.evaluator import Evaluator
+    from atmp.core.engines.expressions import Definitions
+    from atmp.core.rules.ontology import ATMP, load_model
 
     ontology = ROOT / "ontology" / "atmp.ttl"
     bundle = compiled_cache._read(compiled_cache.key_for(ontology)[0])

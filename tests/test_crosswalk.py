@@ -12,8 +12,8 @@ import sys
 
 import pytest
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import ATMP
-from atmp.core.regimes import RegimeError, parse_selection
+from atmp.core.rules.ontology import ATMP
+from atmp.core.rules.regimes import RegimeError, parse_selection
 from rdflib import OWL
 from rdflib.collection import Collection
 
@@ -371,8 +371,8 @@ def test_cli_regimes_flag_and_bad_value(tmp_path):
 
 
 def test_results_follow_the_result_schema_and_codes_match_the_ontology(model):
-    from atmp.core.regimes import field_shapes
-    from atmp.core.resources import RESULT_SCHEMA, schema
+    from atmp.core.rules.regimes import field_shapes
+    from atmp.core.rules.resources import RESULT_SCHEMA, schema
     from jsonschema import Draft202012Validator
 
     spec = schema(RESULT_SCHEMA)

@@ -11,10 +11,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from atmp.core.card import CardError
+from atmp.core.card.schema import CardError
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import ATMP, load_model
-from atmp.core.resources import ontology_file
+from atmp.core.rules.ontology import ATMP, load_model
+from atmp.core.rules.resources import ontology_file
 from atmp.kg import queries as Q
 from atmp.kg.catalogue import check_provenance, load_vocabulary
 from atmp.kg.terms import term_value as tv
@@ -202,8 +202,8 @@ def test_a_module_counts_only_when_imported(tmp_path):
 
 def test_hermit_sees_the_modules(model):
     """The reference reasoner is given the merged graph: its memberships include the regime classes."""
-    from atmp.core.facts import card_facts
-    from atmp.core.reasoner import warm_hermit
+    from atmp.core.card.facts import card_facts
+    from atmp.core.engines.reasoner import warm_hermit
 
     card = json.loads((ROOT / "catalogue" / "products.json").read_text())[0]
     members = warm_hermit(model).memberships(card_facts(model, card), [ATMP.EuGeneTherapyMedicinalProduct, ATMP.UsSection351Biologic, ATMP.JpAsrmClassI])

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from atmp.analysis.diff import Renderer, catalogue_cards
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import ATMP, load_model
-from atmp.core.resources import ontology_file
+from atmp.core.rules.ontology import ATMP, load_model
+from atmp.core.rules.resources import ontology_file
 from rdflib import OWL, RDF, RDFS, Graph, Literal
 from rdflib.collection import Collection
 

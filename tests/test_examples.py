@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 from atmp.core.classify import classify_cards
-from atmp.core.resources import schema_file
+from atmp.core.rules.resources import schema_file
 
 from .conftest import FIXTURES, SHARED, load_cases
 

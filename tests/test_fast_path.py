@@ -13,9 +13,9 @@ import warnings
 
 import pytest
 from atmp import cli
-from atmp.core.card import CardError, _fast_gate, _validator, parse_cards
+from atmp.core.card.schema import CardError, _fast_gate, _validator, parse_cards
 from atmp.core.classify import Definitions, Evaluator, classify_cards, memberships_for
-from atmp.core.validate import _compiled, validate_cards
+from atmp.core.result.validate import _compiled, validate_cards
 
 from benchmarks.cardgen import generate_cards
 from tests.conftest import FIXTURES, ROOT

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from atmp.core.card import load_cards
+from atmp.core.card.schema import load_cards
 from atmp.core.classify import classify_cards
 
 ROOT = Path(__file__).resolve().parents[1]

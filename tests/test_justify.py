@@ -13,10 +13,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from atmp.core.card import load_cards
+from atmp.core.card.schema import load_cards
 from atmp.core.classify import classify_cards
-from atmp.core.justify import apply_edit
-from atmp.core.resources import RESULT_SCHEMA, schema
+from atmp.core.explain.justify import apply_edit
+from atmp.core.rules.resources import RESULT_SCHEMA, schema
 from jsonschema import Draft202012Validator
 
 from .conftest import without_explanations
@@ -132,8 +132,8 @@ def test_brief_caches_stay_bounded_and_clearing_them_changes_no_answer(monkeypat
     bounded caches, checked here directly with a small limit, and the answers must be the same bytes
     as with the caches never cleared. Peak RSS of brief at 100,000 cards is in benchmarks/run.py.
     """
-    from atmp.core import justify
-    from atmp.core.ontology import load_model
+    from atmp.core.explain import justify
+    from atmp.core.rules.ontology import load_model
 
     from benchmarks.cardgen import generate_cards
 

@@ -1,8 +1,8 @@
 """The fast briefs say exactly what the reference brief says.
 
 The reference re-decides each counterfactual through a new ProductContext built from changed
-facts; the bitset path (atmp.core.justify_fast) flips bits in the product's bitsets, one
-re-decision at a time; the lane path (atmp.core.justify.prefetch over atmp.core.lanes) asks each
+facts; the bitset path (atmp.core.explain.justify_fast) flips bits in the product's bitsets, one
+re-decision at a time; the lane path (atmp.core.explain.justify.prefetch over atmp.core.explain.lanes) asks each
 step of the search for a batch of products at once. Each is run from an empty justification cache
 on the examples, the catalogue and 300 generated cards (some self-contradictory, and a batch
 boundary inside them), and the serialised results must be byte-identical (text, reasons, card
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from atmp.core import justify
-from atmp.core.card import load_cards
+from atmp.core.card.schema import load_cards
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import load_model
+from atmp.core.explain import justify
+from atmp.core.rules.ontology import load_model
 
 from benchmarks.cardgen import generate_cards
 
@@ -68,9 +68,9 @@ def test_fast_briefs_are_the_reference_brief(name, monkeypatch):
 
 def test_lanes_answer_the_searches_and_leave_unsettled_cycles_to_the_scalar_path(monkeypatch):
     """On lanes, no conclusion is searched one change at a time; if a cyclic group did not settle, every one would be, with the same bytes."""
-    from atmp.core import lanes
     from atmp.core.classify import evaluator_for
-    from atmp.core.namespaces import ATMP
+    from atmp.core.explain import lanes
+    from atmp.core.rules.namespaces import ATMP
 
     cards = generate_cards(120, seed=5)
     calls = {"one at a time": 0}
@@ -98,7 +98,7 @@ def test_lanes_answer_the_searches_and_leave_unsettled_cycles_to_the_scalar_path
 
 def test_fast_brief_builds_no_changed_contexts(monkeypatch):
     """Every counterfactual of the generated cards is answered on the bitsets: no changed-facts context is made."""
-    from atmp.core.evaluator import Evaluator
+    from atmp.core.engines.evaluator import Evaluator
 
     cards = generate_cards(100, seed=5)
     made = []

@@ -10,11 +10,11 @@ from collections import Counter
 
 import pyoxigraph as ox
 import pytest
-from atmp.core.card import CardError
+from atmp.core.card.facts import card_facts
+from atmp.core.card.schema import CardError
 from atmp.core.classify import evaluator_for
-from atmp.core.facts import card_facts
-from atmp.core.ontology import load_model
-from atmp.core.validate import data_graph
+from atmp.core.result.validate import data_graph
+from atmp.core.rules.ontology import load_model
 from atmp.kg.catalogue import catalogue_file, check_provenance, load_catalogue, load_vocabulary
 from atmp.kg.store import KnowledgeGraph
 from atmp.kg.terms import GRAPHS, KG_NS
@@ -91,7 +91,7 @@ def test_products_approved_in_china_carry_their_chinese_name(cards):
 
 
 def test_catalogue_file_loads_through_the_contract_loader():
-    from atmp.core.card import parse_cards
+    from atmp.core.card.schema import parse_cards
 
     cards, was_array = parse_cards(catalogue_file().read_bytes())  # provenance is an extra top-level key the schema allows
     assert was_array and len(cards) == len(load_catalogue())

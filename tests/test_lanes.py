@@ -1,4 +1,4 @@
-"""Every class on every lane (atmp.core.lanes) is what the compiled class functions answer for that copy of the facts.
+"""Every class on every lane (atmp.core.explain.lanes) is what the compiled class functions answer for that copy of the facts.
 
 The lanes are the generated cards (a fifth self-contradictory) and, per card, copies with one to
 three slots set to random bit patterns (values no card could state, combinations no rule expects:
@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from atmp.core.card import load_cards
+from atmp.core.card.schema import load_cards
 from atmp.core.classify import card_facts, evaluator_for
-from atmp.core.lanes import LaneClasses, lane_classes
-from atmp.core.namespaces import ATMP
-from atmp.core.ontology import load_model
+from atmp.core.explain.lanes import LaneClasses, lane_classes
+from atmp.core.rules.namespaces import ATMP
+from atmp.core.rules.ontology import load_model
 
 from benchmarks.cardgen import generate_cards
 
@@ -103,8 +103,9 @@ def test_rules_this_ontology_does_not_exercise_are_the_scalar_ones_too():
     superclass's definition, an enumeration of products, and a cycle that leaves unknowns: every pattern of facts."""
     from itertools import product as patterns
 
-    from atmp.core.compiled import CompiledClasses
-    from atmp.core.evaluator import And, Definitions, Evaluator, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
+    from atmp.core.engines.compiled import CompiledClasses
+    from atmp.core.engines.evaluator import Evaluator
+    from atmp.core.engines.expressions import And, Definitions, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
     from rdflib import OWL, URIRef
 
     x = "https://example.org/"

@@ -49,8 +49,8 @@ def test_one_table_renderer_lines_up_chinese():
 
 
 def test_taxonomy_ranks_tiers_in_the_result_schema_order():
-    from atmp.core.ontology import load_model
-    from atmp.core.resources import RESULT_SCHEMA, schema
+    from atmp.core.rules.ontology import load_model
+    from atmp.core.rules.resources import RESULT_SCHEMA, schema
 
     model = load_model()
     order = [c for c in schema(RESULT_SCHEMA)["properties"]["tianjin"]["properties"]["risk_tier"]["enum"] if c]

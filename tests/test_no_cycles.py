@@ -14,8 +14,8 @@ import gc
 import orjson
 import pytest
 from atmp.cli.stream import _serialise_chunk
-from atmp.core.explain import LEVELS
-from atmp.core.layout import DEFAULT_ENGINE
+from atmp.core.explain.walk import LEVELS
+from atmp.core.rules.layout import DEFAULT_ENGINE
 
 from benchmarks.cardgen import generate_cards
 

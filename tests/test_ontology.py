@@ -5,8 +5,8 @@ Labels, definitions, sources, the OWL 2 DL profile and satisfiability are the QC
 from __future__ import annotations
 
 import pytest
-from atmp.core.ontology import ATMP, DCT
-from atmp.core.resources import ontology_file
+from atmp.core.rules.ontology import ATMP, DCT
+from atmp.core.rules.resources import ontology_file
 from rdflib import OWL, RDF, BNode, Graph
 
 
@@ -66,7 +66,7 @@ def test_the_rule_inventory_is_complete(graph):
 def test_card_vocabulary_matches_the_contract_schema(model):
     import json
 
-    from atmp.core.resources import schema_file
+    from atmp.core.rules.resources import schema_file
 
     schema = json.loads(schema_file("product-card.schema.json").read_text())
     for prop in model.properties:

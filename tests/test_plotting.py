@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from atmp.analysis import plotting
 from atmp.core.classify import classify_cards
-from atmp.core.resources import catalogue_file
+from atmp.core.rules.resources import catalogue_file
 from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 from atmp.authoring.qc import QC_DIR, hermit_result_equivalence, hermit_satisfiability, owlapi_dl_profile, run_all, sparql_checks
-from atmp.core.ontology import ATMP, DCT, SKOS
-from atmp.core.resources import ontology_file
+from atmp.core.rules.ontology import ATMP, DCT, SKOS
+from atmp.core.rules.resources import ontology_file
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
@@ -200,7 +200,7 @@ def test_qc_command_exit_codes(source, tmp_path):
 
 def test_shape_list_drift_names_the_shape_side_too(tmp_path):
     """An edit of the shapes file (a microorganism dropped from one copied list) is reported against the ontology class."""
-    from atmp.core.validate import shapes_file
+    from atmp.core.result.validate import shapes_file
 
     text = shapes_file().read_text(encoding="utf-8")
     marked = "atmp:mirrors atmp:MicroorganismKind ; sh:in ( atmp:kind_virus atmp:kind_bacterium atmp:kind_bacteriophage"
@@ -234,10 +234,10 @@ def _drop_complement(g: Graph, cls: URIRef, complemented: URIRef) -> None:
 def test_exclusive_fields_proves_the_ontology_and_names_an_overlap(source, tmp_path):
     """The US drug pathway without "and not an HCT/P" (issue 27's overlap) is found, with a card in both pathways."""
     from atmp.authoring.qc import exclusive_result_fields
-    from atmp.core.card import validate_card
+    from atmp.core.card.facts import card_facts
+    from atmp.core.card.schema import validate_card
     from atmp.core.classify import evaluator_for
-    from atmp.core.facts import card_facts
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     assert exclusive_result_fields(ontology_file()).passed
 

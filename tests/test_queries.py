@@ -12,7 +12,7 @@ from collections import Counter
 
 import pyoxigraph as ox
 import pytest
-from atmp.core.ontology import load_model
+from atmp.core.rules.ontology import load_model
 from atmp.kg import queries as Q
 
 from .kg_support import INJECTIONS, PARAM_CASES, catalogue_cards, catalogue_graph
@@ -271,7 +271,7 @@ def check_scope_disagreements(kg, cards, results):
 
 def _decisions(cards, results):
     """Each recorded agency decision with whether the rules reproduce it, computed from the cards and results."""
-    from atmp.core import layout
+    from atmp.core.rules import layout
 
     out = []
     for i, card in cards.items():

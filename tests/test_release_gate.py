@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from atmp.authoring.release import VERSION_IRI, check_changelog, moved_since_release, set_version, unreleased_section
-from atmp.core.ontology import ATMP, load_model
+from atmp.core.rules.ontology import ATMP, load_model
 from rdflib import OWL, Graph
 from rdflib.collection import Collection
 

@@ -256,7 +256,7 @@ def test_unknown_fields_are_warned_with_a_suggestion_and_refused_when_strict(cli
 
 
 def test_the_warning_is_in_the_result_schema(client):
-    from atmp.core.resources import RESULT_SCHEMA, schema
+    from atmp.core.rules.resources import RESULT_SCHEMA, schema
     from jsonschema import Draft202012Validator
 
     result = client.post("/classify", json=make_card("brit", function={"tumourigenic_risk": True})).json()

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import pytest
 from atmp.analysis.report import card_digest, gather, render, rule_version
 from atmp.cli import main as atmp_main
-from atmp.core.ontology import load_model
+from atmp.core.rules.ontology import load_model
 from atmp.http.app import Settings, create_app
 from fastapi.testclient import TestClient
 

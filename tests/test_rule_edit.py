@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from atmp.core.ontology import ATMP
-from atmp.core.resources import ontology_file
+from atmp.core.rules.ontology import ATMP
+from atmp.core.rules.resources import ontology_file
 from rdflib import OWL, Graph
 from rdflib.collection import Collection
 
@@ -78,7 +78,7 @@ def test_a_criterion_without_definition_is_never_met_by_any_engine(tmp_path, mod
     """Open world: a criterion left without a definition is unknown, so it is not listed and
     the tier that depends on it is not decided; HermiT and the compiled path agree on that."""
     from atmp.core.classify import classify_cards
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     g = Graph().parse(ontology_file())
     g.remove((ATMP.Criterion09Met, OWL.equivalentClass, None))

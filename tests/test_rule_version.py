@@ -7,9 +7,9 @@ from pathlib import Path
 
 from atmp.analysis.whatif import whatif
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import load_model
-from atmp.core.resources import ontology_file
-from atmp.core.validate import validate_cards
+from atmp.core.result.validate import validate_cards
+from atmp.core.rules.ontology import load_model
+from atmp.core.rules.resources import ontology_file
 from atmp.http.app import Settings, create_app
 from fastapi.testclient import TestClient
 from rdflib import OWL, RDF, Graph, Literal, URIRef

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from atmp.analysis import plotting
 from atmp.analysis.whatif import _ordered_neighbours
-from atmp.core.card import load_cards
+from atmp.core.card.schema import load_cards
 from atmp.core.classify import classify_cards
-from atmp.core.layout import RISK_TIER
-from atmp.core.namespaces import ATMP
-from atmp.core.ontology import load_model
-from atmp.core.resources import catalogue_file, ontology_file
+from atmp.core.rules.layout import RISK_TIER
+from atmp.core.rules.namespaces import ATMP
+from atmp.core.rules.ontology import load_model
+from atmp.core.rules.resources import catalogue_file, ontology_file
 from rdflib import OWL, Graph, Literal
 from rdflib.collection import Collection
 

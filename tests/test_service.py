@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 from atmp.cli import main as atmp_main
 from atmp.core.classify import classify_cards, memberships_for
-from atmp.core.validate import validate_cards
+from atmp.core.result.validate import validate_cards
 from atmp.http import guard
 from atmp.http.app import Settings, create_app
 from atmp.http.guard import QueryRefused, SparqlError, check_read_only
@@ -102,11 +102,11 @@ def test_nothing_is_loaded_per_request(client, monkeypatch, examples):
         raise AssertionError("loaded during a request")
 
     targets = (
-        "atmp.core.ontology.load_model",
+        "atmp.core.rules.ontology.load_model",
         "atmp.core.classify.load_model",
         "atmp.kg.store.KnowledgeGraph.build",
         "atmp.core.classify.warm_hermit",
-        "atmp.core.reasoner.warm_hermit",
+        "atmp.core.engines.reasoner.warm_hermit",
     )
     for target in targets:
         monkeypatch.setattr(target, refuse)

@@ -9,8 +9,8 @@ generated cards (where list-valued paths now hit the memo).
 from __future__ import annotations
 
 import pyshacl
-from atmp.core import shacl_compiled
-from atmp.core.shacl_compiled import CompiledShapes
+from atmp.core.result import shacl_compiled
+from atmp.core.result.shacl_compiled import CompiledShapes
 from rdflib import RDF, Graph, Namespace
 
 EX = Namespace("https://example.org/")

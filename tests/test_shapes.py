@@ -1,4 +1,4 @@
-"""SHACL shapes (shapes/product-shapes.ttl) through atmp.core.validate: each rule fires on a card that
+"""SHACL shapes (shapes/product-shapes.ttl) through atmp.core.result.validate: each rule fires on a card that
 breaks it, stays quiet on a near miss, and the 30 example cards all conform."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 
 import pytest
 from atmp.core.classify import memberships_for
-from atmp.core.ontology import ATMP
-from atmp.core.validate import SH, load_shapes, validate_cards
+from atmp.core.result.validate import SH, load_shapes, validate_cards
+from atmp.core.rules.ontology import ATMP
 from rdflib import DCTERMS, Literal
 
 from tests import test_boundaries as boundaries

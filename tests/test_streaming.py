@@ -117,7 +117,7 @@ def test_auto_jobs_start_workers_only_when_a_second_chunk_exists(monkeypatch):
     import os
 
     from atmp.cli import stream
-    from atmp.core.layout import ENGINES
+    from atmp.core.rules.layout import ENGINES
 
     def where(chunk, *rest):  # forked workers inherit this: each chunk answers with the process that did it
         return [str(os.getpid()).encode()] * len(chunk)

@@ -11,7 +11,7 @@ import pytest
 from atmp.analysis.whatif import BOUNDARIES, Change, field_specs, nearest, single_changes, whatif
 from atmp.cli import main
 from atmp.core.classify import classify_cards
-from atmp.core.resources import schema_file
+from atmp.core.rules.resources import schema_file
 
 from .conftest import make_card
 

@@ -76,7 +76,7 @@ def test_wheel_ships_the_rule_files(wheel_env) -> None:
 def test_installed_package_is_not_the_checkout(wheel_env, tmp_path) -> None:
     _, env_dir = wheel_env
     where = subprocess.run(
-        [str(env_dir / "bin" / "python"), "-c", "import atmp, atmp.core.resources as r; print(atmp.__file__); print(r.ontology_file())"],
+        [str(env_dir / "bin" / "python"), "-c", "import atmp, atmp.core.rules.resources as r; print(atmp.__file__); print(r.ontology_file())"],
         capture_output=True,
         text=True,
         env=_clean_env(),

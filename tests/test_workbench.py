@@ -10,8 +10,8 @@ import re
 
 import pytest
 from atmp.analysis.whatif import nearest, whatif
-from atmp.core import resources
-from atmp.core.ontology import load_model
+from atmp.core.rules import resources
+from atmp.core.rules.ontology import load_model
 from atmp.http.app import Settings, create_app
 from atmp.http.workbench_data import _passages, field_conditions, form_spec, rule_book
 from atmp.kg.queries import load_queries

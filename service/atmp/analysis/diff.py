@@ -8,7 +8,7 @@ changed, and -- from classifying the same cards with both -- every result field 
 (label + N/T source) that decides the new value.
 
 Nothing here knows a class, code or criterion: groupings are whatever enumerated classes (``owl:oneOf``)
-the ontology defines, result fields are whatever :mod:`atmp.core.result` assembles, and the "rule that
+the ontology defines, result fields are whatever :mod:`atmp.core.result.assemble` assembles, and the "rule that
 decides" is read from the new result's own explanation.
 
 May import: :mod:`atmp.core` (and :mod:`atmp.kg`, not needed here).
@@ -28,12 +28,12 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
-from atmp.core import layout
-from atmp.core.card import load_cards
+from atmp.core.card.schema import load_cards
 from atmp.core.classify import classify_cards
-from atmp.core.layout import CRITERIA
-from atmp.core.ontology import ATMP, CATALOG_FILE, DCT, SKOS, OntologyError, OntologyModel, load_model, parse_catalog
-from atmp.core.resources import catalogue_file
+from atmp.core.rules import layout
+from atmp.core.rules.layout import CRITERIA
+from atmp.core.rules.ontology import ATMP, CATALOG_FILE, DCT, SKOS, OntologyError, OntologyModel, load_model, parse_catalog
+from atmp.core.rules.resources import catalogue_file
 
 ONTOLOGY_IN_REPO = "ontology/atmp.ttl"
 """Where ``git:REV`` finds the merged ontology in a revision of the repository (``git:REV:path`` picks another)."""

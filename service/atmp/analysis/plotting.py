@@ -16,9 +16,9 @@ import os
 import warnings
 from pathlib import Path
 
-from atmp.core import layout
-from atmp.core.layout import CRITERIA, RISK_TIER
-from atmp.core.ontology import OntologyModel, load_model
+from atmp.core.rules import layout
+from atmp.core.rules.layout import CRITERIA, RISK_TIER
+from atmp.core.rules.ontology import OntologyModel, load_model
 
 CJK_FONT_ENV = "ATMP_CJK_FONT"
 # font files with Simplified Chinese glyphs shipped inside PyPI packages, first found wins

@@ -2,7 +2,7 @@
 
 Modelled on EMA CAT's scientific-recommendation summaries (description, outcome, reasons with the
 articles) and on a Chinese 属性界定 review memo: the product described in words, the conclusions with
-their citations, the deciding reasons in prose (the ``brief`` justification of :mod:`atmp.core.justify`),
+their citations, the deciding reasons in prose (the ``brief`` justification of :mod:`atmp.core.explain.justify`),
 the borderline situations and what a reviewer should look at, the nearest boundaries (the smallest
 changes that move class or tier, from :func:`atmp.analysis.whatif.whatif`), the SHACL findings, and
 traceability (the ontology's version and the SHA-256 of the card's canonical JSON).
@@ -23,11 +23,11 @@ from typing import Any
 
 from rdflib import OWL, RDF
 
-from atmp.core import layout
-from atmp.core.facts import card_facts
-from atmp.core.justify import fact_text, field_text, value_text
-from atmp.core.layout import SINGLE_FIELDS
-from atmp.core.ontology import OntologyModel, load_model
+from atmp.core.card.facts import card_facts
+from atmp.core.explain.justify import fact_text, field_text, value_text
+from atmp.core.rules import layout
+from atmp.core.rules.layout import SINGLE_FIELDS
+from atmp.core.rules.ontology import OntologyModel, load_model
 
 LANGS = ("zh", "en")
 FORMATS = ("md", "html")

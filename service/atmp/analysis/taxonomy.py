@@ -1,6 +1,6 @@
 """The taxonomy as data for people: result classes as trees under their named superclasses, and the risk criteria.
 
-Pure functions over the :class:`~atmp.core.ontology.OntologyModel`, read from the ontology's annotations
+Pure functions over the :class:`~atmp.core.rules.ontology.OntologyModel`, read from the ontology's annotations
 (``atmp:resultField``, ``atmp:resultCode``, ``atmp:criterionNumber``, ``atmp:rank``, labels, definitions, sources), so the
 HTTP service (``/classes``, ``/criteria``), the CLI and notebooks show the same taxonomy.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from rdflib import RDFS, URIRef
 
-from atmp.core.layout import SUMMARY_FIELDS
-from atmp.core.namespaces import local_name
-from atmp.core.ontology import ATMP, OntologyModel, ResultClass
+from atmp.core.rules.layout import SUMMARY_FIELDS
+from atmp.core.rules.namespaces import local_name
+from atmp.core.rules.ontology import ATMP, OntologyModel, ResultClass
 
 # the result fields shown as trees (criteria are listed by /criteria; borderline situations are not a taxonomy)
 TREE_FIELDS = SUMMARY_FIELDS

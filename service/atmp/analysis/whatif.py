@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from atmp.core import layout
-from atmp.core.card import CardError, validate_card
-from atmp.core.layout import CRITERIA, SUMMARY_FIELDS
-from atmp.core.namespaces import local_name
-from atmp.core.ontology import OntologyModel, load_model
-from atmp.core.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
+from atmp.core.card.schema import CardError, validate_card
+from atmp.core.rules import layout
+from atmp.core.rules.layout import CRITERIA, SUMMARY_FIELDS
+from atmp.core.rules.namespaces import local_name
+from atmp.core.rules.ontology import OntologyModel, load_model
+from atmp.core.rules.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
 
 from .render import grid
 
@@ -288,8 +288,8 @@ def _variants(card: dict, changes: list[tuple[Change, ...]]) -> tuple[list[tuple
 
 def _screen(model: OntologyModel, cards: list[dict]) -> list[dict[str, Any]]:
     """Cheap result fields (no explanation, no SHACL) of cards, from the compiled evaluation of the ontology."""
+    from atmp.core.card.facts import card_facts
     from atmp.core.classify import evaluator_for
-    from atmp.core.facts import card_facts
 
     ev = evaluator_for(model)
     out = []
@@ -460,8 +460,8 @@ def _pair_search(card, model, engine, entries, singles_of, base, base_result, wa
     are screened with the compiled evaluation, most reasons undone first, and only the hits are
     classified in full.
     """
+    from atmp.core.card.facts import card_facts
     from atmp.core.classify import classify_cards, evaluator_for
-    from atmp.core.facts import card_facts
 
     ev = evaluator_for(model)
     singles = {id(e): (ch[0], e) for ch, e in zip(singles_of, entries, strict=True)}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 
-from atmp.core.ontology import parse_catalog
-from atmp.core.resources import ontology_dir
+from atmp.core.rules.ontology import parse_catalog
+from atmp.core.rules.resources import ontology_dir
 
 from . import citations, templates, turtle
 from .normalize import SECTIONS, render_edit, section_of

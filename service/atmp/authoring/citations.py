@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from rdflib import OWL, RDF, XSD, Graph, Literal, URIRef
 
-from atmp.core.namespaces import ATMP, DCT
+from atmp.core.rules.namespaces import ATMP, DCT
 
 NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 
 from rdflib import URIRef
 
+from atmp.core.card.facts import ProductFacts, product_iri
 from atmp.core.classify import evaluator_for
-from atmp.core.evaluator import And, Evaluator, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
-from atmp.core.facts import ProductFacts, product_iri
-from atmp.core.ontology import ATMP, CardProperty, OntologyModel, ResultClass
-from atmp.core.regimes import single_valued_fields
-from atmp.core.resources import CARD_SCHEMA, schema
+from atmp.core.engines.evaluator import Evaluator
+from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
+from atmp.core.rules.ontology import ATMP, CardProperty, OntologyModel, ResultClass
+from atmp.core.rules.regimes import single_valued_fields
+from atmp.core.rules.resources import CARD_SCHEMA, schema
 
 NODE_LIMIT = 200_000  # search nodes per pair before the check gives up and says so (never reached by this ontology)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 
-from atmp.core.namespaces import ATMP, DCT
+from atmp.core.rules.namespaces import ATMP, DCT
 
 from . import turtle
 from .citations import DOCUMENTS, first_key

@@ -26,7 +26,7 @@ from pathlib import Path
 import pyoxigraph
 from rdflib import Graph
 
-from atmp.core.resources import qc_dir
+from atmp.core.rules.resources import qc_dir
 
 QC_DIR = qc_dir()
 
@@ -69,7 +69,7 @@ def sparql_checks(ontology: Path, qc_dir: Path = QC_DIR, shapes: Path | None = N
     The ontology is the default graph; the product shapes (``shapes/``, or ``ATMP_SHAPES``) are
     loaded into the named graph ``<urn:atmp:shapes>`` for the checks that compare the two.
     """
-    from atmp.core.validate import shapes_file
+    from atmp.core.result.validate import shapes_file
 
     store = pyoxigraph.Store()
     store.load(path=str(ontology), format=pyoxigraph.RdfFormat.TURTLE)
@@ -90,7 +90,7 @@ def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
     A parse that leaves triples it cannot map to axioms would show up as undeclared or malformed
     entities in the profile report, which is what Protégé users would see as broken axioms.
     """
-    from atmp.core.reasoner import start_jvm
+    from atmp.core.engines.reasoner import start_jvm
 
     start_jvm()
     from java.io import File  # type: ignore[import-not-found]
@@ -124,8 +124,8 @@ def owlapi_dl_profile(ontology: Path) -> list[CheckResult]:
 
 def hermit_satisfiability(ontology: Path) -> CheckResult:
     """Every named class satisfiable and the ontology consistent under HermiT."""
-    from atmp.core.ontology import load_model
-    from atmp.core.reasoner import ReasonerError, WarmHermit
+    from atmp.core.engines.reasoner import ReasonerError, WarmHermit
+    from atmp.core.rules.ontology import load_model
 
     question = "Is every named class satisfiable under HermiT?"
     model = load_model(ontology)
@@ -147,9 +147,9 @@ def hermit_result_equivalence(ontology: Path) -> CheckResult:
     """
     from rdflib import OWL, URIRef
 
-    from atmp.core.ontology import load_model
-    from atmp.core.reasoner import ReasonerError, WarmHermit
-    from atmp.core.regimes import CROSSWALK_FIELD
+    from atmp.core.engines.reasoner import ReasonerError, WarmHermit
+    from atmp.core.rules.ontology import load_model
+    from atmp.core.rules.regimes import CROSSWALK_FIELD
 
     question = "Does HermiT infer two different result classes (atmp:resultField) to be equivalent?"
     model = load_model(ontology)
@@ -181,7 +181,7 @@ def exclusive_result_fields(ontology: Path) -> CheckResult:
     evaluator), so the editor sees the overlap before any user's card meets it; a pair the search could not
     decide within its node limit is a row too.
     """
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     from .exclusive import check
 

@@ -46,7 +46,7 @@ from atmp.analysis.diff import (
     repo_root,
 )
 from atmp.core.classify import classify_cards
-from atmp.core.ontology import OntologyModel, load_model
+from atmp.core.rules.ontology import OntologyModel, load_model
 
 TAG_PREFIX = "ontology-v"
 VERSION_IRI = "https://w3id.org/atmp-kg/ontology/releases/{version}/atmp.ttl"

@@ -22,7 +22,7 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
-from atmp.core.namespaces import ATMP, DCT, SKOS
+from atmp.core.rules.namespaces import ATMP, DCT, SKOS
 
 from . import turtle
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Namespace, URIRef
 from rdflib.compare import to_canonical_graph
 
-from atmp.core.namespaces import ATMP, DCT, SKOS
+from atmp.core.rules.namespaces import ATMP, DCT, SKOS
 
 OBO = Namespace("http://purl.obolibrary.org/obo/")
 PREFIXES: dict[str, Namespace] = {

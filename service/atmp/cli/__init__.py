@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from atmp.core.card import CardError, parse_cards
-from atmp.core.layout import DEFAULT_ENGINE, ENGINES
+from atmp.core.card.schema import CardError, parse_cards
+from atmp.core.rules.layout import DEFAULT_ENGINE, ENGINES
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -106,8 +106,8 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
     import orjson
 
     from atmp.cli import stream
-    from atmp.core.inputs import refuse_unknown
-    from atmp.core.ontology import load_model
+    from atmp.core.card.decode import refuse_unknown
+    from atmp.core.rules.ontology import load_model
 
     jobs = stream.parse_jobs(args.jobs)
     if jobs is None:
@@ -148,7 +148,7 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
         source_cards = iter(parsed)
         mode = "array" if was_array else "single"
     model = load_model(Path(args.ontology) if args.ontology else None)
-    from atmp.core.regimes import RegimeError, parse_selection
+    from atmp.core.rules.regimes import RegimeError, parse_selection
 
     try:
         regimes = parse_selection(model, args.regimes)
@@ -205,10 +205,10 @@ def explain_default(stream) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """SHACL report of the cards; the reasoner runs too, because borderline situations are inferred."""
+    from atmp.core.card.decode import refuse_unknown
     from atmp.core.classify import memberships_for
-    from atmp.core.inputs import refuse_unknown
-    from atmp.core.ontology import load_model
-    from atmp.core.validate import SH, bilingual_report, shacl_report, validate_cards
+    from atmp.core.result.validate import SH, bilingual_report, shacl_report, validate_cards
+    from atmp.core.rules.ontology import load_model
 
     cards, was_array = parse_cards(_read_input(args.path))
     if args.strict:
@@ -230,7 +230,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_qc(args: argparse.Namespace) -> int:
     """Ontology quality report: exit 0 when every check comes back empty, 1 otherwise."""
     from atmp.authoring.qc import run_all
-    from atmp.core.resources import ontology_file
+    from atmp.core.rules.resources import ontology_file
 
     path = Path(args.ontology) if args.ontology else ontology_file()
     if not path.is_file():
@@ -255,7 +255,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
 def cmd_whatif(args: argparse.Namespace) -> int:
     """Every single-field change of one card and the smallest changes that cross each boundary."""
     from atmp.analysis.whatif import render_table, whatif
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     cards, _ = parse_cards(_read_input(args.path))
     if args.id is not None:
@@ -311,7 +311,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_context(args: argparse.Namespace) -> int:
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
 
     model = load_model(Path(args.ontology) if args.ontology else None)
     print(json.dumps(model.jsonld_context(), ensure_ascii=False, indent=2))
@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from atmp.core.ontology import OntologyError
+        from atmp.core.rules.ontology import OntologyError
 
         if isinstance(exc, OntologyError) and getattr(args, "ontology", None):
             print(f"atmp: --ontology {args.ontology}: {' '.join(str(exc).split())[:300]}", file=sys.stderr)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atmp.core.layout import DEFAULT_ENGINE, ENGINES
+from atmp.core.rules.layout import DEFAULT_ENGINE, ENGINES
 from atmp.kg.names import EXPORT_FORMAT_NAMES, GRAPH_NAMES
 
 if TYPE_CHECKING:  # the store (rdflib, pyoxigraph) is imported by the commands that use it, not to build --help
@@ -52,7 +52,7 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_graph(args: argparse.Namespace) -> KnowledgeGraph:
-    from atmp.core.ontology import load_model
+    from atmp.core.rules.ontology import load_model
     from atmp.kg.store import KnowledgeGraph
     from atmp.kg.terms import KGError
 

@@ -12,8 +12,8 @@ def cmd_report(args: argparse.Namespace, input_error: type[Exception]) -> int:
     """Write the report(s). One card: to stdout or ``-o FILE``; several cards: ``-o DIR`` (one file each plus index)."""
     from atmp.analysis.report import gather, index, render
     from atmp.cli import _read_input
-    from atmp.core.card import CardError, parse_cards
-    from atmp.core.ontology import load_model
+    from atmp.core.card.schema import CardError, parse_cards
+    from atmp.core.rules.ontology import load_model
 
     cards, _ = parse_cards(_read_input(args.path))
     if args.id is not None:

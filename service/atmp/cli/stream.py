@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from atmp.core.card import CardError, validate_card
-from atmp.core.layout import DEFAULT_ENGINE
+from atmp.core.card.schema import CardError, validate_card
+from atmp.core.rules.layout import DEFAULT_ENGINE
 
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one card; the schema's string limits keep real cards far below
 
@@ -85,8 +85,8 @@ _WORKER: dict[str, Any] = {}  # set in the parent before forking: the workers in
 def _serialise_chunk(cards: list[dict], engine: str, option: int, model=None, explain: str = "full", regimes: frozenset[str] | None = None) -> list[bytes]:
     import orjson
 
+    from atmp.core.card.decode import with_warnings
     from atmp.core.classify import classify_cards
-    from atmp.core.inputs import with_warnings
 
     model = model if model is not None else _WORKER["model"]
     results = with_warnings(classify_cards(cards, engine=engine, model=model, explain=explain, regimes=regimes), cards)
@@ -180,9 +180,9 @@ def classified(
 def warm(model, engine: str) -> None:
     """Compile the ontology and shapes once, then freeze the heap: collections skip the model."""
     from atmp.core.classify import evaluator_for
-    from atmp.core.compiled_cache import save
-    from atmp.core.ontology import ATMP
-    from atmp.core.validate import compiled_shapes
+    from atmp.core.result.validate import compiled_shapes
+    from atmp.core.rules.ontology import ATMP
+    from atmp.core.warm import save
 
     if engine == "compiled":
         evaluator_for(model).compiled_for(frozenset({ATMP.Product}))

@@ -8,21 +8,22 @@ from functools import lru_cache
 
 from rdflib import URIRef
 
-from .evaluator import Definitions, Evaluator
-from .facts import add_product, card_facts
-from .layout import ENGINES
-from .messages import alternatives, reported_classes
-from .ontology import OntologyModel, load_model
-from .reasoner import owlready_memberships, warm_hermit
-from .regimes import parse_selection, selected_classes
-from .result import assemble
-from .validate import validate_cards
+from atmp.core.card.facts import add_product, card_facts
+from atmp.core.engines.evaluator import Evaluator
+from atmp.core.engines.expressions import Definitions
+from atmp.core.engines.reasoner import owlready_memberships, warm_hermit
+from atmp.core.result.assemble import assemble
+from atmp.core.result.validate import validate_cards
+from atmp.core.rules.layout import ENGINES
+from atmp.core.rules.messages import alternatives, reported_classes
+from atmp.core.rules.ontology import OntologyModel, load_model
+from atmp.core.rules.regimes import parse_selection, selected_classes
 
 
 @lru_cache(maxsize=8)
 def evaluator_for(model: OntologyModel) -> Evaluator:
     """The evaluator of a model, from the on-disk compiled cache when the model came from it."""
-    from .compiled_cache import bundle_for_model, code_for
+    from atmp.core.rules.cache import bundle_for_model, code_for
 
     bundle = bundle_for_model(model)
     ev = Evaluator(bundle.definitions if bundle is not None else Definitions.from_graph(model.graph))
@@ -102,7 +103,7 @@ def classify_cards(
     and crosswalk entries are computed; N and T are the contract's required fields and always are.
 
     ``explain``: ``full`` (the default, the whole definition walk per conclusion), ``brief`` (only
-    the deciding reasons, see :mod:`atmp.core.justify`) or ``none`` (``explanation`` is empty and no
+    the deciding reasons, see :mod:`atmp.core.explain.justify`) or ``none`` (``explanation`` is empty and no
     explanation work is done). The other fields do not depend on it.
 
     The cyclic garbage collector's automatic runs are paused for the batch: classification allocates
@@ -137,7 +138,7 @@ def _classify(
     collect: bool = False,
     selected: frozenset[str] | None = None,
 ) -> list[dict]:
-    from .explain import LEVELS, fill_pending
+    from atmp.core.explain.walk import LEVELS, fill_pending
 
     if explain not in LEVELS:
         raise ValueError(f"unknown explanation level {explain!r}; expected one of {LEVELS}")
@@ -145,8 +146,8 @@ def _classify(
     memberships = []
     facts = []
     every, due = GC_EVERY, GC_EVERY
-    # brief: the searches of justify.LANES products run together (atmp.core.justify.prefetch), their entries filled after
-    from . import justify
+    # brief: the searches of justify.LANES products run together (atmp.core.explain.justify.prefetch), their entries filled after
+    from atmp.core.explain import justify
 
     batch = justify.LANES if explain == "brief" and justify.FAST and len(cards) >= justify.LANES_MIN else 0
     pending: list | None = [] if batch > 1 else None

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from atmp.core.card import CardError
+from atmp.core.card.schema import CardError
 
 from .limits import TooLarge
 from .scheduler import TooSlow

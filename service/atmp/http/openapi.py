@@ -1,6 +1,6 @@
 """The OpenAPI document's shared pieces: the contract schemas as components, error bodies, the card request body.
 
-The card and result schemas come from the rule files (:func:`atmp.core.resources.schema`), so the
+The card and result schemas come from the rule files (:func:`atmp.core.rules.resources.schema`), so the
 document shows exactly the contract the service checks.
 """
 
@@ -9,7 +9,7 @@ import copy
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from atmp.core import resources
+from atmp.core.rules import resources
 
 from .settings import Settings
 

@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from atmp.analysis import taxonomy
-from atmp.core.card import CardError, load_cards
-from atmp.core.inputs import decode_json, refuse_unknown, with_warnings
+from atmp.core.card.decode import decode_json, refuse_unknown, with_warnings
+from atmp.core.card.schema import CardError, load_cards
 
 from .limits import TooLarge
 from .scheduler import FairLock, in_turns
@@ -29,7 +29,7 @@ class Service:
 
     def __init__(self, settings: Settings):
         from atmp.core.classify import classify_cards
-        from atmp.core.ontology import load_model
+        from atmp.core.rules.ontology import load_model
         from atmp.kg.store import KnowledgeGraph
         from atmp.kg.terms import PREFIXES
 
@@ -93,7 +93,7 @@ class Service:
 
     def validate(self, body: bytes, turtle: bool, strict: bool = False) -> tuple[Any, bool]:
         from atmp.core.classify import memberships_for
-        from atmp.core.validate import bilingual_report, shacl_report, validate_cards
+        from atmp.core.result.validate import bilingual_report, shacl_report, validate_cards
 
         cards, was_array = self.parse(body)
         if strict:

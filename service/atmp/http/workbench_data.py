@@ -20,8 +20,8 @@ from rdflib import OWL, RDF, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 
-from atmp.core import resources
-from atmp.core.ontology import ATMP, DCT, OntologyModel
+from atmp.core.rules import resources
+from atmp.core.rules.ontology import ATMP, DCT, OntologyModel
 
 CARD_SECTIONS_SKIP = ("id", "label")  # the card's identity, rendered as text inputs rather than from the vocabulary
 
@@ -86,7 +86,7 @@ def _option(model: OntologyModel, prop, code: str) -> dict:
 
 
 def _shapes_graph() -> Graph:
-    from atmp.core.validate import load_shapes
+    from atmp.core.result.validate import load_shapes
 
     return load_shapes()
 
@@ -206,7 +206,7 @@ def vocabulary_labels() -> dict[str, dict[str, dict[str, str]]]:
     keyed by the lower-cased local name of each coded individual's class."""
     from rdflib import RDFS
 
-    from atmp.core.ontology import bilingual
+    from atmp.core.rules.ontology import bilingual
     from atmp.kg.catalogue import VOCABULARY_FILE
     from atmp.kg.terms import KG_NS
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from atmp.core import resources as paths
-from atmp.core.card import CardError, parse_cards
+from atmp.core.card.schema import CardError, parse_cards
+from atmp.core.rules import resources as paths
 
 from .terms import RDF_TYPE, KGError, kg, valid_iri
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 import pyoxigraph as ox
 from jsonschema import Draft202012Validator
 
-from atmp.core.ontology import OntologyModel
-from atmp.core.regimes import field_shapes
-from atmp.core.resources import RESULT_SCHEMA, schema
+from atmp.core.rules.ontology import OntologyModel
+from atmp.core.rules.regimes import field_shapes
+from atmp.core.rules.resources import RESULT_SCHEMA, schema
 
 KG = "https://w3id.org/atmp-kg/kg/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")

@@ -1,7 +1,7 @@
 """The asserted and inferred named graphs, as pyoxigraph quads.
 
 * ``asserted`` — what the product cards say (the same facts SHACL validates, see
-  :func:`atmp.core.validate.data_graph`), labels and provenance;
+  :func:`atmp.core.result.validate.data_graph`), labels and provenance;
 * ``inferred`` — each product's classification as ``rdf:type`` of the ontology's result classes, found
   through their ``atmp:resultField``/``atmp:resultCode``/``atmp:criterionNumber`` annotations (never through
   names known to Python), and the result's borderline entries, violations and explanations as resources.
@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from atmp.core.ontology import ATMP, OntologyModel
+from atmp.core.rules.ontology import ATMP, OntologyModel
 
 from .catalogue import Vocabulary
 from .terms import BASE, DCT_SOURCE, GRAPHS, RDF_TYPE, RDFS_COMMENT, RDFS_LABEL, kg, product_node, to_ox, valid_iri
@@ -48,7 +48,7 @@ class _Writer:
 
 
 def _asserted(model: OntologyModel, cards: list[dict], vocab: Vocabulary) -> list[ox.Quad]:
-    from atmp.core.validate import data_graph
+    from atmp.core.result.validate import data_graph
 
     w = _Writer(GRAPHS["asserted"])
     for s, p, o in data_graph(model, cards):

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from atmp.core import resources as paths
-from atmp.core.ontology import PRODUCT_NS
+from atmp.core.rules import resources as paths
+from atmp.core.rules.ontology import PRODUCT_NS
 
 from . import sparql_lexer as lexer
 from .results import QueryResult

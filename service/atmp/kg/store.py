@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from atmp.core import resources as paths
-from atmp.core.ontology import OntologyModel, load_model
+from atmp.core.rules import resources as paths
+from atmp.core.rules.ontology import OntologyModel, load_model
 
 from .catalogue import catalogue_file, load_catalogue, load_vocabulary, vocabulary_file
 from .materialise import materialise
@@ -155,7 +155,7 @@ def _stamp(path: Path) -> tuple[str, float]:
 def shared_graph(engine: str = "compiled", ontology: Path | None = None, catalogue: Path | None = None) -> KnowledgeGraph:
     """The catalogue graph for long-running callers (an HTTP service): built on first use, kept, and built
     again when the ontology, shapes, catalogue or vocabulary file changes. Safe to call from several threads."""
-    from atmp.core.validate import shapes_file
+    from atmp.core.result.validate import shapes_file
 
     ontology = Path(ontology or paths.ontology_file())
     catalogue = Path(catalogue or catalogue_file())

@@ -13,7 +13,7 @@ from rdflib import BNode as RBNode
 from rdflib import Literal as RLiteral
 from rdflib import URIRef
 
-from atmp.core.namespaces import BASE, DCTERMS, GRAPH, KG, PREFIXES, PRODUCT_NS, RDF, RDFS, XSD
+from atmp.core.rules.namespaces import BASE, DCTERMS, GRAPH, KG, PREFIXES, PRODUCT_NS, RDF, RDFS, XSD
 
 from .names import GRAPH_NAMES
 

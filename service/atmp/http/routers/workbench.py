@@ -24,7 +24,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from atmp.core.card import CardError
+from atmp.core.card.schema import CardError
 
 from .. import workbench_data as data
 
@@ -147,7 +147,7 @@ def rules_page(request: Request) -> HTMLResponse:
 
 def sparql_page(request: Request) -> HTMLResponse:
     """``GET /sparql`` without a query, from a browser: the editor with the named queries (as rdflib-endpoint does)."""
-    from atmp.core.ontology import PRODUCT_NS
+    from atmp.core.rules.ontology import PRODUCT_NS
 
     return _render(request, "sparql.html", queries=_queries_json(), product_ns=str(PRODUCT_NS))
 

@@ -1,6 +1,6 @@
 """The ontology's class definitions compiled to flat Python over integer bitsets of card facts.
 
-Why: :class:`atmp.core.evaluator.ProductContext` interprets the expression tree (rdflib terms,
+Why: :class:`atmp.core.engines.evaluator.ProductContext` interprets the expression tree (rdflib terms,
 ``isinstance`` dispatch, recursive calls) — about 4 million calls for 10,000 cards, 40 % of a batch.
 The decision itself is tiny (~30 facts against ~100 defined classes), so at load every definition
 is turned into generated Python source:
@@ -34,10 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from types import CodeType
+from typing import TYPE_CHECKING
 
+from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom
 from rdflib import URIRef
 
-from .evaluator import And, Evaluator, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom
+if TYPE_CHECKING:  # the evaluator builds these objects and imports this module: no cycle at run time
+    from atmp.core.engines.evaluator import Evaluator
 
 UNSET = object()  # a class not evaluated yet for this product (None is "unknown")
 
@@ -73,7 +76,7 @@ class CompiledClasses:
         self.classes = sorted(classes, key=str)
         self.index = {c: i for i, c in enumerate(self.classes)}
         nodes = self._nodes()
-        if code is None:  # ``code``: the same source compiled earlier (atmp.core.compiled_cache)
+        if code is None:  # ``code``: the same source compiled earlier (atmp.core.rules.cache)
             self.source = self._generate(nodes)
             code = compile(self.source, "<atmp compiled ontology>", "exec")
         self.code = code

@@ -7,11 +7,10 @@ definitions and sources the ontology carries.
 
 from __future__ import annotations
 
+from atmp.core.engines.evaluator import ProductContext
+from atmp.core.rules.namespaces import ATMP, local_name
+from atmp.core.rules.ontology import OntologyModel, ResultClass
 from rdflib import URIRef
-
-from .evaluator import ProductContext
-from .namespaces import ATMP, local_name
-from .ontology import OntologyModel, ResultClass
 
 MAX_DEPTH = 6
 
@@ -114,7 +113,7 @@ def entry_maker(model: OntologyModel, ctx: ProductContext, card: dict, level: st
     """``(result class, conclusion[, holds]) -> entry or None`` for one explanation level.
 
     ``none`` returns ``None`` at once, so no explanation work is done; ``brief`` runs only the
-    counterfactual search of :mod:`atmp.core.justify`; ``full`` walks the definitions as before.
+    counterfactual search of :mod:`atmp.core.explain.justify`; ``full`` walks the definitions as before.
     With ``pending`` (a list), a brief entry is an empty dict, filled in place by
     :func:`fill_pending` once the searches of many products have been run together.
     """
@@ -123,7 +122,7 @@ def entry_maker(model: OntologyModel, ctx: ProductContext, card: dict, level: st
     if level == "none":
         return lambda rc, conclusion, holds=True: None
     if level == "brief":
-        from .justify import brief_entry
+        from atmp.core.explain.justify import brief_entry
 
         if pending is not None:
 
@@ -139,7 +138,7 @@ def entry_maker(model: OntologyModel, ctx: ProductContext, card: dict, level: st
 
 def fill_pending(model: OntologyModel, pending: list) -> None:
     """Fill the brief entries :func:`entry_maker` left empty: all their searches in one batch, then each entry in order."""
-    from .justify import brief_entry, prefetch
+    from atmp.core.explain.justify import brief_entry, prefetch
 
     if not pending:
         return

@@ -1,9 +1,9 @@
 """Counterfactual re-decisions on the compiled bitsets: what makes ``--explain brief`` cheap.
 
-Why: :mod:`atmp.core.justify` decides which card facts a conclusion rests on by dropping or
+Why: :mod:`atmp.core.explain.justify` decides which card facts a conclusion rests on by dropping or
 flipping each fact the class reads and re-deciding the class (~190 re-decisions per card). Done
 the reference way, each re-decision copies the facts, builds a new
-:class:`atmp.core.evaluator.ProductContext` and encodes its bitsets again — about 8 ms per card.
+:class:`atmp.core.engines.evaluator.ProductContext` and encodes its bitsets again — about 8 ms per card.
 Here a change is applied to the product's bitset tuple directly (one slot changed: a bit cleared
 for a removed code, set for an added one, the slot replaced for a set or absent value) and only
 the concluding class's compiled function runs on it, with a fresh memo, so it re-evaluates only
@@ -17,9 +17,8 @@ hold, returns ``None``: the caller then re-decides the reference way.
 
 from __future__ import annotations
 
+from atmp.core.rules.ontology import CardProperty
 from rdflib import URIRef
-
-from .ontology import CardProperty
 
 
 class BitVariants:
@@ -94,7 +93,7 @@ MISS = object()  # the fast path cannot decide this change; the reference path w
 
 
 class LazyRules:
-    """:func:`atmp.core.justify._rules_of_facts`, walked only as far as the lookups need.
+    """:func:`atmp.core.explain.justify._rules_of_facts`, walked only as far as the lookups need.
 
     The reference walks every class below the conclusion (up to ``limit``) for each conclusion,
     although a reason asks for one or two facts, usually found in the first class or two; and a

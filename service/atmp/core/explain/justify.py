@@ -1,6 +1,6 @@
 """Minimal explanations: for one conclusion, only the card facts that decide it, found by counterfactuals.
 
-Why counterfactuals and not the definition walk: the walk (:func:`atmp.core.explain.because`) lists
+Why counterfactuals and not the definition walk: the walk (:func:`atmp.core.explain.walk.because`) lists
 every superclass and negated sibling on the way ("meets: product", "does not meet: neoantigen"),
 which is true but not what a committee needs. Here each fact the concluding class *reads* is
 dropped in turn — a listed code removed, a stated single value made absent, a flag flipped, and for
@@ -20,15 +20,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from atmp.core.card.facts import ProductFacts
+from atmp.core.engines.evaluator import Evaluator, ProductContext
+from atmp.core.explain.justify_fast import MISS, BitVariants, LazyRules
+from atmp.core.rules.ontology import CardProperty, OntologyModel
 from rdflib import URIRef
 
-from .evaluator import Evaluator, ProductContext
-from .facts import ProductFacts
-from .justify_fast import MISS, BitVariants, LazyRules
-from .ontology import CardProperty, OntologyModel
-
 CACHE_LIMIT = 200_000  # cached searches per model; beyond this the cache starts afresh (bounded memory)
-FAST = True  # re-decide on the compiled bitsets (atmp.core.justify_fast); False: the reference path, kept for the tests
+FAST = True  # re-decide on the compiled bitsets (atmp.core.explain.justify_fast); False: the reference path, kept for the tests
 LANES = 250  # products whose searches run together on lanes (see prefetch); 0 or 1: one search at a time
 LANES_MIN = 32  # fewer cards than this in a call: one search at a time (a lane batch's set-up outweighs it)
 
@@ -50,7 +49,7 @@ def _behaviours(model: OntologyModel, ev: Evaluator) -> dict[URIRef, dict[URIRef
     found = model.memo.get("justify_behaviours")
     if found is not None:
         return found
-    from .evaluator import And, HasValue, Not, Only, Or, Some
+    from atmp.core.engines.expressions import And, HasValue, Not, Only, Or, Some
 
     fillers: dict[URIRef, list] = {}
     named: dict[URIRef, set] = {}
@@ -174,7 +173,7 @@ def variants_of(ctx: ProductContext) -> dict:
 
 
 def bit_variants(ctx: ProductContext, props: dict[URIRef, CardProperty]) -> BitVariants | None:
-    """The product's changed bitsets (:mod:`atmp.core.justify_fast`), kept on its context like :func:`variants_of`."""
+    """The product's changed bitsets (:mod:`atmp.core.explain.justify_fast`), kept on its context like :func:`variants_of`."""
     found = ctx.__dict__.get("_justify_bits")
     if found is None and ctx._cc is not None:
         found = ctx.__dict__["_justify_bits"] = BitVariants(ctx._cc, ctx._bits, ctx.facts.iri, props)
@@ -254,7 +253,7 @@ def _plan(model: OntologyModel, ev: Evaluator, ctx: ProductContext, cls: URIRef,
     return read_props, (cls, expected, ctx.types, tuple(ctx.values.get(p, ()) for p in read_props))
 
 
-# -- the same search for many conclusions of many products at once, on lanes (atmp.core.lanes)
+# -- the same search for many conclusions of many products at once, on lanes (atmp.core.explain.lanes)
 
 
 class _Job:
@@ -334,13 +333,13 @@ def prefetch(model: OntologyModel, ev: Evaluator, requests: list[tuple[ProductCo
     Why: one by one, each re-decision runs the compiled class functions on one changed copy
     (~30 per conclusion, ~14 conclusions per card). Here every copy the search asks for in one step
     (all single changes; then the growing groups; then each shrinking step, with the values that
-    would make a negation true) is a lane of one :mod:`atmp.core.lanes` evaluation, for all requests
+    would make a negation true) is a lane of one :mod:`atmp.core.explain.lanes` evaluation, for all requests
     together. The steps and their order are :func:`deciding`'s, so the answers are its answers
     (``tests/test_justify_fast.py`` compares them); a request this path cannot take (a product or
     class outside the compiled form, a change outside its vocabulary, a cycle that does not settle)
     is left to :func:`deciding`.
     """
-    from .lanes import NotSettled, lane_classes
+    from atmp.core.explain.lanes import NotSettled, lane_classes
 
     props = _props(model, ev)
     behaviour = _behaviours(model, ev)
@@ -697,7 +696,7 @@ def priorities(model: OntologyModel, ev: Evaluator) -> dict[URIRef, list[tuple[U
     found = model.memo.get("justify_priorities")
     if found is not None:
         return found
-    from .evaluator import And, Named, Or
+    from atmp.core.engines.expressions import And, Named, Or
 
     found = {}
     for rc in model.result_classes:
@@ -791,7 +790,7 @@ def brief_entry(model: OntologyModel, ev: Evaluator, ctx: ProductContext, rc, co
 
 def _notes(model: OntologyModel, iri: URIRef) -> dict[str, str]:
     """A class's contract decisions (``skos:editorialNote``) by language; read once per class."""
-    from .ontology import SKOS
+    from atmp.core.rules.ontology import SKOS
 
     cache = model.memo.setdefault("justify_notes", {})
     if iri not in cache:

@@ -1,153 +1,17 @@
-"""OWL class expressions of the ontology, read into a tree that can be evaluated on a closed product.
+"""Closed-world evaluation of the ontology's classes on a product: membership and its reasons.
 
 Why this exists: the reasoner says *that* a product is in a class; to say *why*, we walk the
 class's own definition over the product's card facts and collect the facts and named classes
-that made it true. Because every product carries closure axioms (see :mod:`atmp.core.facts`), the
+that made it true. Because every product carries closure axioms (see :mod:`atmp.core.card.facts`), the
 closed-world evaluation here gives the same memberships as HermiT; the test suite checks that.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
-from rdflib.collection import Collection
-
-from .facts import ProductFacts
-
-
-class Expr:
-    """Base of the expression tree."""
-
-
-@dataclass(frozen=True)
-class Named(Expr):
-    iri: URIRef
-
-
-@dataclass(frozen=True)
-class And(Expr):
-    items: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class Or(Expr):
-    items: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class Not(Expr):
-    item: Expr
-
-
-@dataclass(frozen=True)
-class OneOf(Expr):
-    members: frozenset[URIRef]
-
-
-@dataclass(frozen=True)
-class Some(Expr):
-    prop: URIRef
-    filler: Expr
-
-
-@dataclass(frozen=True)
-class Only(Expr):
-    prop: URIRef
-    filler: Expr
-
-
-@dataclass(frozen=True)
-class HasValue(Expr):
-    prop: URIRef
-    value: URIRef | bool
-
-
-@dataclass(frozen=True)
-class MaxZero(Expr):
-    prop: URIRef
-
-
-class UnsupportedAxiom(ValueError):
-    """The ontology uses a construct the evaluator does not know; the reasoner path still works."""
-
-
-def parse_expr(graph: Graph, node, canon: dict | None = None) -> Expr:
-    """``canon`` maps each IRI to one shared object, so that lookups during evaluation hit by identity."""
-    canon = {} if canon is None else canon
-
-    def c(term):
-        return canon.setdefault(term, term) if isinstance(term, URIRef) else term
-
-    def sub(n) -> Expr:
-        return parse_expr(graph, n, canon)
-
-    if isinstance(node, URIRef):
-        return Named(c(node))
-    if (node, OWL.intersectionOf, None) in graph:
-        return And(tuple(sub(n) for n in Collection(graph, graph.value(node, OWL.intersectionOf))))
-    if (node, OWL.unionOf, None) in graph:
-        return Or(tuple(sub(n) for n in Collection(graph, graph.value(node, OWL.unionOf))))
-    if (node, OWL.complementOf, None) in graph:
-        return Not(sub(graph.value(node, OWL.complementOf)))
-    if (node, OWL.oneOf, None) in graph:
-        return OneOf(frozenset(c(m) for m in Collection(graph, graph.value(node, OWL.oneOf))))  # type: ignore[arg-type]
-    prop = c(graph.value(node, OWL.onProperty))
-    if prop is not None:
-        if (node, OWL.someValuesFrom, None) in graph:
-            return Some(prop, sub(graph.value(node, OWL.someValuesFrom)))  # type: ignore[arg-type]
-        if (node, OWL.allValuesFrom, None) in graph:
-            return Only(prop, sub(graph.value(node, OWL.allValuesFrom)))  # type: ignore[arg-type]
-        if (node, OWL.hasValue, None) in graph:
-            value = graph.value(node, OWL.hasValue)
-            return HasValue(prop, bool(value.toPython()) if isinstance(value, Literal) else c(value))  # type: ignore[arg-type]
-        for card in (OWL.maxCardinality, OWL.cardinality):
-            n = graph.value(node, card)
-            if n is not None and int(n) == 0:
-                return MaxZero(prop)  # type: ignore[arg-type]
-    raise UnsupportedAxiom(f"unsupported class expression at {node!r}")
-
-
-@dataclass
-class Definitions:
-    """Named-class definitions (equivalent classes), subclass links and asserted vocabulary types."""
-
-    equivalents: dict[URIRef, list[Expr]] = field(default_factory=dict)
-    subclasses: dict[URIRef, set[URIRef]] = field(default_factory=dict)  # class -> direct named subclasses (sorted tuples once built)
-    asserted: dict[URIRef, set[URIRef]] = field(default_factory=dict)  # individual -> asserted classes
-    canon: dict[URIRef, URIRef] = field(default_factory=dict)  # IRI -> the one object used for it everywhere here
-
-    @classmethod
-    def from_graph(cls, graph: Graph) -> Definitions:
-        defs = cls()
-        canon = defs.canon
-        canon[OWL.Thing] = OWL.Thing
-
-        def k(term):
-            return canon.setdefault(term, term)
-
-        back: list[tuple[URIRef, URIRef]] = []
-        for c, e in graph.subject_objects(OWL.equivalentClass):
-            if isinstance(c, URIRef):
-                defs.equivalents.setdefault(k(c), []).append(parse_expr(graph, e, canon))
-                if isinstance(e, URIRef):  # named equivalence works both ways
-                    back.append((k(e), k(c)))
-        # a class's own definitions come before the classes declared equal to it, whatever the order of
-        # the triples in the file: explanations cite the first equivalent that holds (see ProductContext._why)
-        for e, c in sorted(back, key=lambda pair: (str(pair[0]), str(pair[1]))):
-            defs.equivalents.setdefault(e, []).append(Named(c))
-        for sub, sup in graph.subject_objects(RDFS.subClassOf):
-            if isinstance(sub, URIRef) and isinstance(sup, URIRef):
-                defs.subclasses.setdefault(k(sup), set()).add(k(sub))
-            elif isinstance(sub, URIRef) and isinstance(sup, BNode):
-                raise UnsupportedAxiom(f"anonymous superclass of {sub}: add it as a named class")
-        for ind in graph.subjects(RDF.type, OWL.NamedIndividual):
-            defs.asserted[k(ind)] = {k(t) for t in graph.objects(ind, RDF.type) if isinstance(t, URIRef)}  # type: ignore[index]
-        # subclasses are visited in IRI order: a set's order changes with Python's hash seed, and
-        # with it which subclass an explanation cites first
-        defs.subclasses = {sup: tuple(sorted(subs, key=str)) for sup, subs in defs.subclasses.items()}  # type: ignore[misc]
-        return defs
-
+from atmp.core.card.facts import ProductFacts
+from atmp.core.engines.compiled import CompiledClasses
+from atmp.core.engines.expressions import And, Definitions, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom
+from rdflib import OWL, URIRef
 
 SHARE_MAX_READS = 6  # see ProductContext.truth
 
@@ -168,11 +32,11 @@ class Evaluator:
         self.shared: dict[tuple, bool | None] = {}
         self.interned: dict[tuple, int] = {}
         self.shared_why: dict[tuple, list] = {}
-        # the compiled form (atmp.core.compiled), per asserted product types; needs the card
+        # the compiled form (atmp.core.engines.compiled), per asserted product types; needs the card
         # properties' value universe, which only the ontology model knows (see use_vocabulary)
         self.universe: tuple[tuple[URIRef, ...], dict[URIRef, tuple]] | None = None
         self._compiled: dict[frozenset, object] = {}
-        self.cached_code = None  # types -> code object compiled earlier (atmp.core.compiled_cache), or None
+        self.cached_code = None  # types -> code object compiled earlier (atmp.core.rules.cache), or None
         self._filler_cache: dict[tuple, bool] = {}  # (vocabulary value, id of a filler in defs) -> membership
 
     def use_vocabulary(self, props: tuple[URIRef, ...], universe: dict[URIRef, tuple]) -> None:
@@ -181,13 +45,11 @@ class Evaluator:
         self._compiled.clear()
 
     def compiled_for(self, types: frozenset):
-        """The :class:`atmp.core.compiled.CompiledClasses` for products asserting ``types`` (None without a vocabulary)."""
+        """The :class:`atmp.core.engines.compiled.CompiledClasses` for products asserting ``types`` (None without a vocabulary)."""
         if self.universe is None:
             return None
         found = self._compiled.get(types)
         if found is None:
-            from .compiled import CompiledClasses
-
             code = self.cached_code(types) if self.cached_code is not None else None
             try:
                 found = CompiledClasses(self, self.universe[0], self.universe[1], types, code)
@@ -388,7 +250,7 @@ class ProductContext:
     def truth(self, cls: URIRef) -> bool | None:
         """Three-valued membership of a class (given as its canonical IRI object, see Definitions.canon).
 
-        Compiled (:mod:`atmp.core.compiled`) when the class is not on a definitional cycle and the
+        Compiled (:mod:`atmp.core.engines.compiled`) when the class is not on a definitional cycle and the
         facts are in the compiled vocabulary; interpreted otherwise. Both give the same answer.
         """
         cc = self._cc

@@ -25,32 +25,24 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from atmp.core.card.facts import ProductFacts, card_facts
+from atmp.core.result.shacl_compiled import CompiledShapes, NotCompilable
+from atmp.core.rules.messages import specific_text
+from atmp.core.rules.namespaces import DCTERMS, SH, local_name
+from atmp.core.rules.ontology import ATMP, OntologyModel
+from atmp.core.rules.resources import shapes_file
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
 from rdflib.term import Node
-
-from .facts import ProductFacts, card_facts
-from .messages import specific_text
-from .namespaces import DCTERMS, SH, local_name
-from .ontology import ATMP, OntologyModel
-from .resources import shapes_dir
-from .shacl_compiled import CompiledShapes, NotCompilable
-
-SHAPES_FILE = "product-shapes.ttl"
 
 
 class ShapesError(RuntimeError):
     """The shapes file itself is invalid (e.g. a SPARQL constraint SHACL forbids), not a card."""
 
 
-def shapes_file() -> Path:
-    """The product shapes file (``ATMP_SHAPES`` may point at an edited copy of the shapes folder)."""
-    return shapes_dir() / SHAPES_FILE
-
-
 @lru_cache(maxsize=4)
 def _load_shapes(path: str, mtime: float) -> Graph:
     """Parse the shapes once; the mtime in the key makes an edited file be re-read."""
-    from .compiled_cache import shapes_graph
+    from atmp.core.rules.cache import shapes_graph
 
     cached = shapes_graph(Path(path))  # already read with the model from the compiled cache
     if cached is not None:
@@ -202,7 +194,7 @@ def bilingual_report(model: OntologyModel, report: Graph) -> Graph:
 @lru_cache(maxsize=4)
 def _compiled(path: str, mtime: float) -> CompiledShapes | None:
     """The shapes compiled once per file version; None when they use what is not compiled."""
-    from .compiled_cache import compiled_shapes as cached
+    from atmp.core.rules.cache import compiled_shapes as cached
 
     found = cached(Path(path))  # compiled by an earlier process, with the model (same file, same bytes)
     if found is not None:
@@ -228,7 +220,7 @@ def validate_cards(
 ) -> list[dict]:
     """Validate a batch of cards and report per card, in the input order.
 
-    ``engine="compiled"`` runs the shapes compiled by :mod:`atmp.core.shacl_compiled` (falling back to
+    ``engine="compiled"`` runs the shapes compiled by :mod:`atmp.core.result.shacl_compiled` (falling back to
     pyshacl if the shapes use a construct it does not compile); ``"pyshacl"`` is the reference.
     Both give the same entries; the tests hold them to it.
 
@@ -265,7 +257,7 @@ def _name_what_applied(model: OntologyModel, reports: list[dict], memberships: S
     """Reasoned borderline warnings carry the same product-specific message as the classification result.
 
     The shape reports the class's definition; with the card's memberships (which include the classes named by
-    ``atmp:reportsApplied``) the message names the alternative that applied, as :mod:`atmp.core.result` does.
+    ``atmp:reportsApplied``) the message names the alternative that applied, as :mod:`atmp.core.result.assemble` does.
     """
     if memberships is None:
         return reports

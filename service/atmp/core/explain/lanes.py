@@ -1,8 +1,8 @@
 """The compiled class definitions evaluated on many products at once: one bit per product ("lane").
 
 Why: ``--explain brief`` re-decides each conclusion on changed copies of the product's facts (about
-a hundred copies per card, see :mod:`atmp.core.justify`). One at a time, each copy runs the
-generated class functions of :mod:`atmp.core.compiled` — a Python call per class per copy, two
+a hundred copies per card, see :mod:`atmp.core.explain.justify`). One at a time, each copy runs the
+generated class functions of :mod:`atmp.core.engines.compiled` — a Python call per class per copy, two
 thirds of a brief batch. Here the copies of a whole chunk of products are lanes of Python integers:
 a class's truth is two integers (the lanes where it is true, the lanes where it is false; neither is
 unknown), and one pass over the definitions decides every class on every lane with a few integer
@@ -25,7 +25,7 @@ answer whatever the order of asking. A group that does not settle within :data:`
 :class:`NotSettled` and the caller re-decides the scalar way. ``tests/test_lanes.py`` holds every
 class on every lane to the scalar functions.
 
-Nothing here names a rule: the code is generated from the same :class:`~atmp.core.evaluator.Definitions`.
+Nothing here names a rule: the code is generated from the same :class:`~atmp.core.engines.evaluator.Definitions`.
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+from atmp.core.engines.compiled import CompiledClasses, _named
+from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
 from rdflib import URIRef
-
-from .compiled import CompiledClasses, _named
-from .evaluator import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
 
 LIMIT = 64  # passes over a cyclic group before giving up (each pass can only settle more lanes)
 
@@ -53,7 +52,7 @@ class LaneClasses:
         self.n = len(cc.classes)
         self.oneof: dict[str, frozenset] = {}
         self.source = self._generate()
-        from .compiled_cache import cached_code
+        from atmp.core.rules.cache import cached_code
 
         code = cached_code("lanes", (self.source,), lambda: self.source)  # compiling is most of the cost: once per source
         namespace: dict = {"NotSettled": NotSettled}

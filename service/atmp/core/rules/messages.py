@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from atmp.core.rules.namespaces import ATMP
+from atmp.core.rules.ontology import OntologyModel, bilingual
 from rdflib import URIRef
-
-from .namespaces import ATMP
-from .ontology import OntologyModel, bilingual
 
 
 def alternatives(model: OntologyModel, cls: URIRef) -> list[URIRef]:

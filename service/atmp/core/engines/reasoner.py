@@ -26,9 +26,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from atmp.core.card.facts import ProductFacts
 from rdflib import Graph, URIRef
-
-from .facts import ProductFacts
 
 REASONERS = ("hermit", "owlready2")
 OWLREADY_CHUNK = 4
@@ -182,7 +181,7 @@ class WarmHermit:
         return s
 
     def description(self, facts: ProductFacts):
-        """The product as a class expression: its types, facts and closure, exactly as :mod:`atmp.core.facts` asserts them."""
+        """The product as a class expression: its types, facts and closure, exactly as :mod:`atmp.core.card.facts` asserts them."""
         df = self._df
         parts = [self._cls(t) for t in facts.types]
         for prop_iri, vals in facts.values.items():

@@ -3,8 +3,8 @@
 Python's ``json`` keeps the last of two duplicate keys, accepts ``NaN``/``Infinity``, hands back lone
 surrogates (``"\\ud800"``, which no UTF-8 reply can carry) and fails with ``RecursionError`` or
 ``ValueError`` on 100,000-level nesting or 5,000-digit integers (and so did every recursive check after it,
-on nesting just under the parser's limit: :func:`atmp.core.card.validate_card` turns that into a CardError). :func:`decode_json` turns each of these
-into a :class:`~atmp.core.card.CardError` naming the problem (exit 2 / HTTP 422).
+on nesting just under the parser's limit: :func:`atmp.core.card.schema.validate_card` turns that into a CardError). :func:`decode_json` turns each of these
+into a :class:`~atmp.core.card.schema.CardError` naming the problem (exit 2 / HTTP 422).
 
 The contract schema allows richer input (``additionalProperties``), so a field it does not define is
 accepted but *warned about* in the result (``warnings``, with a "did you mean" from the schema's own
@@ -20,15 +20,14 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from .resources import CARD_SCHEMA, schema
+from atmp.core.card.errors import CardError
+from atmp.core.rules.resources import CARD_SCHEMA, schema
 
 MAX_INT_DIGITS = 100  # no card value needs more; Python refuses 4,300+ with a ValueError of its own
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _error(field: str, message: str):
-    from .card import CardError
-
+def _error(field: str, message: str) -> CardError:
     return CardError(field, message)
 
 
@@ -68,8 +67,6 @@ def _float(text: str) -> float:
 
 def decode_json(text: str) -> Any:
     """``json.loads`` that refuses duplicate keys, non-finite and huge numbers, deep nesting and lone surrogates."""
-    from .card import CardError
-
     try:
         data = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int, parse_float=_float)
     except json.JSONDecodeError as exc:
@@ -195,8 +192,6 @@ def unknown_fields(card: dict) -> list[dict]:
 
 def refuse_unknown(cards: list[dict]) -> None:
     """``strict``: the first unknown field refuses the batch (CardError naming it and the card's index)."""
-    from .card import CardError
-
     for index, card in enumerate(cards):
         for warning in unknown_fields(card):
             hint = f"; did you mean {warning['suggestion']}?" if warning["suggestion"] else ""

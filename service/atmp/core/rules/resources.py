@@ -50,6 +50,14 @@ def shapes_dir() -> Path:
     return _dir("shapes")
 
 
+SHAPES_FILE = "product-shapes.ttl"
+
+
+def shapes_file() -> Path:
+    """The product shapes file (``ATMP_SHAPES`` may point at an edited copy of the shapes folder)."""
+    return shapes_dir() / SHAPES_FILE
+
+
 def queries_dir() -> Path:
     return _dir("queries")
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from atmp.core.rules.namespaces import SH
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
-
-from .namespaces import SH
 
 Value = object  # a data value: URIRef, or bool for xsd:boolean literals
 Data = Mapping[object, Mapping[URIRef, tuple]]  # node -> property -> values
@@ -75,7 +74,7 @@ def _term(node: Node) -> Value:
 
 
 # -- the compiled checks: small callable objects, not closures, so the compiled shapes can be stored
-# in the compiled cache (atmp.core.compiled_cache) and a cold start does not walk the shapes graph again
+# in the compiled cache (atmp.core.rules.cache) and a cold start does not walk the shapes graph again
 class _Conforms:
     """Does a value node conform to a shape (none of its constraints fails)?"""
 

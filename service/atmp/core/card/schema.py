@@ -11,23 +11,13 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .inputs import _SURROGATE, safe
-from .resources import CARD_SCHEMA, schema
+from atmp.core.card.decode import _SURROGATE, safe
+from atmp.core.card.errors import CardError
+from atmp.core.rules.resources import CARD_SCHEMA, schema
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 MAX_STRING = 4096
 MAX_BATCH = 100_000
-
-
-class CardError(ValueError):
-    """A card (or batch) that cannot be used. ``field`` is the dotted path of the offending value."""
-
-    def __init__(self, field: str, message: str, index: int | None = None):
-        self.field = field
-        self.index = index
-        self.detail = message
-        where = field if index is None else f"[{index}].{field}" if field else f"[{index}]"
-        super().__init__(f"{where}: {message}" if where else message)
 
 
 def _schema() -> dict:
@@ -58,9 +48,8 @@ def _fast_gate() -> Callable[[Any], Any] | None:
     """
     try:
         import fastjsonschema
+        from atmp.core.rules.cache import cached_code
         from fastjsonschema.ref_resolver import RefResolver
-
-        from .compiled_cache import cached_code
 
         schema = {**_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
         text = json.dumps(schema, sort_keys=True, ensure_ascii=False)
@@ -146,7 +135,7 @@ def validate_card(card: Any) -> dict:
 def _validate_card(card: Any) -> dict:
     if not isinstance(card, dict):
         raise CardError("", f"a product card must be a JSON object, got {type(card).__name__}")
-    from .inputs import check_patterns
+    from atmp.core.card.decode import check_patterns
 
     if not _passes_gate(card):
         errors = sorted(_validator().iter_errors(card), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
@@ -175,7 +164,7 @@ def parse_cards(text: str | bytes) -> tuple[list[dict], bool]:
             raise CardError("", f"input is not UTF-8: {exc.reason} at byte {exc.start}") from None
     if len(text) > MAX_INPUT_BYTES:
         raise CardError("", f"input too large ({len(text)} characters > {MAX_INPUT_BYTES})")
-    from .inputs import decode_json
+    from atmp.core.card.decode import decode_json
 
     return load_cards(decode_json(text))
 

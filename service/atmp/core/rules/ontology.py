@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from atmp.core.rules import resources as paths
+from atmp.core.rules.layout import RISK_TIER as RISK_TIER_FIELD
+from atmp.core.rules.namespaces import ATMP, DCT, PRODUCT_NS, SKOS, local_name
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
-
-from . import resources as paths
-from .layout import RISK_TIER as RISK_TIER_FIELD
-from .namespaces import ATMP, DCT, PRODUCT_NS, SKOS, local_name
 
 
 class OntologyError(RuntimeError):
@@ -79,7 +78,7 @@ class OntologyModel:
     _labels: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
     _sources: dict[URIRef, str] = field(default_factory=dict, repr=False)
     _definitions: dict[URIRef, dict[str, str]] = field(default_factory=dict, repr=False)
-    memo: dict = field(default_factory=dict, repr=False)  # per-model caches of derived renderings (see atmp.core.explain)
+    memo: dict = field(default_factory=dict, repr=False)  # per-model caches of derived renderings (see atmp.core.explain.walk)
 
     # Labels, sources and definitions are read for every explanation line; the graph is immutable
     # once loaded, so each is looked up once (copies are returned: callers may edit their result).
@@ -168,7 +167,7 @@ class OntologyModel:
         raise KeyError(card_field)
 
     def jsonld_context(self) -> dict:
-        """A JSON-LD 1.1 context that turns a product card into the same triples as :mod:`atmp.core.facts`.
+        """A JSON-LD 1.1 context that turns a product card into the same triples as :mod:`atmp.core.card.facts`.
 
         Built from the ontology's ``atmp:cardField`` and ``atmp:code`` annotations, so it never
         drifts from the rules.
@@ -280,7 +279,7 @@ def load_model(path: Path | None = None) -> OntologyModel:
 
 @lru_cache(maxsize=8)
 def _load_model_cached(path: Path) -> OntologyModel:
-    from .compiled_cache import lookup  # the model parsed and compiled by an earlier process, if still valid
+    from atmp.core.rules.cache import lookup  # the model parsed and compiled by an earlier process, if still valid
 
     bundle = lookup(path)
     if bundle is not None:

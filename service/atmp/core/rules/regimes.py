@@ -1,7 +1,7 @@
 """The regimes (N, T, EU, US, Japan) and their result blocks, read from the ontology; and the crosswalk.
 
 Why a module of its own: the N and T result shape is fixed by the contract and assembled by
-:mod:`atmp.core.result`; the EU, US and Japanese blocks and the crosswalk are assembled here, generically,
+:mod:`atmp.core.result.assemble`; the EU, US and Japanese blocks and the crosswalk are assembled here, generically,
 from the same annotations (``atmp:resultField``, ``atmp:resultCode``, ``atmp:severity``) plus the regime
 individuals of ``ontology/src/crosswalk.ttl`` (``atmp:regimeCode``, ``atmp:resultBlock``,
 ``atmp:scopeClass``) and each crosswalk class's ``atmp:comparesRegime`` / ``atmp:crosswalkAxis``. A new
@@ -14,17 +14,14 @@ class without a code is a boolean flag (``false`` when it does not hold).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from atmp.core.rules.layout import SINGLE_FIELDS
+from atmp.core.rules.namespaces import local_name as _local
+from atmp.core.rules.ontology import ATMP, OntologyModel, ResultClass
+from atmp.core.rules.resources import RESULT_SCHEMA, schema
 from rdflib import RDF, URIRef
-
-from .evaluator import ProductContext
-from .explain import explanation_entry, render_reason
-from .layout import SINGLE_FIELDS
-from .namespaces import local_name as _local
-from .ontology import ATMP, OntologyModel, ResultClass
-from .resources import RESULT_SCHEMA, schema
 
 CROSSWALK_FIELD = "crosswalk"
 
@@ -95,14 +92,14 @@ def parse_selection(model: OntologyModel, selection: str | Iterable[str] | None)
     return frozenset(items)
 
 
-def _block_owner(model: OntologyModel) -> dict[str, Regime]:
+def block_owner(model: OntologyModel) -> dict[str, Regime]:
     return {b: r for r in regimes(model) for b in r.blocks}
 
 
 def field_shapes(model: OntologyModel) -> list[FieldShape]:
     """The generic fields (``eu.class``, ``us.borderline``...): those of regimes the contract does not fix."""
     if "field_shapes" not in model.memo:
-        owner = _block_owner(model)
+        owner = block_owner(model)
         by_field: dict[str, list[ResultClass]] = {}
         for rc in model.result_classes:
             block = rc.field.split(".", 1)[0]
@@ -142,7 +139,7 @@ def selected_classes(model: OntologyModel, selected: frozenset[str] | None) -> l
     and each crosswalk class whose compared regimes are all selected."""
     if selected is None:
         return list(model.result_classes)
-    owner = _block_owner(model)
+    owner = block_owner(model)
     crosswalk = {c.rc.iri: c for c in crosswalk_classes(model)}
     out = []
     for rc in model.result_classes:
@@ -153,72 +150,6 @@ def selected_classes(model: OntologyModel, selected: frozenset[str] | None) -> l
         regime = owner.get(rc.field.split(".", 1)[0])
         if regime is None or regime.always or regime.code in selected:
             out.append(rc)
-    return out
-
-
-def _not_met(model: OntologyModel, ctx: ProductContext, rc: ResultClass, conclusion: str) -> dict:
-    """An explanation of a flag that does not hold: the facts and rules that made its definition false."""
-    return {
-        "conclusion": conclusion,
-        "rule": _local(rc.iri),
-        "label": rc.label,
-        "text": {"en": f"Not met: {rc.definition.get('en', '')}", "zh": f"不满足：{rc.definition.get('zh', '')}"},
-        "because": [render_reason(model, r) for r in ctx.why_not(rc.iri)],
-        "source": rc.source,
-    }
-
-
-def assemble_blocks(
-    model: OntologyModel, members: set[URIRef], ctx: ProductContext, selected: frozenset[str] | None = None, explain: str = "full", entry: Callable | None = None
-) -> dict:
-    """The EU/US/JP blocks and the crosswalk list for one product, from its memberships.
-
-    ``entry`` is the result's explanation maker (:func:`atmp.core.explain.entry_maker`), so the blocks'
-    explanations follow the same level as N and T; ``none`` leaves their explanation lists empty.
-    """
-    entry = entry or (lambda rc, conclusion, holds=True: explanation_entry(model, ctx, rc, conclusion))
-    selected = frozenset(regime_codes(model)) if selected is None else selected
-    owner = _block_owner(model)
-    out: dict = {}
-    for shape in field_shapes(model):
-        if owner[shape.block].code not in selected:
-            continue
-        block = out.setdefault(shape.block, {"explanation": []})
-        explanation = block["explanation"]
-        fld = f"{shape.block}.{shape.key}"
-        if shape.kind == "list":
-            block[shape.key] = []
-            for rc in shape.classes:
-                if rc.iri in members:
-                    block[shape.key].append({"code": rc.code, "severity": rc.severity or "warning", "message": rc.definition, "source": rc.source})
-                    explanation.append(entry(rc, f"{fld}: {rc.code}"))
-        elif shape.kind == "code":
-            hits = [rc for rc in shape.classes if rc.iri in members]
-            if len(hits) > 1:
-                from .result import RuleConflict
-
-                raise RuleConflict(f"{ctx.facts.card_id}: {fld} is both {hits[0].code!r} and {hits[1].code!r}")
-            block[shape.key] = hits[0].code if hits else None
-            if hits:
-                explanation.append(entry(hits[0], f"{fld} = {hits[0].code}"))
-        else:
-            rc = shape.classes[0]
-            block[shape.key] = rc.iri in members
-            if rc.iri in members:
-                explanation.append(entry(rc, f"{fld} = true"))
-            elif explain == "full":
-                explanation.append(_not_met(model, ctx, rc, f"{fld} = false"))
-            else:
-                explanation.append(entry(rc, f"{fld} = false", False))
-    # blocks in a stable order: explanation last, the fields as the ontology's field order gives them
-    for block in out.values():
-        block["explanation"] = [e for e in block["explanation"] if e is not None]
-    out = {b: {k: v for k, v in sorted(block.items(), key=lambda kv: kv[0] == "explanation")} for b, block in out.items()}
-    crosswalk = []
-    for c in crosswalk_classes(model):
-        if c.rc.iri in members and set(c.regimes) <= selected:
-            crosswalk.append({"code": c.rc.code, "regimes": list(c.regimes), "axis": c.axis, "summary": c.rc.label, "message": c.rc.definition, "source": c.rc.source})
-    out[CROSSWALK_FIELD] = crosswalk
     return out
 
 

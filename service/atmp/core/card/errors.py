@@ -1,0 +1,14 @@
+"""The one error a card path raises for unusable input: it names the field, so the CLI exits 2 and HTTP answers 422."""
+
+from __future__ import annotations
+
+
+class CardError(ValueError):
+    """A card (or batch) that cannot be used. ``field`` is the dotted path of the offending value."""
+
+    def __init__(self, field: str, message: str, index: int | None = None):
+        self.field = field
+        self.index = index
+        self.detail = message
+        where = field if index is None else f"[{index}].{field}" if field else f"[{index}]"
+        super().__init__(f"{where}: {message}" if where else message)
