@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from atmp.core.rules.ontology import ATMP, PRODUCT_NS, OntologyModel
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
+
+from atmp.core.rules.ontology import ATMP, PRODUCT_NS, OntologyModel
 
 Value = URIRef | bool
 

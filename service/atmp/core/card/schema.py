@@ -48,8 +48,9 @@ def _fast_gate() -> Callable[[Any], Any] | None:
     """
     try:
         import fastjsonschema
-        from atmp.core.rules.cache import cached_code
         from fastjsonschema.ref_resolver import RefResolver
+
+        from atmp.core.rules.cache import cached_code
 
         schema = {**_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
         text = json.dumps(schema, sort_keys=True, ensure_ascii=False)

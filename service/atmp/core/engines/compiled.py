@@ -36,8 +36,9 @@ from collections.abc import Callable, Sequence
 from types import CodeType
 from typing import TYPE_CHECKING
 
-from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom
 from rdflib import URIRef
+
+from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom
 
 if TYPE_CHECKING:  # the evaluator builds these objects and imports this module: no cycle at run time
     from atmp.core.engines.evaluator import Evaluator

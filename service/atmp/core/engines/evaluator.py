@@ -8,10 +8,11 @@ closed-world evaluation here gives the same memberships as HermiT; the test suit
 
 from __future__ import annotations
 
+from rdflib import OWL, URIRef
+
 from atmp.core.card.facts import ProductFacts
 from atmp.core.engines.compiled import CompiledClasses
 from atmp.core.engines.expressions import And, Definitions, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom
-from rdflib import OWL, URIRef
 
 SHARE_MAX_READS = 6  # see ProductContext.truth
 

@@ -26,8 +26,9 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from atmp.core.card.facts import ProductFacts
 from rdflib import Graph, URIRef
+
+from atmp.core.card.facts import ProductFacts
 
 REASONERS = ("hermit", "owlready2")
 OWLREADY_CHUNK = 4

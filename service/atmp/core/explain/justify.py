@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rdflib import URIRef
+
 from atmp.core.card.facts import ProductFacts
 from atmp.core.engines.evaluator import Evaluator, ProductContext
 from atmp.core.explain.justify_fast import MISS, BitVariants, LazyRules
 from atmp.core.rules.ontology import CardProperty, OntologyModel
-from rdflib import URIRef
 
 CACHE_LIMIT = 200_000  # cached searches per model; beyond this the cache starts afresh (bounded memory)
 FAST = True  # re-decide on the compiled bitsets (atmp.core.explain.justify_fast); False: the reference path, kept for the tests

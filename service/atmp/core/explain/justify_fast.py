@@ -17,8 +17,9 @@ hold, returns ``None``: the caller then re-decides the reference way.
 
 from __future__ import annotations
 
-from atmp.core.rules.ontology import CardProperty
 from rdflib import URIRef
+
+from atmp.core.rules.ontology import CardProperty
 
 
 class BitVariants:

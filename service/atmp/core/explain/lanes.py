@@ -33,9 +33,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+from rdflib import URIRef
+
 from atmp.core.engines.compiled import CompiledClasses, _named
 from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
-from rdflib import URIRef
 
 LIMIT = 64  # passes over a cyclic group before giving up (each pass can only settle more lanes)
 

@@ -7,10 +7,11 @@ definitions and sources the ontology carries.
 
 from __future__ import annotations
 
+from rdflib import URIRef
+
 from atmp.core.engines.evaluator import ProductContext
 from atmp.core.rules.namespaces import ATMP, local_name
 from atmp.core.rules.ontology import OntologyModel, ResultClass
-from rdflib import URIRef
 
 MAX_DEPTH = 6
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from rdflib import RDFS, URIRef
+
 from atmp.core.engines.evaluator import ProductContext
 from atmp.core.explain.walk import because, entry_maker, explanation_entry, render_reason
 from atmp.core.rules.layout import SINGLE_FIELDS, skeleton
@@ -12,7 +14,6 @@ from atmp.core.rules.messages import specific_text
 from atmp.core.rules.namespaces import local_name
 from atmp.core.rules.ontology import OntologyModel, ResultClass
 from atmp.core.rules.regimes import CROSSWALK_FIELD, block_owner, crosswalk_classes, field_shapes, regime_codes
-from rdflib import RDFS, URIRef
 
 
 class RuleConflict(RuntimeError):

@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from atmp.core.rules.namespaces import SH
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
+
+from atmp.core.rules.namespaces import SH
 
 Value = object  # a data value: URIRef, or bool for xsd:boolean literals
 Data = Mapping[object, Mapping[URIRef, tuple]]  # node -> property -> values

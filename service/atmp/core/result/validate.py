@@ -25,14 +25,15 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.term import Node
+
 from atmp.core.card.facts import ProductFacts, card_facts
 from atmp.core.result.shacl_compiled import CompiledShapes, NotCompilable
 from atmp.core.rules.messages import specific_text
 from atmp.core.rules.namespaces import DCTERMS, SH, local_name
 from atmp.core.rules.ontology import ATMP, OntologyModel
 from atmp.core.rules.resources import shapes_file
-from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
-from rdflib.term import Node
 
 
 class ShapesError(RuntimeError):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rdflib import URIRef
+
 from atmp.core.rules.namespaces import ATMP
 from atmp.core.rules.ontology import OntologyModel, bilingual
-from rdflib import URIRef
 
 
 def alternatives(model: OntologyModel, cls: URIRef) -> list[URIRef]:

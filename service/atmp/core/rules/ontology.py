@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
+
 from atmp.core.rules import resources as paths
 from atmp.core.rules.layout import RISK_TIER as RISK_TIER_FIELD
 from atmp.core.rules.namespaces import ATMP, DCT, PRODUCT_NS, SKOS, local_name
-from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, URIRef
 
 
 class OntologyError(RuntimeError):

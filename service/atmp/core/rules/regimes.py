@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rdflib import RDF, URIRef
+
 from atmp.core.rules.layout import SINGLE_FIELDS
 from atmp.core.rules.namespaces import local_name as _local
 from atmp.core.rules.ontology import ATMP, OntologyModel, ResultClass
 from atmp.core.rules.resources import RESULT_SCHEMA, schema
-from rdflib import RDF, URIRef
 
 CROSSWALK_FIELD = "crosswalk"
 
