@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Where a batch's time goes: wall time per stage, then a cProfile breakdown by stage (issue 15).
+"""Where a batch's time goes: wall time per stage, then a cProfile breakdown by stage (issues 15, 28).
 
     .venv/bin/python benchmarks/profile_batch.py                          # 10,000 cards, --explain brief
     .venv/bin/python benchmarks/profile_batch.py --n 1000 --level full --top 25
@@ -36,16 +36,14 @@ from benchmarks.cardgen import generate_cards  # noqa: E402
 
 # (label, file suffix, function name): the stages of atmp.core.classify._classify and what they call
 STAGES = (
-    ("memberships (compiled classes)", "core/classify.py", "_memberships"),
-    ("result assembly, all levels", "core/result.py", "assemble"),
-    ("  EU/US/JP blocks", "core/regimes.py", "assemble_blocks"),
-    ("brief, a batch's entries filled after assembly", "core/explain.py", "fill_pending"),
-    ("  counterfactual searches, 250 products at once (lanes)", "core/justify.py", "prefetch"),
-    ("  each entry: search results read, reasons as sentences", "core/justify.py", "brief_entry"),
-    ("    of which the rule behind each reason", "core/justify.py", "_reason_for"),
-    ("  full: definition walk", "core/explain.py", "because"),
-    ("  full: flags not met", "core/regimes.py", "_not_met"),
-    ("SHACL (compiled shapes)", "core/validate.py", "validate_cards"),
+    ("memberships (compiled classes)", "core/classify.py", "of"),
+    ("result assembly, all levels", "core/result/assemble.py", "assemble"),
+    ("  EU/US/JP blocks", "core/result/assemble.py", "assemble_blocks"),
+    ("  brief: the proof walk", "core/explain/proof.py", "prove"),
+    ("  brief: entries as data", "core/explain/brief.py", "brief_entry"),
+    ("  full: definition walk", "core/explain/walk.py", "because"),
+    ("  full: flags not met", "core/explain/walk.py", "not_met_entry"),
+    ("SHACL (compiled shapes)", "core/result/validate.py", "validate_cards"),
 )
 
 
@@ -56,32 +54,6 @@ def _cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
         if func == name and path.replace(os.sep, "/").endswith(suffix):
             total += ct
     return total
-
-
-def _split(cards: list, model, classify_cards, fresh: float) -> None:
-    """Brief's time split by what would remove it, measured without a profiler (wall, one process).
-
-    Why: the profile's shares say where time goes, not what a redesign would save. Run again on the
-    same cards with the search cache kept, brief's counterfactual searches are all answered and only
-    the entries are written; ``none`` writes no entry at all. So "fresh − answered" is what a free
-    search would save, and "answered − none" what the entries cost even then.
-    """
-    cache = model.memo.get("justify_cache", {})
-    searched = len(cache)
-    t0 = time.perf_counter()
-    classify_cards(cards, model=model, explain="brief")
-    t1 = time.perf_counter()
-    classify_cards(cards, model=model, explain="none")
-    t2 = time.perf_counter()
-    answered, none = t1 - t0, t2 - t1
-    print()
-    print(f"| brief's split (no profiler; {searched:,} searches kept from the first run) | s |")
-    print("|---|---:|")
-    print(f"| classify_cards at none: memberships, SHACL, results | {none:.2f} |")
-    print(f"| brief's entries with every search answered (answered − none) | {answered - none:.2f} |")
-    print(f"| brief's counterfactual searches (fresh − answered) | {fresh - answered:.2f} |")
-    if len(model.memo.get("justify_cache", {})) < searched:
-        print("(the search cache was cleared on the way: more searches than CACHE_LIMIT, so 'answered' searched again)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,11 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         print(f"| {label} | {seconds:.2f} |")
     del results, out
-    if args.level == "brief":
-        _split(cards, model, classify_cards, fresh=t4 - t3)
-
-    for key in [k for k in model.memo if k.startswith("justify_cache")]:
-        del model.memo[key]  # the profiled run searches afresh, as the first run did
+    model.memo.pop("proof_cache", None)  # the profiled run proves afresh, as the first run did
     gc.collect()
     profiler = cProfile.Profile()
     profiler.enable()

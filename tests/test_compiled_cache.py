@@ -29,8 +29,8 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "ATMP_CACHE_DIR": str(tmp_path / "cache"), **extra}
 
 
-def _classify(env: dict[str, str], path: Path) -> bytes:
-    done = subprocess.run([*ATMP, "classify", str(path)], capture_output=True, env=env, timeout=300, cwd=ROOT)
+def _classify(env: dict[str, str], path: Path, *options: str) -> bytes:
+    done = subprocess.run([*ATMP, "classify", str(path), *options], capture_output=True, env=env, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -107,13 +107,13 @@ def test_an_edited_ontology_is_compiled_afresh_not_served_from_the_cache(tmp_pat
     card = json.loads((FIXTURES / "examples" / "cards.json").read_text(encoding="utf-8"))[0]
     path = tmp_path / "card.json"
     path.write_text(json.dumps(card), encoding="utf-8")
-    before = json.loads(_classify(env, path))
+    before = json.loads(_classify(env, path, "--explain", "full"))  # the full walk quotes the rule's label
     text = (ROOT / "ontology" / "atmp.ttl").read_text(encoding="utf-8")
     label = before["explanation"][0]["label"]["en"]
     assert text.count(f'"{label}"@en') == 1, "the label to edit is written once in the ontology"
     edited = tmp_path / "edited.ttl"
     edited.write_text(text.replace(f'"{label}"@en', '"an edited label"@en'), encoding="utf-8")
-    after = json.loads(_classify({**env, "ATMP_ONTOLOGY": str(edited)}, path))
+    after = json.loads(_classify({**env, "ATMP_ONTOLOGY": str(edited)}, path, "--explain", "full"))
     assert after["explanation"][0]["label"]["en"] == "an edited label"
     assert len(list((tmp_path / "cache").glob("*.bin"))) == 2
 

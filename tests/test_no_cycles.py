@@ -40,7 +40,7 @@ def test_a_batch_makes_no_reference_cycles(model, level):
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         # as atmp classify does a chunk: classified, the unknown-field warnings added, serialised
-        results = [orjson.loads(line) for line in _serialise_chunk(batch, DEFAULT_ENGINE, 0, model, level)]
+        results = [orjson.loads(line) for line in _serialise_chunk(batch, DEFAULT_ENGINE, 0, model, level)[0]]
         expected = 2 * sum("colour" in c["substance"] for c in batch)
         assert sum(w["code"] == "unknown_field" for r in results for w in r.get("warnings", ())) == expected > 0, "the cards exercise the unknown-field walk"
         del results

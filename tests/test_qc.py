@@ -89,6 +89,7 @@ BREAKS = {
     "missing-source-violation": _drop(ATMP.HighRiskProduct, DCT.source),
     "missing-criterion-violation": _drop_criterion_8,
     "missing-result-code-violation": _drop(ATMP.GeneEditingGTMP, ATMP.resultCode),
+    "missing-result-field-violation": _drop(ATMP.field_nmpa_subclass, RDFS.label, "zh"),
     "missing-version-violation": lambda g: g.remove((None, OWL.versionIRI, None)),
     "orphan-vocabulary-violation": _add((ORPHAN_TERM, RDF.type, OWL.NamedIndividual), (ORPHAN_TERM, ATMP.code, Literal("levitation"))),
     "orphan-class-violation": _add((ORPHAN_CLASS, RDF.type, OWL.Class)),

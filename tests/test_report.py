@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 import pytest
 from atmp.analysis.report import card_digest, gather, render, rule_version
 from atmp.cli import main as atmp_main
+from atmp.core.explain.words import render as in_words
 from atmp.core.rules.ontology import load_model
 from atmp.http.app import Settings, create_app
 from fastapi.testclient import TestClient
@@ -97,7 +98,7 @@ def test_every_example_reports_its_conclusions_with_labels_and_citations(model, 
         assert not shown, f"{data.card['id']} ({lang}): raw codes {shown}"
         assert data.digest in text and rule_version(model)["info"] in text
         for entry in data.brief["explanation"]:
-            assert entry["text"][lang] in text
+            assert in_words(model, entry)["text"][lang] in text
 
 
 def test_html_is_one_self_contained_printable_file(model, gathered):

@@ -120,7 +120,7 @@ def test_auto_jobs_start_workers_only_when_a_second_chunk_exists(monkeypatch):
     from atmp.core.rules.layout import ENGINES
 
     def where(chunk, *rest):  # forked workers inherit this: each chunk answers with the process that did it
-        return [str(os.getpid()).encode()] * len(chunk)
+        return [str(os.getpid()).encode()] * len(chunk), []
 
     monkeypatch.setattr(stream, "_serialise_chunk", where)
     assert stream.parse_jobs("auto") == stream.AUTO and stream.parse_jobs("3") == 3

@@ -2,7 +2,7 @@
 
 Modelled on EMA CAT's scientific-recommendation summaries (description, outcome, reasons with the
 articles) and on a Chinese 属性界定 review memo: the product described in words, the conclusions with
-their citations, the deciding reasons in prose (the ``brief`` justification of :mod:`atmp.core.explain.justify`),
+their citations, the deciding reasons in prose (the ``brief`` proof of :mod:`atmp.core.explain.brief`),
 the borderline situations and what a reviewer should look at, the nearest boundaries (the smallest
 changes that move class or tier, from :func:`atmp.analysis.whatif.whatif`), the SHACL findings, and
 traceability (the ontology's version and the SHA-256 of the card's canonical JSON).
@@ -24,7 +24,8 @@ from typing import Any
 from rdflib import OWL, RDF
 
 from atmp.core.card.facts import card_facts
-from atmp.core.explain.justify import fact_text, field_text, value_text
+from atmp.core.explain.words import fact_text, field_text, value_text
+from atmp.core.explain.words import render as in_words
 from atmp.core.rules import layout
 from atmp.core.rules.layout import SINGLE_FIELDS
 from atmp.core.rules.ontology import OntologyModel, load_model
@@ -209,7 +210,8 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
         rows.append([field_text(model, prop)[lang], text + ("" if stated else T["default_note"][lang])])
     b += [("h2", T["description"][lang]), ("table", [T["characteristic"][lang], T["value"][lang]], rows)]
     # 2. conclusions
-    rows = [[T["atmp"][lang], T["yes" if result["atmp"] else "no"][lang], ""]]
+    atmp_entry = next((e for e in data.brief["explanation"] if e.get("field") == "atmp"), None)  # the rule that decides it, as every level cites it
+    rows = [[T["atmp"][lang], T["yes" if result["atmp"] else "no"][lang], atmp_entry["source"] if atmp_entry else ""]]
     values = {f: layout.get(result, f) for f in SINGLE_FIELDS}
     for f in RESULT_FIELDS:
         if values[f] is None and f == "exclusion":
@@ -223,7 +225,7 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
     b += [("h2", T["conclusions"][lang]), ("table", [T["item"][lang], T["outcome"][lang], T["source"][lang]], rows)]
     # 3. reasons in prose
     b.append(("h2", T["reasons"][lang]))
-    b.append(("ul", [e["text"][lang] for e in data.brief["explanation"]]))
+    b.append(("ul", [in_words(model, e)["text"][lang] for e in data.brief["explanation"]]))
     # 4. borderline
     b.append(("h2", T["borderline"][lang]))
     items = []

@@ -158,12 +158,13 @@ class Partial:
         self.fixed: dict[URIRef, tuple] = {}
         self.present: dict[URIRef, list[bool | None]] = {p: [None] * len(v.groups) for p, v in vars_.items() if v.is_list}
         self.absent_list: dict[URIRef, bool | None] = {p: (None if v.may_be_absent else False) for p, v in vars_.items() if v.is_list}
-        self.assume: dict[URIRef, bool] = {}  # case splits on two-valued classes (see PairSearch._branches)
+        self.assume: dict[URIRef, bool] = {}  # case splits on two-valued classes (see Search._branches)
         self._masks: dict[tuple, tuple[bool, ...]] = {}
+        self._leaves: dict[tuple, bool] = {}
 
     def copy(self) -> Partial:
         other = Partial.__new__(Partial)
-        other.ev, other.vars, other.canon_vars, other._masks = self.ev, self.vars, self.canon_vars, self._masks
+        other.ev, other.vars, other.canon_vars, other._masks, other._leaves = self.ev, self.vars, self.canon_vars, self._masks, self._leaves
         other.fixed = dict(self.fixed)
         other.present = {p: list(v) for p, v in self.present.items()}
         other.absent_list = dict(self.absent_list)
@@ -177,6 +178,13 @@ class Partial:
         return self.ev._vocab_eval(self.ev.canon.get(value, value), filler, frozenset())
 
     def _tuple_leaf(self, e: Expr, facts: tuple) -> bool:
+        key = (id(e), facts)  # the leaf objects live as long as the definitions; the answer never changes
+        found = self._leaves.get(key)
+        if found is None:
+            found = self._leaves[key] = self._tuple_leaf_uncached(e, facts)
+        return found
+
+    def _tuple_leaf_uncached(self, e: Expr, facts: tuple) -> bool:
         if isinstance(e, Some):
             return any(self._in(v, e.filler) for v in facts)
         if isinstance(e, Only):
@@ -412,16 +420,27 @@ def _sccs(deps: dict[URIRef, list[URIRef]]) -> list[list[URIRef]]:
 
 
 # --------------------------------------------------------------------------------------------------- search
-class PairSearch:
-    """Is there a card in both ``a`` and ``b``? Depth-first over the properties either class reads."""
+_ORDERS: dict[tuple, ClassOrder] = {}  # (evaluator, target classes) -> their dependency order: a pure function of the definitions
 
-    def __init__(self, model: OntologyModel, ev: Evaluator, vars_: dict[URIRef, Variable], a: ResultClass, b: ResultClass):
-        self.model, self.ev, self.vars = model, ev, vars_
+
+class Search:
+    """Is there a card on which each target class has the wanted truth? Depth-first over the properties they read.
+
+    ``targets``: ``(class, True)`` for a class the card must be in, ``(class, False)`` for one it must not be in.
+    Two targets that must both hold is the exclusivity question; the tests' oracle asks others (is there a card
+    that meets X and not the conclusion?). A search may start from a partial card (some facts fixed).
+    """
+
+    def __init__(self, ev: Evaluator, vars_: dict[URIRef, Variable], targets: list[tuple[URIRef, bool]]):
+        self.ev, self.vars = ev, vars_
         self.types = frozenset({ev.canon.get(ATMP.Product, ATMP.Product)})
-        self.a, self.b = ev.canon.get(a.iri, a.iri), ev.canon.get(b.iri, b.iri)
-        self.order = ClassOrder(ev, self.types, [self.a, self.b])
+        self.targets = [(ev.canon.get(c, c), want) for c, want in targets]
+        roots = tuple(sorted({c for c, _ in self.targets}, key=str))
+        self.order = _ORDERS.get((id(ev), roots))
+        if self.order is None or self.order.ev is not ev:
+            self.order = _ORDERS[(id(ev), roots)] = ClassOrder(ev, self.types, list(roots))
         read: set[URIRef] = set()
-        for c in (self.a, self.b):
+        for c, _ in self.targets:
             reads = ev.reads(c, self.types)
             read.update(reads if reads is not None else (ev.canon.get(p, p) for p in vars_))
         depth = self._depths()
@@ -436,8 +455,8 @@ class PairSearch:
         CellKind`` against its complement is settled by one question, not by every field read below it).
         """
         out: dict[URIRef, int] = {}
-        seen = {self.a: 0, self.b: 0}
-        queue = [self.a, self.b]
+        seen = {c: 0 for c, _ in self.targets}
+        queue = list(seen)
         while queue:
             c = queue.pop(0)
             for e in self.ev.defs.equivalents.get(c, ()):
@@ -466,20 +485,22 @@ class PairSearch:
                     queue.append(d)
         return seen
 
-    def _direct(self, root: URIRef) -> set[tuple[URIRef, bool]]:
-        """``(class, positive)`` for ``root`` itself and each named class in its own definitions, with whether it is
-        reached under an even number of complements."""
-        out = {(root, True)}
+    def _direct(self, root: URIRef, want: bool = True) -> set[tuple[URIRef, bool, bool]]:
+        """``(class, positive, alternative)`` for ``root`` itself and each named class in its own definitions: whether
+        it is reached under an even number of complements, and whether it is one branch of a choice (a member of a
+        union read positively, or of an intersection read negatively)."""
+        out = {(root, want, False)}
         for e in self.ev.defs.equivalents.get(root, ()):
-            stack = [(e, True)]
+            stack = [(e, want, False)]
             while stack:
-                x, pol = stack.pop()
+                x, pol, alt = stack.pop()
                 if isinstance(x, Named):
-                    out.add((x.iri, pol))
+                    out.add((x.iri, pol, alt))
                 elif isinstance(x, (And, Or)):
-                    stack.extend((i, pol) for i in x.items)
+                    choice = isinstance(x, Or) == pol
+                    stack.extend((i, pol, choice) for i in x.items)
                 elif isinstance(x, Not):
-                    stack.append((x.item, not pol))
+                    stack.append((x.item, not pol, alt))
         return out
 
     def _splits(self, partial: Partial, truth: dict[URIRef, bool | None]) -> list[URIRef]:
@@ -487,31 +508,36 @@ class PairSearch:
 
         Kleene's logic cannot see that ``X and not A`` is false wherever ``A`` holds, so "B is its description and
         not A" (a priority rule) would be proved disjoint from A only by deciding A fact by fact. So the search
-        unfolds the definitions of the two targets and of every class assumed true so far: a class named there
+        unfolds the definitions of the targets and of every class assumed true so far: a class named there
         positively and negatively (A itself against "not A"; a description against "and none ranked above it")
-        comes first, then the other classes named positively (the members of a union such as "CTMP = ex vivo
-        modified or not modified", so that each member's own definition is unfolded in turn). The facts come last.
+        comes first, then the branches of a choice the targets need (the members of a union such as "CTMP = ex vivo
+        modified or not modified", so that each member's own definition is unfolded in turn). The facts come last;
+        a plain conjunct is never split on (it must hold anyway, and its facts decide it).
         """
         named: set[tuple[URIRef, bool]] = set()
-        for root in (self.a, self.b, *(c for c, v in partial.assume.items() if v)):
-            named |= self._direct(root)
+        choices: set[URIRef] = set()
+        for root, want in (*self.targets, *((c, True) for c, v in partial.assume.items() if v)):
+            for c, pol, alt in self._direct(root, want):  # a class wanted false reads its definition negated
+                named.add((c, pol))
+                if alt:
+                    choices.add(c)
         opposed = sorted({c for c, pol in named if (c, not pol) in named}, key=str)
-        positive = sorted({c for c, pol in named if pol} - set(opposed), key=str)
-        return [c for c in opposed + positive if c not in partial.assume and truth.get(c) is None and c in self.order.two_valued]
+        branches = sorted(choices - set(opposed), key=str)
+        return [c for c in opposed + branches if c not in partial.assume and truth.get(c) is None and c in self.order.two_valued]
 
-    def run(self) -> Partial | None | bool:
-        """The partial card that satisfies both (a witness), None when none exists, False at the node limit."""
-        return self._search(Partial(self.ev, self.vars))
+    def run(self, start: Partial | None = None) -> Partial | None | bool:
+        """A partial card on which every target has its wanted truth (a witness), None when none exists, False at the node limit."""
+        return self._search(start if start is not None else Partial(self.ev, self.vars))
 
     def _search(self, partial: Partial) -> Partial | None | bool:
         self.nodes += 1
         if self.nodes > NODE_LIMIT:
             return False
         truth, agree = self.order.evaluate(partial)
-        va, vb = truth.get(self.a), truth.get(self.b)
-        if agree is False or va is False or vb is False:
+        values = [(truth.get(c), want) for c, want in self.targets]
+        if agree is False or any(v is not None and v != want for v, want in values):
             return None
-        if va is True and vb is True and agree:
+        if agree and all(v == want for v, want in values):
             return partial
         for child in self._branches(partial, truth):
             found = self._search(child)
@@ -606,7 +632,7 @@ def check(model: OntologyModel) -> Report:
     for fld in single_valued_fields(model):
         for a, b in itertools.combinations(by_field.get(fld, []), 2):
             report.pairs += 1
-            search = PairSearch(model, ev, vars_, a, b)
+            search = Search(ev, vars_, [(a.iri, True), (b.iri, True)])
             found = search.run()
             report.nodes += search.nodes
             if found is False:

@@ -39,7 +39,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("t-scope", "T scope and categories (T 3, T 5)"),
     ("t-criteria", "T criteria and tiers (T 6, T 8)"),
     ("borderline", "Borderline situations"),
-    ("decisions", "Contract decisions and source documents"),
+    ("decisions", "Contract decisions, source documents and result fields"),
     ("upper", "Upper classes (products, conditions, vocabulary roots)"),
     ("groupings", "Card vocabulary groupings (the individuals are in ontology/templates/vocabulary.tsv)"),
     ("fields", "Card fields (object and datatype properties)"),
@@ -100,7 +100,7 @@ def section_of(graph: Graph, s: URIRef | BNode) -> tuple[str, tuple]:
         return "citations", ()
     if OWL.NamedIndividual in types and any(isinstance(t, URIRef) and t != OWL.NamedIndividual and _is_vocabulary_class(graph, t) for t in types):
         return "vocabulary", (min(turtle.curie(t) for t in types if t != OWL.NamedIndividual),)
-    if types & {ATMP.ContractDecision, ATMP.SourceDocument} or s == ATMP.ContractDecision or s == ATMP.SourceDocument:
+    if types & {ATMP.ContractDecision, ATMP.SourceDocument, ATMP.ResultField} or s in (ATMP.ContractDecision, ATMP.SourceDocument, ATMP.ResultField):
         return "decisions", key
     if types & {OWL.ObjectProperty, OWL.DatatypeProperty}:
         return "fields", key

@@ -167,7 +167,8 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
     if collecting:
         gc.enable()
     explain = args.explain or explain_default(sys.stdout if args.output is None else None)
-    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, jobs, advance, explain, regimes)
+    problems: list = []
+    pieces = stream.classified(stream.chunks(source_cards, CHUNK), args.engine, option, model, jobs, advance, explain, regimes, problems)
     try:
         if args.format == "table":
             rows = [orjson.loads(piece) for chunk in pieces for piece in chunk]
@@ -175,7 +176,7 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
             for r in rows:  # the table has no column for them: say them on stderr, one line each
                 for w in r.get("warnings", []):
                     print(f"atmp: warning: {r['id']}: {w['message']['en']}", file=sys.stderr)
-            return EXIT_OK
+            return _problems_exit(problems)
         out = stream.Output(args.output)
     except stream.LineError as exc:
         raise InputError(f"{args.path}: {exc}") from None
@@ -192,7 +193,24 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
     except BaseException:
         out.abort()
         raise
-    return EXIT_OK
+    return _problems_exit(problems)
+
+
+def _problems_exit(problems: list) -> int:
+    """After every result is written: one stderr line per card the path could not answer in full, and the exit status.
+
+    A rule conflict (two classes of one single-valued field: the field is left empty) is a non-conforming card,
+    exit 1; an internal error (a defect: the card has an ``internal_error`` result) is exit 3. The other cards'
+    results are complete either way (issue 27: one card never loses a batch).
+    """
+    from atmp.core.rules.layout import INTERNAL_ERROR
+
+    for card_id, code, message in problems:
+        kind = "internal error" if code == INTERNAL_ERROR else "rule conflict"
+        print(f"atmp: {kind}: card {card_id}: {message}", file=sys.stderr)
+    if any(code == INTERNAL_ERROR for _, code, _ in problems):
+        return EXIT_INTERNAL
+    return EXIT_NONCONFORMING if problems else EXIT_OK
 
 
 def explain_default(stream) -> str:

@@ -82,7 +82,17 @@ def chunks(cards: Iterator[dict], size: int) -> Iterator[list[dict]]:
 _WORKER: dict[str, Any] = {}  # set in the parent before forking: the workers inherit it
 
 
-def _serialise_chunk(cards: list[dict], engine: str, option: int, model=None, explain: str = "full", regimes: frozenset[str] | None = None) -> list[bytes]:
+Problem = tuple[str, str, str]  # (card id, finding code, message in English): a rule conflict or an internal error
+
+
+def problems_of(results: list[dict]) -> list[Problem]:
+    """The findings the path itself added (``atmp.core.rules.layout``): what ``atmp classify`` says on stderr and exits by."""
+    from atmp.core.rules.layout import INTERNAL_ERROR, RULE_CONFLICT
+
+    return [(r["id"], v["code"], v["message"]["en"]) for r in results for v in r.get("violations", []) if v.get("code") in (RULE_CONFLICT, INTERNAL_ERROR)]
+
+
+def _serialise_chunk(cards: list[dict], engine: str, option: int, model=None, explain: str = "full", regimes: frozenset[str] | None = None) -> tuple[list[bytes], list[Problem]]:
     import orjson
 
     from atmp.core.card.decode import with_warnings
@@ -90,10 +100,10 @@ def _serialise_chunk(cards: list[dict], engine: str, option: int, model=None, ex
 
     model = model if model is not None else _WORKER["model"]
     results = with_warnings(classify_cards(cards, engine=engine, model=model, explain=explain, regimes=regimes), cards)
-    return [orjson.dumps(r, option=option) for r in results]
+    return [orjson.dumps(r, option=option) for r in results], problems_of(results)
 
 
-def _worker_chunk(job: tuple[list[dict], str, int, None, str, frozenset[str] | None]) -> list[bytes]:
+def _worker_chunk(job: tuple[list[dict], str, int, None, str, frozenset[str] | None]) -> tuple[list[bytes], list[Problem]]:
     return _serialise_chunk(*job)
 
 
@@ -136,8 +146,11 @@ def classified(
     progress: Callable[[int], None],
     explain: str = "full",
     regimes: frozenset[str] | None = None,
+    problems: list[Problem] | None = None,
 ) -> Iterator[list[bytes]]:
     """Serialised results per chunk, in input order, from this process or ``jobs`` forked workers.
+
+    ``problems`` collects each chunk's rule conflicts and internal errors (:func:`problems_of`) as it is yielded.
 
     Workers start only once a second chunk exists: a single chunk is classified here, with no
     process start-up (``--jobs auto`` then costs a one-card run nothing).
@@ -154,7 +167,9 @@ def classified(
             jobs = auto_jobs(engine)
     if jobs <= 1:  # type: ignore[operator]
         for chunk in chunks:
-            out = _serialise_chunk(chunk, engine, option, model, explain, regimes)
+            out, found = _serialise_chunk(chunk, engine, option, model, explain, regimes)
+            if problems is not None:
+                problems.extend(found)
             progress(len(chunk))
             yield out
         return
@@ -168,11 +183,15 @@ def classified(
             pending.append((len(chunk), pool.submit(_worker_chunk, (chunk, engine, option, None, explain, regimes))))
             while len(pending) > 2 * jobs:  # a bounded window: memory stays a few chunks deep
                 n, future = pending.pop(0)
-                out = future.result()
+                out, found = future.result()
+                if problems is not None:
+                    problems.extend(found)
                 progress(n)
                 yield out
         for n, future in pending:
-            out = future.result()
+            out, found = future.result()
+            if problems is not None:
+                problems.extend(found)
             progress(n)
             yield out
 

@@ -301,7 +301,8 @@ class ProductContext:
     def _values(self, prop: URIRef) -> tuple:
         return self.values.get(prop, ())
 
-    def _filler_holds(self, value, filler: Expr) -> bool:
+    def filler_holds(self, value, filler: Expr) -> bool:
+        """Is a card value (a vocabulary term) a member of a restriction's filler? Flags always are (data ranges are not used beyond hasValue)."""
         if isinstance(value, bool):
             return True  # data ranges are not used beyond hasValue
         key = (value, id(filler))  # the filler lives as long as the definitions: its id is stable
@@ -343,9 +344,9 @@ class ProductContext:
         if isinstance(e, OneOf):
             return self.facts.iri in e.members
         if isinstance(e, Some):
-            return any(self._filler_holds(v, e.filler) for v in self._values(e.prop))
+            return any(self.filler_holds(v, e.filler) for v in self._values(e.prop))
         if isinstance(e, Only):
-            return all(self._filler_holds(v, e.filler) for v in self._values(e.prop))
+            return all(self.filler_holds(v, e.filler) for v in self._values(e.prop))
         if isinstance(e, HasValue):
             return e.value in self._values(e.prop)
         if isinstance(e, MaxZero):
@@ -426,7 +427,7 @@ class ProductContext:
             elif isinstance(e, Some) and positive:
                 named = e.filler.iri if isinstance(e.filler, Named) else None
                 for v in vals:
-                    if self._filler_holds(v, e.filler):
+                    if self.filler_holds(v, e.filler):
                         out.append(("fact", e.prop, v, named) if named else ("fact", e.prop, v))
             elif isinstance(e, HasValue) and positive:
                 out.append(("fact", e.prop, e.value))

@@ -1,7 +1,8 @@
-"""Explanations: each conclusion with the card facts and the ontology axioms behind it, in zh and en.
+"""Full explanations: each conclusion with the whole walk of its class — every superclass and negated sibling —
+down to the card facts, in zh and en (what a rule author reads; the committee's brief is :mod:`atmp.core.explain.brief`).
 
-The reasons come from walking the deciding class's definition over the product's facts
-(:class:`atmp.expressions.ProductContext`); this module only renders them with the labels,
+The reasons come from the evaluator's walk of the class's definitions over the product's facts
+(:meth:`atmp.core.engines.evaluator.ProductContext.why`); this module only renders them with the labels,
 definitions and sources the ontology carries.
 """
 
@@ -10,7 +11,10 @@ from __future__ import annotations
 from rdflib import URIRef
 
 from atmp.core.engines.evaluator import ProductContext
-from atmp.core.rules.namespaces import ATMP, local_name
+from atmp.core.explain import words
+from atmp.core.explain.proof import hidden as hidden_classes
+from atmp.core.rules.messages import specific_text
+from atmp.core.rules.namespaces import local_name
 from atmp.core.rules.ontology import OntologyModel, ResultClass
 
 MAX_DEPTH = 6
@@ -64,13 +68,6 @@ def _render(model: OntologyModel, reason: tuple) -> dict:
     return {"rule": local_name(cls), "holds": True, "source": source, "en": f"meets: {label.get('en')}", "zh": f"符合：{label.get('zh')}"}
 
 
-def hidden_classes(model: OntologyModel) -> frozenset:
-    """Guard classes every product meets (``atmp:explanationHidden true``): a reason that says nothing about the card."""
-    if "explanation_hidden" not in model.memo:
-        model.memo["explanation_hidden"] = frozenset(s for s, v in model.graph.subject_objects(ATMP.explanationHidden) if v.toPython() is True)
-    return model.memo["explanation_hidden"]
-
-
 def because(model: OntologyModel, ctx: ProductContext, cls: URIRef) -> list[dict]:
     """Facts and rules behind ``cls``, following named classes down to card facts (deduplicated)."""
     # An explicit stack in the same depth-first order as the recursive walk it replaces: a nested
@@ -96,55 +93,47 @@ def because(model: OntologyModel, ctx: ProductContext, cls: URIRef) -> list[dict
     return out
 
 
-def explanation_entry(model: OntologyModel, ctx: ProductContext, rc: ResultClass, conclusion: str) -> dict:
+def _head(model: OntologyModel, rc: ResultClass, conclusion: str, value) -> dict:
+    """The keys every entry shares at every level: the conclusion for programs, its headline for people."""
+    shown = rc.label if value is not False else {lang: words.PHRASES["not"][lang].format(label=rc.label.get(lang, "")) for lang in words.LANGS}
+    return {"conclusion": conclusion, "field": rc.field, "value": value, "headline": words.headline(model, rc.field, shown)}
+
+
+def explanation_entry(model: OntologyModel, ctx: ProductContext, rc: ResultClass, conclusion: str, value=True) -> dict:
+    """A conclusion and the whole walk of its class (what a rule author reads)."""
+    reasons = because(model, ctx, rc.iri)
+    return {**_head(model, rc, conclusion, value), "rule": local_name(rc.iri), "label": rc.label, "text": rc.definition, "because": reasons, "source": rc.source}
+
+
+def not_met_entry(model: OntologyModel, ctx: ProductContext, rc: ResultClass, conclusion: str, value=False) -> dict:
+    """A flag that does not hold: the facts and rules that made its definition false."""
     return {
-        "conclusion": conclusion,
+        **_head(model, rc, conclusion, value),
         "rule": local_name(rc.iri),
         "label": rc.label,
-        "text": rc.definition,
-        "because": because(model, ctx, rc.iri),
+        "text": {"en": f"Not met: {rc.definition.get('en', '')}", "zh": f"不满足：{rc.definition.get('zh', '')}"},
+        "because": [render_reason(model, r) for r in ctx.why_not(rc.iri)],
         "source": rc.source,
     }
 
 
-LEVELS = ("full", "brief", "none")
+def not_atmp_entry(model: OntologyModel, ctx: ProductContext, atmp_rc: ResultClass, outside: URIRef | None, members: set[URIRef]) -> dict:
+    """``atmp = false``, told by the class the applied exclusion belongs to (``atmp:NotAnATMP``).
 
-
-def entry_maker(model: OntologyModel, ctx: ProductContext, card: dict, level: str, pending: list | None = None):
-    """``(result class, conclusion[, holds]) -> entry or None`` for one explanation level.
-
-    ``none`` returns ``None`` at once, so no explanation work is done; ``brief`` runs only the
-    counterfactual search of :mod:`atmp.core.explain.justify`; ``full`` walks the definitions as before.
-    With ``pending`` (a list), a brief entry is an empty dict, filled in place by
-    :func:`fill_pending` once the searches of many products have been run together.
+    Its text is that class's definition naming the exclusion by its label (``atmp:reportsApplied``), and its
+    reasons are the walk of its definition over the product's facts, like every other conclusion.
     """
-    if level not in LEVELS:
-        raise ValueError(f"unknown explanation level {level!r}; expected one of {LEVELS}")
-    if level == "none":
-        return lambda rc, conclusion, holds=True: None
-    if level == "brief":
-        from atmp.core.explain.justify import brief_entry
-
-        if pending is not None:
-
-            def later(rc, conclusion, holds=True):
-                entry: dict = {}
-                pending.append((entry, ctx, card, rc, conclusion, holds))
-                return entry
-
-            return later
-        return lambda rc, conclusion, holds=True: brief_entry(model, ctx.ev, ctx, rc, conclusion, card, holds)
-    return lambda rc, conclusion, holds=True: explanation_entry(model, ctx, rc, conclusion)
+    conclusion = f"{atmp_rc.field} = false"
+    if outside is None:  # no exclusion holds: the ATMP definition's failing part
+        return not_met_entry(model, ctx, atmp_rc, conclusion, False)
+    return {
+        **_head(model, atmp_rc, conclusion, False),
+        "rule": local_name(outside),
+        "label": model.label(outside),
+        "text": specific_text(model, outside, model.definition(outside), members),
+        "because": because(model, ctx, outside),
+        "source": model.source(outside),
+    }
 
 
-def fill_pending(model: OntologyModel, pending: list) -> None:
-    """Fill the brief entries :func:`entry_maker` left empty: all their searches in one batch, then each entry in order."""
-    from atmp.core.explain.justify import brief_entry, prefetch
-
-    if not pending:
-        return
-    ev = pending[0][1].ev
-    prefetch(model, ev, [(ctx, rc.iri, holds) for _, ctx, _, rc, _, holds in pending])
-    for entry, ctx, card, rc, conclusion, holds in pending:
-        entry.update(brief_entry(model, ev, ctx, rc, conclusion, card, holds))
-    pending.clear()
+LEVELS = ("full", "brief", "none")

@@ -23,6 +23,10 @@ RISK_TIER = "tianjin.risk_tier"
 CRITERIA = "tianjin.criteria"
 BORDERLINE = "borderline"
 
+#: codes of the findings the path itself adds to a result (not rules: the contract's own, like unknown_field)
+RULE_CONFLICT = "rule_conflict"  # the rules filled a single-valued field twice; the field is left empty
+INTERNAL_ERROR = "internal_error"  # this card could not be classified (a defect); every other card still is
+
 #: fields that hold at most one code
 SINGLE_FIELDS = (EXCLUSION, NMPA_CLASS, NMPA_SUBCLASS, TIANJIN_CATEGORY, TIANJIN_SUBCATEGORY, RISK_TIER)
 #: the decision in one row: ATMP or not, then each single-valued field (whatif, tables, taxonomy)
@@ -42,6 +46,18 @@ def get(result: dict, field: str) -> Any:
 def summary(result: dict) -> dict[str, Any]:
     """The summary fields of a result, flat (dotted names)."""
     return {f: get(result, f) for f in SUMMARY_FIELDS}
+
+
+def failed(card_id: str, finding: dict) -> dict:
+    """The result of a card the path could not classify: every field empty, the finding saying why (issue 27).
+
+    ``atmp`` is false because the contract requires a boolean; ``conforms`` false and the ``internal_error``
+    violation say that nothing here is an answer.
+    """
+    result = skeleton(card_id, dict.fromkeys(SINGLE_FIELDS), False, [], [], [])
+    result["violations"] = [finding]
+    result["conforms"] = False
+    return result
 
 
 def skeleton(card_id: str, single: dict[str, str | None], atmp: bool, criteria: list[int], borderline: list[dict], explanation: list[dict]) -> dict:

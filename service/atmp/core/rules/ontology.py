@@ -67,6 +67,16 @@ class ResultClass:
     rank: int | None = None  # atmp:rank: the value's place in its field's order (tiers: high first)
 
 
+@dataclass(frozen=True)
+class ResultFieldWords:
+    """A result field in words (``atmp:ResultField``): its label, and how an explanation joins reasons to a conclusion in it."""
+
+    path: str
+    label: dict[str, str]
+    verb: dict[str, str]  # atmp:conclusionVerb ("so it is classed as")
+    negation: dict[str, str]  # atmp:negationVerb ("so it is not an"), for a class the product is not in
+
+
 @dataclass(eq=False)
 class OntologyModel:
     path: Path
@@ -97,6 +107,21 @@ class OntologyModel:
         if iri not in self._definitions:
             self._definitions[iri] = bilingual(self.graph, iri, SKOS.definition)
         return dict(self._definitions[iri])
+
+    def field_words(self, path: str) -> ResultFieldWords:
+        """A result field's words from its ``atmp:ResultField`` (QC's missing-result-field check makes sure there is one);
+        a field without one reads as its path, so nothing breaks on an edited copy."""
+        found = self.memo.get("field_words")
+        if found is None:
+            found = {}
+            for ind in self.graph.subjects(RDF.type, ATMP.ResultField):
+                fp = self.graph.value(ind, ATMP.fieldPath)
+                if fp is not None:
+                    found[str(fp)] = ResultFieldWords(
+                        str(fp), bilingual(self.graph, ind, RDFS.label), bilingual(self.graph, ind, ATMP.conclusionVerb), bilingual(self.graph, ind, ATMP.negationVerb)
+                    )
+            self.memo["field_words"] = found
+        return found.get(path) or ResultFieldWords(path, {"en": path, "zh": path}, {}, {})
 
     def ordered(self, result_field: str) -> list[ResultClass]:
         """The classes that fill one result field, in the ontology's order (``atmp:rank``, then number, then code)."""
