@@ -15,6 +15,11 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SHARED = ROOT.parent / "shared"
 
 
+def catalogue_size() -> int:
+    """How many products catalogue/products.json holds: tests read it rather than hard-code a number."""
+    return len(json.loads((ROOT / "catalogue" / "products.json").read_text(encoding="utf-8")))
+
+
 def load_cases() -> list[dict]:
     return json.loads((FIXTURES / "examples" / "products.json").read_text(encoding="utf-8"))
 

@@ -69,7 +69,7 @@ def _merge(a: dict, b: dict) -> dict:
     return out
 
 
-def kills(model: OntologyModel, facts: ProductFacts, item: dict, refs: dict) -> list[dict]:
+def kills(model: OntologyModel, facts: ProductFacts, item: dict, refs: dict, in_group: bool = False) -> list[dict]:
     """Ways to undo one reason: changes of the card's facts (a group: one of each branch's reasons at once)."""
     props = {p.field: p for p in model.properties}
     kind = item["kind"]
@@ -77,11 +77,11 @@ def kills(model: OntologyModel, facts: ProductFacts, item: dict, refs: dict) -> 
         prop = props[item["field"]]
         return [{prop.iri: new} for new in negations(prop, item, facts.values[prop.iri])]
     if kind == "rule" and item.get("holds", True):  # a cited conclusion: undo one of its own reasons
-        return [k for sub in refs.get(item["rule"], {}).get("because", []) for k in kills(model, facts, sub, refs)]
+        return [k for sub in refs.get(item["rule"], {}).get("because", []) for k in kills(model, facts, sub, refs, in_group)]
     if kind == "rule":  # a class the product is not in: a change of the fields it reads that puts it in and moves the conclusion
-        return _put_in(model, facts, ATMP[item["rule"]], refs.get("", {}))
+        return _put_in(model, facts, ATMP[item["rule"]], refs.get("", {}), move=not in_group)
     if kind == "any":
-        per_branch = [[k for sub in branch for k in kills(model, facts, sub, refs)] for branch in item["of"]]
+        per_branch = [[k for sub in branch for k in kills(model, facts, sub, refs, True)] for branch in item["of"]]
         out = []
         for combination in itertools.islice(itertools.product(*per_branch), MAX_COMBINATIONS):
             merged: dict = {}
@@ -97,9 +97,10 @@ def _variables(model: OntologyModel) -> dict:
     return variables(model, evaluator_for(model))
 
 
-def _put_in(model: OntologyModel, facts: ProductFacts, cls, entry: dict) -> list[dict]:
+def _put_in(model: OntologyModel, facts: ProductFacts, cls, entry: dict, move: bool = True) -> list[dict]:
     """The changes of the fields ``cls`` reads (every other field as on the card) that put the product in ``cls`` and
-    move ``entry``'s conclusion, found by the exact search of :mod:`atmp.authoring.exclusive` (one, or none)."""
+    (``move``) move ``entry``'s conclusion, found by the exact search of :mod:`atmp.authoring.exclusive` (one, or none).
+    Inside a group the conclusion moves only when every branch is undone, so there only ``cls`` is asked for."""
     ev = evaluator_for(model)
     vars_ = _variables(model)
     product = ev.canon.get(ATMP.Product, ATMP.Product)
@@ -114,8 +115,8 @@ def _put_in(model: OntologyModel, facts: ProductFacts, cls, entry: dict) -> list
             start.present[iri] = [any(v in values for v in group) for group in var.groups]
         else:
             start.fixed[iri] = values
-    decider = ATMP[entry["rule"]]
-    found = Search(ev, vars_, [(cls, True), (decider, not entry.get("holds", True))]).run(start)
+    targets = [(cls, True)] + ([(ATMP[entry["rule"]], not entry.get("holds", True))] if move else [])
+    found = Search(ev, vars_, targets).run(start)
     if not isinstance(found, Partial):
         return []
     _, values = witness_card(model, found)

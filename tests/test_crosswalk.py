@@ -311,13 +311,13 @@ def test_synthetic_oligonucleotide_is_a_drug_in_japan(classify):
 
 
 def _with_stated_defaults(card: dict) -> dict:
-    """The card with every new field set to the default the schema and ontology document."""
+    """The card with every new field it leaves out set to the default the schema and ontology document."""
     c = json.loads(json.dumps(card))
     s, p, f = c["substance"], c["process"], c["function"]
-    s["donor_relation"] = {"autologous": "self", "allogeneic": "unrelated"}.get(s.get("origin"), "not_applicable")
-    s["viable"] = s["kind"] in ("cells", "tissue") and "decellularisation" not in p["manipulations"]
-    s["structural_tissue"] = s["kind"] == "tissue"
-    p["same_surgical_procedure"] = False
+    s.setdefault("donor_relation", {"autologous": "self", "allogeneic": "unrelated"}.get(s.get("origin"), "not_applicable"))
+    s.setdefault("viable", s["kind"] in ("cells", "tissue") and "decellularisation" not in p["manipulations"])
+    s.setdefault("structural_tissue", s["kind"] == "tissue")
+    p.setdefault("same_surgical_procedure", False)
     recombinant = (
         (s["kind"] == "nucleic_acid" and not ("chemical_synthesis" in p["manipulations"] and s.get("nucleic_acid") in ("sirna", "antisense_oligonucleotide")))
         or s["kind"] == "viral_vector"
@@ -325,7 +325,7 @@ def _with_stated_defaults(card: dict) -> dict:
         or (s["kind"] == "cells" and bool({"genetic_modification", "gene_editing"} & set(p["manipulations"])))
         or s.get("gene_editing_tool", "none") != "none"
     )
-    f["effect_from_genetic_sequence"] = recombinant
+    f.setdefault("effect_from_genetic_sequence", recombinant)
     return c
 
 

@@ -72,6 +72,10 @@ def test_the_disagreement_query_sees_a_decision_the_rules_do_not_reproduce():
         ({"field": "eu.class", "value": "GTMP", "agency": "EMA", "source": "", "certainty": "published"}, "provenance.decisions[0].source"),
         ({"field": "eu.class", "value": "GTMP", "agency": "EMA", "source": "x", "certainty": "sure"}, "provenance.decisions[0].certainty"),
         ({"field": "eu.class", "value": "GTMP", "agency": "EMA", "source": "x", "certainty": "published", "note": 1}, "provenance.decisions[0].note"),
+        ({"field": "eu.class", "value": "GTMP", "agency": "EMA", "source": "x", "certainty": "published", "year": "2018"}, "provenance.decisions[0].year"),
+        ({"field": "eu.class", "value": "GTMP", "agency": "EMA", "source": "x", "certainty": "published", "year": True}, "provenance.decisions[0].year"),
+        ({"field": "eu.class", "value": "GTMP", "agency": "EMA", "source": "x", "certainty": "published", "year": 1850}, "provenance.decisions[0].year"),
+        ({"field": "eu.class", "value": "GTMP", "agency": "EMA", "source": "x", "certainty": "published", "year": 2018.0}, "provenance.decisions[0].year"),
     ],
 )
 def test_bad_decisions_are_refused_naming_the_field(decision, field):
@@ -79,6 +83,25 @@ def test_bad_decisions_are_refused_naming_the_field(decision, field):
     with pytest.raises(CardError) as err:
         check_provenance(card, load_vocabulary())
     assert err.value.field == field
+
+
+def test_a_decision_year_is_accepted_and_in_the_graph():
+    """A decision's year (int 1900-2100, like approvals[].year) passes the check and becomes kg:year of the
+    decision, which the agency-decisions query returns."""
+    from atmp.kg.store import KnowledgeGraph
+
+    card = make_card("x")
+    card["provenance"] = {
+        "source": "s",
+        "status": "approved",
+        "agency": "EMA",
+        "year": 2020,
+        "decisions": [{"field": "eu.atmp", "value": True, "agency": "EMA", "source": "x", "certainty": "published", "year": 2019}],
+    }
+    check_provenance(card, load_vocabulary())
+    result = Q.run(Q.load_queries()["agency-decisions"], {}, graph=KnowledgeGraph.build(cards=[card]))
+    found = [{k: tv(v) for k, v in r.items()} for r in result.rows]
+    assert [(r["field"], r["year"]) for r in found] == [("eu.atmp", 2019)]
 
 
 # ----------------------------------------------------------------------------- crosswalk queries

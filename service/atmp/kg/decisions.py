@@ -1,11 +1,12 @@
 """Published decisions (EPAR class, CAT recommendation, FDA BLA/NDA/361, PMDA approval, ASRM class) in the catalogue.
 
 Why: the EU, US and Japanese rules are only as good as their agreement with what the agencies decided.
-Each catalogue card may carry ``provenance.decisions``: ``{field, value, agency, source, certainty[, known_limit]}``
+Each catalogue card may carry ``provenance.decisions``: ``{field, value, agency, source, certainty[, year, known_limit]}``
 where ``field`` is a result field of a regime block (``eu.class``, ``us.pathway``...) and ``value`` a value
 the result schema allows there. The knowledge graph holds them in the asserted graph (``kg:Decision``) and
 the reasoner's EU/US/JP conclusions as ``rdf:type`` in the inferred graph, so ``queries/agency-disagreements.rq``
-compares the two on any SPARQL server. ``known_limit`` says why the rules answer otherwise where they do.
+compares the two on any SPARQL server. ``year`` is the year of the decision (``kg:year``, as for approvals);
+``known_limit`` says why the rules answer otherwise where they do.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def check_decisions(prov: dict, vocab, fail: Callable[[str, str], None]) -> None
         where = f"decisions[{i}]"
         if not isinstance(item, dict):
             fail(where, "expected an object {field, value, agency, source, certainty}")
-        unknown = sorted(set(item) - {"field", "value", "agency", "source", "certainty", "known_limit"})
+        unknown = sorted(set(item) - {"field", "value", "agency", "source", "certainty", "year", "known_limit"})
         if unknown:
-            fail(f"{where}.{unknown[0]}", "unknown key; expected field, value, agency, source, certainty, known_limit")
+            fail(f"{where}.{unknown[0]}", "unknown key; expected field, value, agency, source, certainty, year, known_limit")
         if item.get("field") not in fields:
             fail(f"{where}.field", f"unknown field {json.dumps(item.get('field'))}; expected one of: {', '.join(sorted(fields))}")
         if "value" not in item:
@@ -68,6 +69,10 @@ def check_decisions(prov: dict, vocab, fail: Callable[[str, str], None]) -> None
             fail(f"{where}.source", "required: the public document of this decision")
         if item.get("certainty") not in vocab.certainties:
             fail(f"{where}.certainty", f"unknown code {json.dumps(item.get('certainty'))}; expected one of: {', '.join(sorted(vocab.certainties))}")
+        if "year" in item:
+            y = item["year"]
+            if not isinstance(y, int) or isinstance(y, bool) or not 1900 <= y <= 2100:
+                fail(f"{where}.year", f"expected the year of the decision (1900-2100), got {json.dumps(y)}")
         if "known_limit" in item and (not isinstance(item["known_limit"], str) or not item["known_limit"].strip()):
             fail(f"{where}.known_limit", "expected the reason the rules answer otherwise, as text")
 
@@ -84,6 +89,8 @@ def add_decisions(w, node: ox.NamedNode, prov: dict, vocab) -> None:
         w.add(d, kg("agency"), vocab.agencies[item["agency"]])
         w.add(d, kg("certainty"), vocab.certainties[item["certainty"]])
         w.text(d, DCT_SOURCE, item["source"])
+        if item.get("year") is not None:
+            w.add(d, kg("year"), ox.Literal(int(item["year"])))
         w.text(d, kg("knownLimit"), item.get("known_limit"))
 
 
