@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from atmp.analysis import taxonomy
-from atmp.core.card.decode import decode_json, refuse_unknown, with_warnings
-from atmp.core.card.schema import CardError, load_cards
+from atmp.core.card.decode import decode_bytes, refuse_unknown, with_warnings
+from atmp.core.card.schema import load_cards
 
 from .limits import TooLarge
 from .scheduler import FairLock, in_turns
@@ -64,13 +64,7 @@ class Service:
         """Body -> validated cards; CardError (422) naming the field, TooLarge (413) for too many cards."""
         if len(body) > self.settings.max_body_bytes:
             raise TooLarge(f"request body too large: the limit is {self.settings.max_body_bytes} bytes")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CardError("", f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
-        if not text.strip():
-            raise CardError("", "empty body: expected one product card (a JSON object) or a JSON array of cards")
-        data = decode_json(text)  # duplicate keys, NaN, huge numbers, deep nesting, lone surrogates: 422
+        data = decode_bytes(body, limit=self.settings.max_body_bytes, what="body")  # the one decoder: 422 naming the field
         if isinstance(data, list) and len(data) > self.settings.max_batch:
             raise TooLarge(f"too many cards ({len(data)} > {self.settings.max_batch}); split the batch")
         return load_cards(data)

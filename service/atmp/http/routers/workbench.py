@@ -17,13 +17,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from atmp.core.card.decode import decode_bytes
 from atmp.core.card.schema import CardError
 
 from .. import workbench_data as data
@@ -338,21 +339,50 @@ def queries() -> dict:
 
 
 @router.post(
+    "/workbench/decode",
+    tags=["workbench"],
+    summary="A card file as the service reads it: the workbench's upload goes through the one JSON decoder",
+    responses={200: {"description": "The decoded JSON value (a card or an array of them) unchanged"}, 422: {"description": "Not JSON the service accepts; `loc` names the field"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}},
+)
+async def decode_upload(request: Request) -> Response:
+    """The file's bytes decoded as every card input is (duplicate keys at any depth, NaN, deep nesting, huge
+    integers, lone surrogates refused with the field named), so an upload never means less than the same file
+    given to ``atmp classify`` (the browser's JSON.parse keeps the last of two duplicate keys). A draft need not
+    be a complete card: the contract is checked when the form is classified."""
+    body = await request.body()
+    return JSONResponse(decode_bytes(body, limit=_service(request).settings.max_body_bytes, what="file"))
+
+
+BIND_EXPECTED = "a JSON object of parameter values by name"
+
+
+@router.post(
     "/queries/{name}/bind",
     tags=["sparql"],
     summary="A named query with its parameters bound (one VALUES row), ready for POST /sparql",
-    responses={404: {"description": "No named query of this name"}, 422: {"description": "A parameter is unknown, missing or not of its type"}},
+    responses={404: {"description": "No named query of this name"}, 422: {"description": "A parameter is unknown, missing or not of its type; `loc` names it"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "parameter values by name (as `atmp query --param NAME=VALUE`): text, a whole number or true/false",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}},
+                    "examples": {"subclass": {"value": {"subclass": "viral_vector_gtmp"}}, "year": {"value": {"year": 2020}}},
+                }
+            },
+        }
+    },
 )
-def bind(
-    name: Annotated[str, PathParam(max_length=128)],
-    params: Annotated[dict[str, str], Body(description="parameter values by name (as `atmp query --param NAME=VALUE`)", examples=[{"subclass": "viral_vector_gtmp"}])],
-) -> Response:
+async def bind(name: Annotated[str, PathParam(max_length=128)], request: Request) -> Response:
     from atmp.kg.queries import QueryError, bind_values, load_queries
 
     library = load_queries()
     if name not in library:
         return JSONResponse(status_code=404, content={"detail": f"no named query {name!r}"})
     query = library[name]
+    params = _bind_params(decode_bytes(await request.body(), limit=_service(request).settings.max_body_bytes, what="body", expected=BIND_EXPECTED))
     try:
         bindings = query.bind({k: v for k, v in params.items() if v != ""})
         text = bind_values(query.text, bindings) if bindings else query.text
@@ -360,3 +390,19 @@ def bind(
         field = next((p.name for p in query.parameters if p.name in str(exc)), None)
         return JSONResponse(status_code=422, content={"detail": [{"loc": ["body", *([field] if field else [])], "msg": str(exc), "type": "query_error"}]})
     return JSONResponse({"name": name, "query": text})
+
+
+def _bind_params(data: Any) -> dict[str, str]:
+    """The decoded body of ``/queries/{name}/bind`` as ``--param`` texts: a JSON number or boolean is taken as
+    written (``{"year": 2020}`` is ``year=2020``); anything else is refused naming the parameter."""
+    if not isinstance(data, dict):
+        raise CardError("", f"expected {BIND_EXPECTED}, got {type(data).__name__}")
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, str | int):
+            out[key] = str(value)
+        elif value is not None:
+            raise CardError(key, f"expected text, a whole number or true/false, got {type(value).__name__}")
+    return out
