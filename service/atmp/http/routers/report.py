@@ -58,4 +58,7 @@ async def report(request: Request, lang: Literal["zh", "en", "both"] = "both", f
     fmt = _format(request, format)
     body = await request.body()
     text = await run_in_threadpool(build_report, request.app.state.service, body, lang, fmt)
-    return Response(content=text, media_type=MEDIA[fmt])
+    from atmp.analysis.report import CSP
+
+    # no script, no request anywhere: the header says so for the HTML (and for Markdown a browser might sniff)
+    return Response(content=text, media_type=MEDIA[fmt], headers={"Content-Security-Policy": CSP + "; frame-ancestors 'none'", "X-Content-Type-Options": "nosniff"})
