@@ -481,6 +481,7 @@ def test_result_size_limit(client):
 def test_time_limit_stops_the_query_and_the_endpoint_recovers(client):
     r = client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"})
     assert r.status_code == 503 and "time limit of 3 s" in detail(r)
+    assert r.headers["retry-after"] == "2", "a 503 says when to come back (issue 34)"
     for _ in range(3):  # the other worker answers at once; the killed one is replaced
         assert client.get("/sparql", params={"query": "ASK {}"}).status_code == 200
     assert client.get("/health").json()["sparql_workers"]["restarts"] >= 1

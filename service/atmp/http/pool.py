@@ -33,6 +33,7 @@ from .negotiation import negotiate
 log = logging.getLogger("atmp.service.sparql")
 
 MEMORY_MESSAGE = "the query needed more memory than a worker may use ({mib} MiB) and was stopped; narrow it down"
+RESTART_RETRY = {"Retry-After": "2"}  # every 503 says when to come back: a stopped worker's replacement loads in about a second
 GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}
 
 
@@ -348,7 +349,7 @@ class SparqlPool:
         import anyio
 
         if self._closed:
-            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503))
+            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503, headers=RESTART_RETRY))
         if self._admitted >= self.size + self.queue:
             self.refused += 1
             return self.busy()
@@ -375,7 +376,7 @@ class SparqlPool:
     def run(self, request: dict, timeout: float | None = None) -> Reply:
         """Run one query, blocking: wait for a worker and its answer within ``timeout`` seconds in all (default: the pool's)."""
         if self._closed:
-            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503))
+            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503, headers=RESTART_RETRY))
         self.start()
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         request = {**request, "max_results": self.max_results, "max_bytes": self.max_bytes}
@@ -387,7 +388,11 @@ class SparqlPool:
             worker.outbox.send(request)
             if not worker.inbox.poll(max(0.0, deadline - time.monotonic())):
                 self._discard(worker)
-                return Reply.error(SparqlError(f"the query exceeded the time limit of {self.timeout:g} s (waiting included) and was stopped; narrow it or add LIMIT", status=503))
+                return Reply.error(
+                    SparqlError(
+                        f"the query exceeded the time limit of {self.timeout:g} s (waiting included) and was stopped; narrow it or add LIMIT", status=503, headers=RESTART_RETRY
+                    )
+                )
             reply = worker.inbox.recv()
         except (EOFError, OSError, ValueError) as exc:
             code = _exit_code(worker)
@@ -396,7 +401,7 @@ class SparqlPool:
                 log.warning("SPARQL worker stopped: a query exceeded the memory limit")
                 return Reply.error(SparqlError(MEMORY_MESSAGE.format(mib=self.memory_bytes // 2**20), status=400))
             log.error("SPARQL worker failed (exit %s): %s", code, exc)
-            return Reply.error(SparqlError("the query stopped its worker; it was restarted", status=503))
+            return Reply.error(SparqlError("the query stopped its worker; it was restarted", status=503, headers=RESTART_RETRY))
         self._idle.put(worker)
         if reply.status >= 500:
             log.error("SPARQL worker error: %s", reply.body[:500])
