@@ -291,6 +291,10 @@ RELIABILITY_FLAGS = {  # atmp serve flags for the limits of issue 13 (env ATMP_<
     "card_chunk": "cards classified per turn (default 50)",
     "max_report_triples": "triples of a Turtle validation report (default 200000)",
     "body_timeout": "seconds to wait for the next part of a request body (default 30)",
+    "header_timeout": "seconds for a request's line and headers to arrive; 408 after (default 10)",
+    "keep_alive_timeout": "seconds an idle kept-alive connection stays open (default 5)",
+    "max_connections": "open connections; the next gets 503 + Retry-After at once (default 256)",
+    "max_header_bytes": "bytes of a request line and headers; 400 beyond (default 16384)",
 }
 
 
