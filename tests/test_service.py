@@ -68,7 +68,24 @@ def test_health(client):
         "sparql_timeout": 3.0,
         "sparql_max_results": 1000,
         "sparql_workers": 2,
-        **{k: getattr(Settings(), k) for k in ("sparql_queue", "sparql_max_bytes", "sparql_worker_memory", "card_timeout", "card_chunk", "max_report_triples", "body_timeout")},
+        **{
+            k: getattr(Settings(), k)
+            for k in (
+                "sparql_queue",
+                "sparql_max_bytes",
+                "sparql_worker_memory",
+                "card_timeout",
+                "card_chunk",
+                "max_report_triples",
+                "body_timeout",
+                # issue 34: card workers and the connection limits
+                "card_workers",
+                "header_timeout",
+                "keep_alive_timeout",
+                "max_connections",
+                "max_header_bytes",
+            )
+        },
     }
     assert body["ontology"].startswith(ATMP)
 

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        service.pool.start(reopen=True)
+        service.start()  # the SPARQL and the card workers
         try:
             yield
         finally:

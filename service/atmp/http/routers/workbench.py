@@ -22,7 +22,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -296,34 +295,8 @@ async def whatif_endpoint(
     options: Annotated[int, Query(ge=1, le=50, description="at most this many options per boundary and value")] = 6,
 ) -> Response:
     """As ``atmp whatif``: every single-field change classified in one batch, then pairs where no single change reaches a neighbour."""
-    service = _service(request)
     body = await request.body()
-    return JSONResponse(await run_in_threadpool(_whatif, service, body, max_pairs, options))
-
-
-def _whatif(service, body: bytes, max_pairs: int, options: int) -> dict:
-    from atmp.analysis.whatif import whatif
-
-    cards, was_array = service.parse(body)
-    if was_array:
-        raise CardError("", "POST /whatif takes one card (a JSON object), not an array")
-    with service.exclusive():  # the compiled evaluator's caches, in turn with /classify
-        report = whatif(cards[0], model=service.model, max_pairs=max_pairs)
-    nearest = []
-    for cf in report["counterfactuals"]:
-        coherent = [o for o in cf["options"] if o["conforms"]]
-        if coherent:
-            nearest.append(
-                {
-                    "boundary": cf["boundary"],
-                    "field": cf["field"],
-                    "from": cf["from"],
-                    "to": cf["to"],
-                    "size": cf["size"],
-                    "options": [{"text": o["text"], "changes": o["changes"], "rule": o["rule"]} for o in coherent[:options]],
-                }
-            )
-    return {"id": report["id"], "result": report["result"], "variants": report["variants"], "nearest": nearest, "unreached": report["unreached"]}
+    return Response(await _service(request).whatif(body, max_pairs, options), media_type="application/json")  # made by a card worker
 
 
 @cache
@@ -367,10 +340,11 @@ async def decode_upload(request: Request) -> Response:
     given to ``atmp classify`` (the browser's JSON.parse keeps the last of two duplicate keys). A draft need not
     be a complete card: the contract is checked when the form is classified."""
     body = await request.body()
-    return JSONResponse(decode_bytes(body, limit=_service(request).settings.max_body_bytes, what="file"))
+    return Response(await _service(request).decode(body), media_type="application/json")  # decoded in a card worker
 
 
 BIND_EXPECTED = "a JSON object of parameter values by name"
+BIND_MAX_BYTES = 64 * 1024  # a few parameter values; decoding that much on the event loop takes well under a millisecond
 
 
 @router.post(
@@ -398,7 +372,7 @@ async def bind(name: Annotated[str, PathParam(max_length=128)], request: Request
     if name not in library:
         return JSONResponse(status_code=404, content={"detail": f"no named query {name!r}"})
     query = library[name]
-    params = _bind_params(decode_bytes(await request.body(), limit=_service(request).settings.max_body_bytes, what="body", expected=BIND_EXPECTED))
+    params = _bind_params(decode_bytes(await request.body(), limit=BIND_MAX_BYTES, what="body", expected=BIND_EXPECTED))  # small: decoded here
     try:
         bindings = query.bind({k: v for k, v in params.items() if v != ""})
         text = bind_values(query.text, bindings) if bindings else query.text
