@@ -11,7 +11,9 @@ counted against it. :class:`GuardedH11Protocol` is uvicorn's ``H11Protocol`` wit
   otherwise the client gets ``408 Request Timeout`` (JSON, ``Connection: close``) and the connection is closed.
   The body has its own limit (:class:`atmp.http.limits.BodyLimit`, ``body_timeout`` between parts);
 * **connection cap** — a connection beyond ``max_connections`` open ones is answered ``503`` with
-  ``Retry-After`` at once and closed, before anything of it is read, so open files stay bounded.
+  ``Retry-After`` at once and closed, before anything of it is read, so open files stay bounded (by twice the
+  cap: refused connections linger half-open for half a second so the 503 is read, at most ``max_connections``
+  of them at a time).
 
 :func:`uvicorn_options` gives ``atmp serve`` the protocol and uvicorn's own limits that go with it
 (``h11_max_incomplete_event_size`` for the header bytes, ``timeout_keep_alive``, ``limit_concurrency``).
@@ -33,6 +35,7 @@ log = logging.getLogger("atmp.service")
 
 STATS = {"refused": 0, "header_timeouts": 0}  # this process's counts since start (GET /health shows them)
 REFUSED_LINGER = 0.5  # seconds a refused connection stays half-open, so its 503 is read before the close
+_LINGERING = [0]  # refused connections lingering now
 
 
 def _raw_response(status: int, reason: str, message: str, headers: dict[str, str] | None = None) -> bytes:
@@ -69,11 +72,21 @@ class GuardedH11Protocol(H11Protocol):
         message = f"the server holds its limit of {self.max_connections} open connections; try again shortly"
         transport.write(_raw_response(503, "Service Unavailable", message, {"Retry-After": "1"}))
         # close after a moment, not at once: closing with the client's request unread would reset the connection,
-        # and the reset can discard the 503 before the client reads it. Reading stops; the linger is bounded.
+        # and the reset can discard the 503 before the client reads it. Reading stops. At most max_connections
+        # refused ones linger at a time; beyond that a flood is closed at once, so open files stay under twice the cap
+        transport.pause_reading()
+        if _LINGERING[0] >= self.max_connections:
+            transport.close()
+            return
         if transport.can_write_eof():
             transport.write_eof()
-        transport.pause_reading()
-        self.loop.call_later(REFUSED_LINGER, transport.close)
+        _LINGERING[0] += 1
+        self.loop.call_later(REFUSED_LINGER, self._end_linger, transport)
+
+    @staticmethod
+    def _end_linger(transport: asyncio.Transport) -> None:
+        _LINGERING[0] -= 1
+        transport.close()
 
     # -- the header time limit
     def _arm(self) -> None:
