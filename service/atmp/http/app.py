@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        service.start()  # the SPARQL and the card workers
+        await service.start()  # the SPARQL workers, and the card workers (ready before the first request is taken)
         try:
             yield
         finally:

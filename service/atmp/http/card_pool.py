@@ -59,21 +59,43 @@ class CardPool:
         self._threads = None  # an anyio limiter, made on first use inside the event loop
         self._closed = False
         self._started = False
+        self._bound = False  # the event loop is known: ready workers join the turns (before that they are parked)
+        self._parked: list[Worker] = []
         self.restarts = 0
         self.refused = 0  # requests that ran out of time (waiting or running)
 
     # -- lifecycle
-    def start(self, reopen: bool = False) -> None:
-        """Start the workers in the background (each loads the rules, under a second from the compiled cache); on the event loop."""
+    def spawn(self) -> None:
+        """Start the workers in the background (each loads the rules, under a second from the compiled cache), without
+        an event loop: the service calls this first, so they load while it builds the catalogue. Ready ones are parked."""
         with self._lock:
-            if reopen and self._closed:
-                self._closed, self._started = False, False
             if self._started or self._closed:
                 return
             self._started = True
-        self.turns.bind(asyncio.get_running_loop())
         for _ in range(self.size):
             self._spawn_async()
+
+    def start(self, reopen: bool = False) -> None:
+        """On the app's event loop (its lifespan): spawn if not yet (or again after ``close``), and let ready workers take turns."""
+        with self._lock:
+            if reopen and self._closed:
+                self._closed, self._started = False, False
+        self.spawn()
+        self.turns.bind(asyncio.get_running_loop())
+        with self._lock:
+            self._bound = True
+            parked, self._parked = self._parked, []
+        for worker in parked:
+            self.turns.add(worker)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait (on the loop) until every worker is ready, at most ``timeout`` s: the app answers once it can do card work."""
+        deadline = time.monotonic() + timeout
+        while self.ready < self.size and time.monotonic() < deadline and not self._closed:
+            await asyncio.sleep(0.02)
+        if self.ready < self.size:
+            log.error("only %d of %d card workers are ready after %g s", self.ready, self.size, timeout)
+        return self.ready == self.size
 
     def _spawn_async(self) -> None:
         threading.Thread(target=self._spawn, name="card-worker-start", daemon=True).start()
@@ -89,18 +111,23 @@ class CardPool:
                 time.sleep(0.5)
                 continue
             try:
-                ready = worker.inbox.poll(self.STARTUP_TIMEOUT) and worker.inbox.recv() == "ready"
+                said = worker.inbox.recv() if worker.inbox.poll(self.STARTUP_TIMEOUT) else "no answer"
             except (EOFError, OSError):
-                ready = False
+                said = "stopped"
+            ready = said == "ready"
+            if not ready:
+                log.error("a card worker did not start: %s", said)
             if ready:
                 with self._lock:
                     if not self._closed:
                         self._workers.add(worker)
-                        self.turns.add_threadsafe(worker)
+                        if self._bound:
+                            self.turns.add_threadsafe(worker)
+                        else:
+                            self._parked.append(worker)
                         return
                 worker.kill()
                 return
-            log.error("a card worker did not start (attempt %d)", attempt + 1)
             worker.kill()
             time.sleep(0.5)
 
@@ -122,6 +149,8 @@ class CardPool:
         self._threads = None  # limiters belong to the loop that made them
         with self._lock:
             self._closed = True
+            self._bound = False
+            self._parked = []
             workers = list(self._workers)
             self._workers.clear()
         self.turns.clear()

@@ -168,7 +168,11 @@ def worker_main(read_fd: int, write_fd: int, parent: int, memory_bytes: int = 0)
         init = inbox.recv()
     except (EOFError, OSError):
         return
-    work = CardWork(init)
+    try:
+        work = CardWork(init)
+    except Exception as exc:  # noqa: BLE001 - said in one line to the pool, which logs it; no traceback on stderr
+        outbox.send(f"failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        return
     outbox.send("ready")
     while True:
         try:

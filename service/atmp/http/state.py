@@ -35,9 +35,17 @@ class Service:
 
         t0 = time.perf_counter()
         self.settings = settings
-        self.model = load_model(settings.ontology)
+        self.model = load_model(settings.ontology)  # a rule file refused here stops the service before any worker starts
+        # card work runs in worker processes of its own, never on this process's event loop or GIL (issue 34);
+        # they start now, loading the rules while this process builds the catalogue
+        self.cards = CardPool(settings)
+        self.cards.spawn()
         self._classify_cards = classify_cards
-        self.kg = KnowledgeGraph.build(engine="compiled", model=self.model, catalogue=settings.catalogue)
+        try:
+            self.kg = KnowledgeGraph.build(engine="compiled", model=self.model, catalogue=settings.catalogue)
+        except BaseException:
+            self.cards.close()
+            raise
         self.products = {card["id"]: {"card": card, "result": self.kg.results[card["id"]]} for card in self.kg.cards}
         self.pool = SparqlPool(
             self.kg.serialize("nq"),
@@ -49,15 +57,15 @@ class Service:
             max_bytes=settings.sparql_max_bytes,
             memory_bytes=settings.sparql_worker_memory * 2**20,
         )
-        # card work runs in worker processes of its own, never on this process's event loop or GIL (issue 34)
-        self.cards = CardPool(settings)
         self.codes = {f: sorted(rc.code for rc in self.model.result_classes if rc.field == f and rc.code) for f in ("nmpa.subclass", "tianjin.risk_tier", "borderline")}
         self.startup_seconds = time.perf_counter() - t0
 
-    def start(self) -> None:
-        """Start the SPARQL and the card workers (from the app's lifespan, on its event loop)."""
+    async def start(self) -> None:
+        """Start the SPARQL workers and let the card workers take turns (from the app's lifespan, on its event loop);
+        return once the card workers are ready, so that the app answers only when it can do card work."""
         self.pool.start(reopen=True)
         self.cards.start(reopen=True)
+        await self.cards.wait_ready(self.cards.STARTUP_TIMEOUT)
 
     # -- cards in, answers out: every step in a card worker (atmp.http.card_pool), the answer as bytes
     async def classify(self, body: bytes, strict: bool = False, explain: str = "full") -> bytes:
