@@ -14,7 +14,11 @@ requests and time:
 * **size bomb** — one ~700-character query doubling a string with nested ``BIND(CONCAT(...))`` ``--levels``
   times: status, answer bytes, seconds, and the peak resident memory of the server and its workers;
 * **card lock** — a 1,000-card ``POST /validate?format=turtle`` and, 0.3 s later, a one-card ``/classify``:
-  the small request's latency, the big one's status, seconds and bytes;
+  the small request's latency, the big one's status, seconds and bytes; then ``/health`` and a one-card
+  ``/classify`` in loops until the big one answers: their percentiles (issue 34);
+* **slow headers** — ``--drippers`` connections send a request line and then one header byte every 0.5 s for
+  ``--drip-seconds``; then ``--flood`` connections open at once and send nothing: how many were answered (408,
+  503) and when, how many were still open at the end, and the server's peak of open files (issue 34);
 * **abandoned bodies** — ``--abandon`` requests that announce a 1,000-byte body, send 10 bytes and close:
   bytes the server writes to its log (it used to write two tracebacks each).
 
@@ -149,12 +153,26 @@ def size_bomb(base: str, pid: int, levels: int) -> dict:
 
 
 def card_lock(base: str, card: bytes, batch: list[dict]) -> dict:
+    """A 1,000-card Turtle validation and, while it runs, ``/health`` and a one-card ``/classify`` in two loops
+    (each sample 20 ms apart): their latency percentiles, and the first one-card answer as before (issue 34)."""
     big: dict = {}
+    done = threading.Event()
 
     def run_big() -> None:
         t = time.perf_counter()
         r = httpx.post(base + "/validate", params={"format": "turtle"}, json=batch, timeout=300)
         big.update(status=r.status_code, seconds=time.perf_counter() - t, bytes=len(r.content), request_bytes=len(json.dumps(batch)))
+        done.set()
+
+    def probe(path: str, samples: list[float], body: bytes | None = None) -> None:
+        with httpx.Client(base_url=base, timeout=300) as client:
+            while not done.is_set():
+                t = time.perf_counter()
+                r = client.post(path, content=body, headers={"content-type": "application/json"}) if body else client.get(path)
+                if not done.is_set():  # a sample that ends after the big request does not measure it
+                    samples.append(time.perf_counter() - t)
+                r.raise_for_status()
+                time.sleep(0.02)
 
     thread = threading.Thread(target=run_big)
     thread.start()
@@ -162,8 +180,15 @@ def card_lock(base: str, card: bytes, batch: list[dict]) -> dict:
     t = time.perf_counter()
     r = httpx.post(base + "/classify", content=card, headers={"content-type": "application/json"}, timeout=300)
     small = {"status": r.status_code, "seconds": time.perf_counter() - t}
+    health: list[float] = []
+    classify: list[float] = []
+    probes = [threading.Thread(target=probe, args=("/health", health)), threading.Thread(target=probe, args=("/classify", classify, card))]
+    for p in probes:
+        p.start()
     thread.join()
-    return {"big": big, "small": small}
+    for p in probes:
+        p.join()
+    return {"big": big, "small": small, "health": percentiles(health) if health else None, "classify": percentiles(classify) if classify else None}
 
 
 def abandoned_bodies(base: str, server: Server, count: int) -> dict:
@@ -181,6 +206,80 @@ def abandoned_bodies(base: str, server: Server, count: int) -> dict:
     return {"incidents": count, "log_bytes": grown, "log_lines": text.count("\n"), "tracebacks": text.count("Traceback")}
 
 
+def open_files(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+
+def slow_headers(base: str, pid: int, drippers: int, seconds: float, flood: int) -> dict:
+    """Drip header bytes on many connections, then open many silent ones; what the server answers and holds."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, drippers + flood + 256)), hard))
+    host, port = base.removeprefix("http://").split(":")
+    baseline = open_files(pid)
+
+    def measure(sockets: list[socket.socket], until: float, drip: bool) -> dict:
+        answered: dict[str, list[float]] = {}
+        open_ = set(range(len(sockets)))
+        peak = open_files(pid)
+        start = time.perf_counter()
+        for s in sockets:
+            s.setblocking(False)
+        while open_ and time.perf_counter() < until:
+            for i in list(open_):
+                s = sockets[i]
+                try:
+                    data = s.recv(4096)
+                except BlockingIOError:
+                    if drip:
+                        try:
+                            s.send(b"X")
+                        except OSError:
+                            pass
+                    continue
+                except OSError:
+                    data = b""
+                status = data[9:12].decode("ascii", "replace") if data.startswith(b"HTTP/1.1 ") else "closed"
+                answered.setdefault(status, []).append(time.perf_counter() - start)
+                open_.discard(i)
+            peak = max(peak, open_files(pid))
+            time.sleep(0.5 if drip else 0.05)
+        for s in sockets:
+            s.close()
+        return {
+            "connections": len(sockets),
+            "answered": {k: {"n": len(v), "median_s": sorted(v)[len(v) // 2], "max_s": max(v)} for k, v in answered.items()},
+            "still_open_at_end": len(open_),
+            "server_open_files_peak_over_baseline": peak - baseline,
+        }
+
+    drip = []
+    for _ in range(drippers):
+        try:
+            s = socket.create_connection((host, int(port)), timeout=5)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            drip.append(s)
+        except OSError:
+            break
+    dripping = measure(drip, time.perf_counter() + seconds, drip=True)
+    time.sleep(1.0)
+    silent = []
+    for _ in range(flood):
+        try:
+            silent.append(socket.create_connection((host, int(port)), timeout=5))
+        except OSError:
+            break
+    flooded = measure(silent, time.perf_counter() + seconds, drip=False)
+    time.sleep(1.0)
+    t = time.perf_counter()
+    health = httpx.get(base + "/health", timeout=30).status_code
+    return {"dripping": dripping, "flood": flooded, "health_after": health, "health_after_s": time.perf_counter() - t, "open_files_baseline": baseline}
+
+
 def minimal_cards(n: int) -> list[dict]:
     """Cards with only the required fields (about 140 bytes each): each leaves many facts unstated, so SHACL
     finds several results per card and the Turtle report is about 100 times the request."""
@@ -194,11 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--levels", type=int, default=25, help="doublings of a 16-character string in the size bomb (25: 512 MiB)")
     parser.add_argument("--abandon", type=int, default=100)
-    parser.add_argument("--only", action="append", choices=["starvation", "bomb", "lock", "abandon"])
+    parser.add_argument("--drippers", type=int, default=300, help="slow headers: connections dripping header bytes")
+    parser.add_argument("--drip-seconds", type=float, default=20.0, help="slow headers: how long each phase is watched")
+    parser.add_argument("--flood", type=int, default=1000, help="slow headers: silent connections opened at once")
+    parser.add_argument("--only", action="append", choices=["starvation", "bomb", "lock", "abandon", "headers"])
     parser.add_argument("--label", default="", help="a word for the results file (before, after...)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    only = set(args.only or ["starvation", "bomb", "lock", "abandon"])
+    only = set(args.only or ["starvation", "bomb", "lock", "abandon", "headers"])
     card = json.dumps(json.loads(EXAMPLES.read_text(encoding="utf-8"))[0]).encode()
     report: dict = {
         "meta": {
@@ -216,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         if "lock" in only:
             report["card_lock"] = card_lock(server.base, card, minimal_cards(1000))
             print("card lock:", json.dumps(report["card_lock"]), flush=True)
+        if "headers" in only:
+            report["slow_headers"] = slow_headers(server.base, server.process.pid, args.drippers, args.drip_seconds, args.flood)
+            print("slow headers:", json.dumps(report["slow_headers"]), flush=True)
         if "abandon" in only:
             report["abandoned_bodies"] = abandoned_bodies(server.base, server, args.abandon)
             print("abandoned bodies:", json.dumps(report["abandoned_bodies"]), flush=True)

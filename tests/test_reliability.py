@@ -4,6 +4,7 @@ every request loop is bounded in count and time and targets 127.0.0.1 only."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 import httpx
 import pytest
 from atmp.http.app import Settings, create_app
-from atmp.http.scheduler import FairLock, TooSlow, in_turns
+from atmp.http.scheduler import Turns
 from fastapi.testclient import TestClient
 
 from benchmarks.reliability import SLOW_QUERY, bomb_query, minimal_cards
@@ -143,47 +144,145 @@ def test_a_turtle_report_over_the_triple_limit_is_413(client):
 
 
 def test_card_work_has_a_time_limit():
-    lock = FairLock()
-    calls = []
+    """A request past card_timeout is refused with 503 + Retry-After, waiting or running; a running job's worker is replaced."""
+    env = {"ATMP_CARD_TIMEOUT": "1", "ATMP_CARD_WORKERS": "1", "ATMP_MAX_BATCH": "1000", "ATMP_SPARQL_WORKERS": "1"}
+    with running_server(env=env) as (base, _process, _):
+        r = httpx.post(base + "/validate", params={"format": "turtle"}, json=minimal_cards(400), timeout=60)  # ~4 s of pyshacl
+        assert r.status_code == 503 and "limit of 1 s" in r.json()["detail"] and r.headers["retry-after"], r.text
+        for _ in range(100):  # the killed worker is replaced in about a second
+            r = httpx.post(base + "/classify", json=make_card("after"), timeout=30)
+            if r.status_code == 200:
+                break
+            time.sleep(0.2)
+        assert r.status_code == 200
+        assert httpx.get(base + "/health").json()["card_workers"]["restarts"] >= 1
 
-    def slow(chunk):
-        time.sleep(0.05)
-        calls.append(len(chunk))
-        return list(chunk)
 
-    with pytest.raises(TooSlow, match="longer than the limit of 0.1 s"):
-        in_turns(lock, list(range(100)), slow, chunk=10, timeout=0.1)
-    assert 1 <= len(calls) < 10
-    assert in_turns(lock, list(range(25)), lambda c: list(c), chunk=10, timeout=5) == list(range(25))
+def _run(coro):
+    import asyncio
+
+    return asyncio.run(coro)
 
 
-def test_the_fair_lock_serves_in_arrival_order():
-    lock = FairLock()
-    order: list[int] = []
-    gave_up: list[bool] = []
+def test_turns_serve_in_arrival_order_and_a_waiter_past_its_deadline_gives_up():
+    import asyncio
 
-    def take(i: int) -> None:
-        with lock.hold(time.monotonic() + 10):
-            order.append(i)
+    async def scenario():
+        turns = Turns(long_limit=1)
+        order: list[str] = []
+        turns.add("w")
+        first = await turns.take(time.monotonic() + 5)
 
-    def impatient() -> None:
-        try:
-            with lock.hold(time.monotonic() + 0.05):
-                order.append(-1)
-        except TooSlow:
-            gave_up.append(True)
+        async def ask(name: str, patience: float) -> None:
+            try:
+                worker = await turns.take(time.monotonic() + patience)
+            except TimeoutError:
+                order.append(f"{name} gave up")
+                return
+            order.append(name)
+            await asyncio.sleep(0.01)
+            turns.give_back(worker)
 
-    threads = []
-    with lock.hold():
-        for i, target in enumerate([take, take, impatient, take, take]):
-            t = threading.Thread(target=target, args=(i,) if target is take else ())
-            threads.append(t)
-            t.start()
-            time.sleep(0.1)  # each asks after the one before
-    for t in threads:
-        t.join(5)
-    assert gave_up == [True], "a waiter past its deadline gives up"
-    assert order == [0, 1, 3, 4], "the rest are served in arrival order, not blocked by the one who gave up"
+        tasks = []
+        for name, patience in (("a", 5), ("b", 5), ("impatient", 0.05), ("c", 5)):
+            tasks.append(asyncio.create_task(ask(name, patience)))
+            await asyncio.sleep(0.02)  # each asks after the one before
+        await asyncio.sleep(0.1)
+        turns.give_back(first)
+        await asyncio.gather(*tasks)
+        return order
+
+    assert _run(scenario()) == ["impatient gave up", "a", "b", "c"]
+
+
+def test_long_work_leaves_a_worker_for_short_work():
+    """Two workers, long_limit 1: a second long job waits while a short job behind it gets the free worker."""
+    import asyncio
+
+    async def scenario():
+        turns = Turns(long_limit=1)
+        turns.add("w1")
+        turns.add("w2")
+        long_worker = await turns.take(time.monotonic() + 5, long=True)
+        second_long = asyncio.create_task(turns.take(time.monotonic() + 5, long=True))
+        await asyncio.sleep(0.02)
+        short = await asyncio.wait_for(turns.take(time.monotonic() + 5), 1)  # not behind the waiting long job
+        assert not second_long.done()
+        turns.give_back(long_worker, long=True)
+        got = await asyncio.wait_for(second_long, 1)
+        return {long_worker, short} == {"w1", "w2"} and got == long_worker
+
+    assert _run(scenario())
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+
+
+def test_health_and_a_one_card_request_stay_fast_while_a_big_validation_runs():
+    """Issue 34: a 300-card POST /validate?format=turtle (about 3 s of pyshacl) runs in a card worker, so /health and
+    a one-card /classify answer promptly meanwhile. Asserted two ways, both robust on a loaded 2-core machine:
+    structurally — the server process spends a small fraction of the CPU time the workers spend on the batch — and,
+    as a sanity bound, p99 under 0.5 s or 10 times the same probe's idle p99 (the old server stalled 1-2 s at a time
+    on this batch). The figures are printed: on a quiet machine /health p99 is 3-6 ms idle and under the load alike;
+    a 100 ms bound held on a loaded 2-core machine but not in every run of the whole suite, so it is measured
+    (benchmarks/reliability.py), not asserted. (Before, 1,000 cards: /health stalled 5.2 s, a one-card /classify 5.7 s.)"""
+    env = {"ATMP_MAX_BATCH": "1000", "ATMP_SPARQL_WORKERS": "1", "ATMP_CARD_WORKERS": "2"}
+    with running_server(env=env) as (base, process, _):
+        with httpx.Client(base_url=base, timeout=60) as c:
+            for _ in range(5):
+                c.post("/classify", json=make_card("warm")).raise_for_status()
+            idle = {"/health": [], "/classify": []}
+            for _ in range(30):  # bounded: the idle baseline of each probe
+                for path, sample in idle.items():
+                    t = time.perf_counter()
+                    (c.get(path) if path == "/health" else c.post(path, json=make_card("probe"))).raise_for_status()
+                    sample.append(time.perf_counter() - t)
+        workers = _children(process.pid)
+        big: dict = {}
+        done = threading.Event()
+
+        def run_big() -> None:
+            t = time.perf_counter()
+            r = httpx.post(base + "/validate", params={"format": "turtle"}, json=minimal_cards(300), timeout=120)
+            big.update(status=r.status_code, seconds=time.perf_counter() - t)
+            done.set()
+
+        busy = {"/health": [], "/classify": []}
+        server_cpu, workers_cpu = _cpu_seconds(process.pid), sum(_cpu_seconds(w) for w in workers)
+        thread = threading.Thread(target=run_big)
+        thread.start()
+        time.sleep(0.3)
+        with httpx.Client(base_url=base, timeout=60) as c:
+            for i in range(2000):  # bounded; ends with the big request
+                if done.is_set():
+                    break
+                path = "/health" if i % 2 == 0 else "/classify"
+                t = time.perf_counter()
+                r = c.get(path) if path == "/health" else c.post(path, json=make_card("probe"))
+                if not done.is_set():
+                    busy[path].append(time.perf_counter() - t)
+                assert r.status_code == 200
+                time.sleep(0.02)
+        thread.join(120)
+        server_cpu = _cpu_seconds(process.pid) - server_cpu
+        workers_cpu = sum(_cpu_seconds(w) for w in workers) - workers_cpu
+    assert big["status"] == 200
+    assert len(busy["/health"]) >= 20 and len(busy["/classify"]) >= 20, busy
+    # structure: the batch's CPU time is the workers' (the probes themselves cost the server a little)
+    assert workers_cpu > 1.0 and server_cpu < 0.5 * workers_cpu, f"server {server_cpu:.2f} s CPU, workers {workers_cpu:.2f} s"
+    figures = {}
+    for path in busy:
+        loaded, baseline = percentile(busy[path], 0.99), percentile(idle[path], 0.99)
+        figures[path] = (round(baseline * 1000, 1), round(loaded * 1000, 1))
+        assert loaded < max(0.500, 10 * baseline), f"{path}: p99 {loaded * 1000:.0f} ms under load, {baseline * 1000:.0f} ms idle"
+    print(f"p99 idle/under a {big['seconds']:.1f} s Turtle validation (ms): {figures}; CPU server {server_cpu:.2f} s, workers {workers_cpu:.2f} s")
 
 
 # -- 4: bad input is 422 / exit 2, never 500 / exit 3 -----------------------------------------------------

@@ -193,3 +193,62 @@ def test_the_report_shows_the_other_regimes_and_every_disagreement(model, gather
         assert us.label[lang] in text and "351_bla" not in text and "361_hct_p" not in text
         return
     pytest.fail("no example has a crosswalk disagreement")
+
+
+# -- issue 34, item 5: text is text in both formats; the pages allow no script they do not need -----------------
+HOSTILE = {"en": "<script>alert(1)</script> [click](javascript:alert(2)) <svg onload=alert(3)>", "zh": "<img src=x onerror=alert(4)> | 表格"}
+RAW_TAGS = ("<script", "<img", "<svg")
+
+
+def _hostile_card() -> dict:
+    return {**make_card("hostile"), "label": HOSTILE}
+
+
+def test_a_hostile_label_is_text_in_markdown_and_html(client, tmp_path, capsys):
+    from markdown_it import MarkdownIt
+
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(_hostile_card()), encoding="utf-8")
+    documents = {}
+    for fmt in ("md", "html"):
+        assert atmp_main(["report", str(path), "--format", fmt]) == 0
+        documents[f"cli {fmt}"] = capsys.readouterr().out
+        r = client.post(f"/report?format={fmt}", json=_hostile_card())
+        assert r.status_code == 200
+        documents[f"http {fmt}"] = r.text
+    for name, text in documents.items():
+        assert not [t for t in RAW_TAGS if t in text.lower()], f"{name}: raw markup of the label passed through"
+        # what a viewer shows: the Markdown rendered as CommonMark (raw HTML allowed, as GitHub-like viewers do)
+        shown = MarkdownIt("commonmark", {"html": True}).render(text) if name.endswith("md") else text
+        parser = Page()
+        parser.feed(shown)
+        assert not {"script", "img", "svg", "a"} & set(parser.tags), f"{name}: the label became markup: {set(parser.tags)}"
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown and "&lt;img src=x onerror=alert(4)&gt;" in shown, name
+    md = MarkdownIt("commonmark").render(documents["http md"])
+    assert "[click](javascript:alert(2))" in md, "the link syntax is shown as written, not followed"
+
+
+def test_the_html_report_sends_and_carries_a_policy_without_script(client):
+    r = client.post("/report?format=html", json=make_card("csp"))
+    policy = r.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy and "frame-ancestors 'none'" in policy
+    assert f'<meta http-equiv="Content-Security-Policy" content="{policy.split("; frame-ancestors")[0]}">' in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_workbench_pages_allow_only_their_own_script_files(client):
+    import base64
+    import hashlib
+    import re
+
+    pid = json.loads((FIXTURES.parent.parent / "catalogue" / "products.json").read_text(encoding="utf-8"))[0]["id"]
+    for url in ("/", "/catalogue", f"/catalogue/{pid}", "/rules", "/sparql", "/docs", "/redoc"):
+        r = client.get(url, headers={"accept": "text/html"})
+        assert r.status_code == 200, url
+        policy = dict(part.strip().split(" ", 1) for part in r.headers["content-security-policy"].split(";"))
+        script = policy["script-src"].split()
+        assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script and script[0] == "'self'", (url, script)
+        inline = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", r.text, re.DOTALL)
+        hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in inline}
+        assert set(script[1:]) == hashes, f"{url}: the policy allows exactly the page's inline scripts"
+        assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"

@@ -68,7 +68,24 @@ def test_health(client):
         "sparql_timeout": 3.0,
         "sparql_max_results": 1000,
         "sparql_workers": 2,
-        **{k: getattr(Settings(), k) for k in ("sparql_queue", "sparql_max_bytes", "sparql_worker_memory", "card_timeout", "card_chunk", "max_report_triples", "body_timeout")},
+        **{
+            k: getattr(Settings(), k)
+            for k in (
+                "sparql_queue",
+                "sparql_max_bytes",
+                "sparql_worker_memory",
+                "card_timeout",
+                "card_chunk",
+                "max_report_triples",
+                "body_timeout",
+                # issue 34: card workers and the connection limits
+                "card_workers",
+                "header_timeout",
+                "keep_alive_timeout",
+                "max_connections",
+                "max_header_bytes",
+            )
+        },
     }
     assert body["ontology"].startswith(ATMP)
 
@@ -481,6 +498,7 @@ def test_result_size_limit(client):
 def test_time_limit_stops_the_query_and_the_endpoint_recovers(client):
     r = client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"})
     assert r.status_code == 503 and "time limit of 3 s" in detail(r)
+    assert r.headers["retry-after"] == "2", "a 503 says when to come back (issue 34)"
     for _ in range(3):  # the other worker answers at once; the killed one is replaced
         assert client.get("/sparql", params={"query": "ASK {}"}).status_code == 200
     assert client.get("/health").json()["sparql_workers"]["restarts"] >= 1

@@ -28,7 +28,7 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
-from atmp.core.card.schema import load_cards
+from atmp.core.card.schema import CardError, load_cards
 from atmp.core.classify import classify_cards
 from atmp.core.rules import layout
 from atmp.core.rules.layout import CRITERIA
@@ -96,10 +96,12 @@ class _Files:
 
     def read(self, path: str) -> bytes:
         if self.rev is None:
-            p = Path(path)
-            if not p.is_file():
-                raise DiffInputError(f"{path}: no such file")
-            return p.read_bytes()
+            from atmp.core.rules.files import FileRefused, read_file
+
+            try:
+                return read_file(path, what="rule file")  # a regular file of bounded size (not /dev/zero, not a FIFO)
+            except FileRefused as exc:
+                raise DiffInputError(str(exc)) from None
         assert self.root is not None
         try:
             return _git(["show", f"{self.rev}:{path}"], self.root)
@@ -600,10 +602,16 @@ def product_changes(before: list[dict], after: list[dict], names: dict[str, dict
 
 def catalogue_cards(path: Path | None = None) -> list[dict]:
     """The catalogue's cards without their ``provenance`` (the card schema does not know it)."""
+    from atmp.core.card.decode import decode_bytes
+    from atmp.core.card.schema import MAX_INPUT_BYTES
+    from atmp.core.rules.files import FileRefused, read_file
+
     path = path or catalogue_file()
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        raw = decode_bytes(read_file(path, limit=MAX_INPUT_BYTES, what="card file"))  # the one decoder every card input goes through
+    except FileRefused as exc:
+        raise DiffInputError(f"cannot read cards: {exc}") from None
+    except CardError as exc:
         raise DiffInputError(f"{path}: cannot read cards ({exc})") from None
     if not isinstance(raw, list):
         raw = [raw]

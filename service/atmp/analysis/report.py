@@ -307,8 +307,19 @@ def _change_text(g: Glossary, change: dict, lang: str) -> str:
     return f"{fld}{sep}{T['set'][lang]} {value}"
 
 
-def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+# Text in Markdown is shown as text, as html.escape does for the HTML report: a label "<script>…", "<img onerror=…>"
+# or "<svg onload=…>" must not reach a Markdown viewer as HTML (Markdown passes raw HTML through), nor "[x](javascript:…)"
+# as a link. Entities for the HTML characters (a viewer shows them as the characters), a backslash before the link
+# and code characters, "\|" so a cell stays one cell, and a space for a line break (a new line could start a heading).
+_MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "\\\\", "`": "\\`", "[": "\\[", "]": "\\]", "|": "\\|", "\n": " ", "\r": " "})
+
+
+def md_text(text: Any) -> str:
+    """``text`` for a Markdown document: shown as written by any viewer, never read as HTML, a link or a table edge."""
+    return str(text).translate(_MD_ESCAPES)
+
+
+_md_cell = md_text
 
 
 def _markdown(blocks: list[tuple]) -> str:
@@ -316,11 +327,11 @@ def _markdown(blocks: list[tuple]) -> str:
     for block in blocks:
         kind = block[0]
         if kind == "h1":
-            out += [f"# {block[1]}", ""]
+            out += [f"# {md_text(block[1])}", ""]
         elif kind == "h2":
-            out += [f"## {block[1]}", ""]
+            out += [f"## {md_text(block[1])}", ""]
         elif kind == "p":
-            out += [block[1], ""]
+            out += [md_text(block[1]), ""]
         elif kind == "ul":
             out += [f"- {_md_cell(i)}" for i in block[1]] + [""]
         else:
@@ -358,10 +369,16 @@ def _html_blocks(blocks: list[tuple]) -> str:
     return "\n".join(out)
 
 
+# The report needs its inline stylesheet and nothing else: no script at all, no request to any host (itself included).
+# In the page (so a saved file opened from disk is held to it too) and, over HTTP, as the response header.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
 def html_page(title: str, body: str, lang: str) -> str:
-    """One self-contained page: inline CSS (screen and print), no script, no external asset."""
+    """One self-contained page: inline CSS (screen and print), no script, no external asset; a CSP that allows exactly that."""
     return (
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
         f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n"
     )
@@ -399,7 +416,7 @@ def index(datas: list[ReportData], files: list[str], lang: str, fmt: str, model:
         tier = g.result_label("tianjin.risk_tier", r["tianjin"]["risk_tier"], lg) if r["tianjin"]["risk_tier"] else T["none"][lg]
         rows.append((label, name, outcome, tier))
     if fmt == "md":
-        lines = [f"# {T['index'][lg]}", "", f"| {T['product_id'][lg]} | {T['nmpa.subclass'][lg]} | {T['tianjin.risk_tier'][lg]} |", "|---|---|---|"]
+        lines = [f"# {md_text(T['index'][lg])}", "", "| " + " | ".join(md_text(T[k][lg]) for k in ("product_id", "nmpa.subclass", "tianjin.risk_tier")) + " |", "|---|---|---|"]
         lines += [f"| [{_md_cell(label)}]({name}) | {_md_cell(o)} | {_md_cell(t)} |" for label, name, o, t in rows]
         return "\n".join(lines) + "\n"
     e = html.escape

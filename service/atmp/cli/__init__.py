@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from atmp.core.card.schema import CardError, parse_cards
+from atmp.core.rules.files import FileRefused
 from atmp.core.rules.layout import DEFAULT_ENGINE, ENGINES
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -26,15 +27,16 @@ class InputError(Exception):
 
 
 def _read_input(path: str) -> bytes:
+    """A card file or standard input (``-``), at most the input limit: a device, a FIFO or a huge file is refused (exit 2)."""
+    from atmp.core.card.schema import MAX_INPUT_BYTES
+    from atmp.core.rules.files import read_file, read_stream
+
     if path == "-":
-        return sys.stdin.buffer.read()
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        return p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+        return read_stream(sys.stdin.buffer, limit=MAX_INPUT_BYTES, what="input")
+    return read_file(path, limit=MAX_INPUT_BYTES, what="card file", hint=STDIN_HINT)
+
+
+STDIN_HINT = " (or - for standard input)"
 
 
 class Progress:
@@ -115,11 +117,16 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
     jsonl = stream.is_jsonl(args.path, args.jsonl)
     total: int | None
     if jsonl:
-        if args.path != "-" and not Path(args.path).is_file():
-            raise InputError(f"{args.path}: no such file")
+        from atmp.core.rules.files import open_file
+
+        def source_stream():  # JSON Lines are streamed: no size limit, one bounded line at a time (stream.iter_jsonl)
+            return sys.stdin.buffer if args.path == "-" else open_file(args.path, limit=None, what="JSON Lines file", hint=STDIN_HINT)
+
+        if args.path != "-":
+            source_stream().close()  # refused (exit 2) before anything starts: missing, a FIFO, a device
 
         def cards():
-            source = sys.stdin.buffer if args.path == "-" else open(args.path, "rb")  # noqa: SIM115 - closed below
+            source = source_stream()
             try:
                 for number, card in stream.iter_jsonl(source):
                     if args.strict:
@@ -247,16 +254,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_qc(args: argparse.Namespace) -> int:
     """Ontology quality report: exit 0 when every check comes back empty, 1 otherwise."""
+    from rdflib import Graph
+
     from atmp.authoring.qc import run_all
+    from atmp.core.rules.files import read_file
     from atmp.core.rules.resources import ontology_file
 
     path = Path(args.ontology) if args.ontology else ontology_file()
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    from rdflib import Graph
-
+    data = read_file(path, what="ontology")  # a regular file of bounded size, or exit 2, before the checks read it again
     try:
-        Graph().parse(path, format="turtle")
+        Graph().parse(data=data, format="turtle")
     except Exception as exc:  # noqa: BLE001 - any parser failure means the file is unusable input
         raise InputError(f"{path}: not readable as Turtle: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     results = run_all(path, with_java=not args.no_java)
@@ -298,10 +305,15 @@ RELIABILITY_FLAGS = {  # atmp serve flags for the limits of issue 13 (env ATMP_<
     "sparql_queue": "SPARQL requests that may wait for a worker; the next gets 503 + Retry-After (default 8)",
     "sparql_max_bytes": "bytes of one SPARQL answer (default 67108864)",
     "sparql_worker_memory": "MiB of memory a SPARQL worker may add while answering (default 1024)",
-    "card_timeout": "seconds per POST /classify or /validate, waiting for a turn included (default 30)",
-    "card_chunk": "cards classified per turn (default 50)",
+    "card_timeout": "seconds per card request (/classify, /validate, /whatif, /report), waiting for a worker included (default 30)",
+    "card_chunk": "cards per job of a card worker, taken in turns (default 50)",
+    "card_workers": "processes doing card work, away from the server's event loop (default 2)",
     "max_report_triples": "triples of a Turtle validation report (default 200000)",
     "body_timeout": "seconds to wait for the next part of a request body (default 30)",
+    "header_timeout": "seconds for a request's line and headers to arrive; 408 after (default 10)",
+    "keep_alive_timeout": "seconds an idle kept-alive connection stays open (default 5)",
+    "max_connections": "open connections; the next gets 503 + Retry-After at once (default 256)",
+    "max_header_bytes": "bytes of a request line and headers; 400 beyond (default 16384)",
 }
 
 
@@ -445,6 +457,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CardError as exc:
         print(f"atmp: invalid input: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except FileRefused as exc:  # a rule or card file that is not a regular file, too large or unreadable
+        flag = " --ontology" if getattr(args, "ontology", None) and exc.path == str(args.ontology) else ""
+        print(f"atmp:{flag} {exc}", file=sys.stderr)
         return EXIT_INPUT
     except InputError as exc:
         print(f"atmp: {exc}", file=sys.stderr)

@@ -54,10 +54,7 @@ def _graph_options(p: argparse.ArgumentParser) -> None:
 def build_graph(args: argparse.Namespace) -> KnowledgeGraph:
     from atmp.core.rules.ontology import load_model
     from atmp.kg.store import KnowledgeGraph
-    from atmp.kg.terms import KGError
 
-    if args.ontology and not Path(args.ontology).is_file():
-        raise KGError(f"{args.ontology}: no such file")
     model = load_model(Path(args.ontology) if args.ontology else None)
     return KnowledgeGraph.build(engine=args.engine, model=model, catalogue=Path(args.catalogue) if args.catalogue else None)
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from atmp.core.card.decode import decode_bytes
 from atmp.core.card.schema import CardError, validate_card
 from atmp.core.rules.layout import DEFAULT_ENGINE
 
@@ -44,21 +45,26 @@ def is_jsonl(path: str, flag: bool) -> bool:
 
 
 def iter_jsonl(stream: IO[bytes]) -> Iterator[tuple[int, dict]]:
-    """``(line number, validated card)`` per non-blank line; duplicate ids are refused like in an array."""
-    import orjson
+    """``(line number, validated card)`` per non-blank line; duplicate ids are refused like in an array.
 
+    Each line goes through the one decoder (:func:`atmp.core.card.decode.decode_bytes`): duplicate keys at any
+    depth, NaN, deep nesting, huge integers and lone surrogates are refused as in a JSON file, in the same
+    words, with ``line N:`` before the field. A line is read with a bound (``readline(MAX_LINE_BYTES + 1)``),
+    so input without a newline (``/dev/zero`` on standard input) is refused instead of filling memory.
+    """
     seen: dict[str, int] = {}
-    for number, raw in enumerate(stream, start=1):
-        if len(raw) > MAX_LINE_BYTES:
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            break
+        number += 1
+        if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
             raise LineError(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
         if not raw.strip():
             continue
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise LineError(f"line {number}: invalid JSON: {exc}") from None
-        try:
-            card = validate_card(data)
+            card = validate_card(decode_bytes(raw, limit=MAX_LINE_BYTES + 2, what="line", expected="one product card (a JSON object)"))
         except CardError as exc:
             raise LineError(f"line {number}: {exc}") from None
         first = seen.setdefault(card["id"], number)

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        service.pool.start(reopen=True)
+        await service.start()  # the SPARQL workers, and the card workers (ready before the first request is taken)
         try:
             yield
         finally:
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
-    """Run the service with uvicorn (one process; the SPARQL workers are its children)."""
+    """Run the service with uvicorn (one process; the SPARQL workers are its children), connections bounded by :mod:`.connections`."""
     import uvicorn
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -84,4 +84,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_lev
         app.state.service.startup_seconds,
         json.dumps(asdict(settings), default=str),
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    from .connections import uvicorn_options
+
+    # the header time limit, the connection cap and uvicorn's own limits (keep-alive, header bytes, concurrency)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **uvicorn_options(settings))

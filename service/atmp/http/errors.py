@@ -38,8 +38,7 @@ _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 def _card_error(exc: CardError) -> JSONResponse:
     """422 in FastAPI's shape; ``field`` is the path as the CLI prints it (``[3].substance.kind``)."""
-    where = exc.field if exc.index is None else f"[{exc.index}].{exc.field}" if exc.field else f"[{exc.index}]"
-    return SafeJSONResponse(status_code=422, content={"detail": [{"loc": _loc(exc), "msg": exc.detail, "type": "card_error", "field": where}]})
+    return SafeJSONResponse(status_code=422, content={"detail": [{"loc": _loc(exc), "msg": exc.detail, "type": "card_error", "field": exc.where}]})
 
 
 class SafeJSONResponse(JSONResponse):

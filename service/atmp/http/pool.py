@@ -33,6 +33,7 @@ from .negotiation import negotiate
 log = logging.getLogger("atmp.service.sparql")
 
 MEMORY_MESSAGE = "the query needed more memory than a worker may use ({mib} MiB) and was stopped; narrow it down"
+RESTART_RETRY = {"Retry-After": "2"}  # every 503 says when to come back: a stopped worker's replacement loads in about a second
 GRAPH_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES, "rdfxml": ox.RdfFormat.RDF_XML, "jsonld": ox.RdfFormat.JSON_LD}
 
 
@@ -165,7 +166,10 @@ def worker_main(read_fd: int, write_fd: int, parent: int, memory_bytes: int = 0)
     them, say ready, then answer requests one at a time until None or the end of the pipe."""
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
-    dataset, prefixes = inbox.recv_bytes(), inbox.recv()
+    try:
+        dataset, prefixes = inbox.recv_bytes(), inbox.recv()
+    except (EOFError, OSError):  # the service stopped before this worker was ready: nothing to say
+        return
     store = load_store(dataset)
     del dataset
     check_read_only("ASK {}")  # import and warm the parser before saying ready
@@ -189,13 +193,14 @@ def worker_main(read_fd: int, write_fd: int, parent: int, memory_bytes: int = 0)
 
 
 # ============================================================================================ the pool
-class _Worker:
-    """One worker process and its two pipe ends.
+class Worker:
+    """One worker process and its two pipe ends; ``entry`` (``module:function``) is what it runs, ``messages`` what
+    it is sent first (bytes as they are, anything else pickled). The SPARQL and the card workers are both these.
 
     A plain subprocess (not :mod:`multiprocessing`), so that starting one never re-imports the host program's
     ``__main__`` (a notebook, a script without a main guard, a test runner)."""
 
-    def __init__(self, dataset: bytes, prefixes: dict[str, str], memory_bytes: int = 0):
+    def __init__(self, messages: list, memory_bytes: int = 0, entry: str = "atmp.http.pool:worker_main"):
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         env = dict(os.environ)
@@ -203,7 +208,8 @@ class _Worker:
         package_root = str(Path(sys.modules["atmp"].__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join([package_root, *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
         env["RUST_BACKTRACE"] = "0"  # a failed allocation is one line in the log, not a 40-frame backtrace
-        code = f"from atmp.http.pool import worker_main; worker_main({to_child_r}, {from_child_w}, {os.getpid()}, {int(memory_bytes)})"
+        module, function = entry.split(":")
+        code = f"from {module} import {function}; {function}({to_child_r}, {from_child_w}, {os.getpid()}, {int(memory_bytes)})"
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, env=env)
         finally:
@@ -211,8 +217,11 @@ class _Worker:
             os.close(from_child_w)
         self.outbox = Connection(to_child_w, readable=False)
         self.inbox = Connection(from_child_r, writable=False)
-        self.outbox.send_bytes(dataset)
-        self.outbox.send(prefixes)
+        for message in messages:
+            if isinstance(message, bytes):
+                self.outbox.send_bytes(message)
+            else:
+                self.outbox.send(message)
 
     def kill(self) -> None:
         for action in (self.process.kill, lambda: self.process.wait(5), self.outbox.close, self.inbox.close):
@@ -258,8 +267,8 @@ class SparqlPool:
         self._slots = None  # anyio limiters, made on first use inside the event loop
         self.refused = 0
         self.prefixes = dict(prefixes or {})
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._workers: set[_Worker] = set()
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._workers: set[Worker] = set()
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
@@ -285,7 +294,7 @@ class SparqlPool:
             if self._closed:
                 return
             try:
-                worker = _Worker(self.dataset, self.prefixes, self.memory_bytes)
+                worker = Worker([self.dataset, self.prefixes], self.memory_bytes)
             except Exception:  # noqa: BLE001 - logged; the next attempt may succeed
                 log.exception("cannot start a SPARQL worker (attempt %d)", attempt + 1)
                 time.sleep(0.5)
@@ -306,7 +315,7 @@ class SparqlPool:
             worker.kill()
             time.sleep(0.5)
 
-    def _discard(self, worker: _Worker) -> None:
+    def _discard(self, worker: Worker) -> None:
         with self._lock:
             self._workers.discard(worker)
             closed = self._closed
@@ -348,7 +357,7 @@ class SparqlPool:
         import anyio
 
         if self._closed:
-            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503))
+            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503, headers=RESTART_RETRY))
         if self._admitted >= self.size + self.queue:
             self.refused += 1
             return self.busy()
@@ -375,7 +384,7 @@ class SparqlPool:
     def run(self, request: dict, timeout: float | None = None) -> Reply:
         """Run one query, blocking: wait for a worker and its answer within ``timeout`` seconds in all (default: the pool's)."""
         if self._closed:
-            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503))
+            return Reply.error(SparqlError("the SPARQL endpoint is shutting down", status=503, headers=RESTART_RETRY))
         self.start()
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         request = {**request, "max_results": self.max_results, "max_bytes": self.max_bytes}
@@ -387,7 +396,11 @@ class SparqlPool:
             worker.outbox.send(request)
             if not worker.inbox.poll(max(0.0, deadline - time.monotonic())):
                 self._discard(worker)
-                return Reply.error(SparqlError(f"the query exceeded the time limit of {self.timeout:g} s (waiting included) and was stopped; narrow it or add LIMIT", status=503))
+                return Reply.error(
+                    SparqlError(
+                        f"the query exceeded the time limit of {self.timeout:g} s (waiting included) and was stopped; narrow it or add LIMIT", status=503, headers=RESTART_RETRY
+                    )
+                )
             reply = worker.inbox.recv()
         except (EOFError, OSError, ValueError) as exc:
             code = _exit_code(worker)
@@ -396,14 +409,14 @@ class SparqlPool:
                 log.warning("SPARQL worker stopped: a query exceeded the memory limit")
                 return Reply.error(SparqlError(MEMORY_MESSAGE.format(mib=self.memory_bytes // 2**20), status=400))
             log.error("SPARQL worker failed (exit %s): %s", code, exc)
-            return Reply.error(SparqlError("the query stopped its worker; it was restarted", status=503))
+            return Reply.error(SparqlError("the query stopped its worker; it was restarted", status=503, headers=RESTART_RETRY))
         self._idle.put(worker)
         if reply.status >= 500:
             log.error("SPARQL worker error: %s", reply.body[:500])
         return reply
 
 
-def _exit_code(worker: _Worker) -> int | None:
+def _exit_code(worker: Worker) -> int | None:
     try:
         return worker.process.wait(2)
     except subprocess.TimeoutExpired:

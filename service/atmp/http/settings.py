@@ -22,10 +22,15 @@ class Settings:
     sparql_queue: int = 8  # SPARQL requests that may wait for a worker (without a thread); the next gets 503 + Retry-After
     sparql_max_bytes: int = 64 * 1024 * 1024  # bytes of one SPARQL answer
     sparql_worker_memory: int = 1024  # MiB of address space a worker may add while answering (RLIMIT_AS)
-    card_timeout: float = 30.0  # seconds per POST /classify or /validate, waiting for the card engine included
-    card_chunk: int = 50  # cards classified per turn: a one-card request waits for at most one chunk of a big batch
+    card_timeout: float = 30.0  # seconds per card request (/classify, /validate, /whatif, /report), waiting for a worker included
+    card_chunk: int = 50  # cards per job: a one-card request waits for at most one chunk of a big batch
+    card_workers: int = 2  # processes that do card work (the server's event loop never does); long work takes all but one
     max_report_triples: int = 200_000  # triples of a Turtle validation report (a 1,000-card report is ~15 MB)
     body_timeout: float = 30.0  # seconds to wait for the next part of a request body
+    header_timeout: float = 10.0  # seconds for a request line and headers to arrive (408 after; atmp.http.connections)
+    keep_alive_timeout: float = 5.0  # seconds an idle kept-alive connection stays open
+    max_connections: int = 256  # open connections; the next is answered 503 + Retry-After at once and closed
+    max_header_bytes: int = 16 * 1024  # request line and headers (400 beyond)
     ontology: Path | None = None
     catalogue: Path | None = None
 
@@ -40,10 +45,15 @@ class Settings:
         "sparql_worker_memory": "ATMP_SPARQL_WORKER_MEMORY",
         "card_timeout": "ATMP_CARD_TIMEOUT",
         "card_chunk": "ATMP_CARD_CHUNK",
+        "card_workers": "ATMP_CARD_WORKERS",
         "max_report_triples": "ATMP_MAX_REPORT_TRIPLES",
         "body_timeout": "ATMP_BODY_TIMEOUT",
+        "header_timeout": "ATMP_HEADER_TIMEOUT",
+        "keep_alive_timeout": "ATMP_KEEP_ALIVE_TIMEOUT",
+        "max_connections": "ATMP_MAX_CONNECTIONS",
+        "max_header_bytes": "ATMP_MAX_HEADER_BYTES",
     }
-    SECONDS = ("sparql_timeout", "card_timeout", "body_timeout")
+    SECONDS = ("sparql_timeout", "card_timeout", "body_timeout", "header_timeout", "keep_alive_timeout")
 
     def __post_init__(self) -> None:
         for name in self.ENV:

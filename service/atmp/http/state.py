@@ -1,20 +1,18 @@
 """The loaded service: the ontology, the classified catalogue and the SPARQL workers, shared by every router.
 
 Loaded once by :func:`atmp.http.app.create_app`; nothing is loaded per request and no Java process is
-started: ``POST /classify`` and ``POST /validate`` run :func:`atmp.core.classify.classify_cards` with
-``engine="compiled"``, the same code path as ``atmp classify --engine compiled``.
+started. Card work (``POST /classify``, ``/validate``, ``/whatif``, ``/report``) is sent to the card workers
+(:class:`~atmp.http.card_pool.CardPool`), which run :func:`atmp.core.classify.classify_cards` with
+``engine="compiled"``, the same code path as ``atmp classify --engine compiled``; this process keeps the model
+for the pages and the classified catalogue for ``/products``.
 """
 
 import sys
 import time
-from typing import Any
 
 from atmp.analysis import taxonomy
-from atmp.core.card.decode import decode_json, refuse_unknown, with_warnings
-from atmp.core.card.schema import CardError, load_cards
 
-from .limits import TooLarge
-from .scheduler import FairLock, in_turns
+from .card_pool import CardPool
 from .settings import Settings
 
 
@@ -37,9 +35,17 @@ class Service:
 
         t0 = time.perf_counter()
         self.settings = settings
-        self.model = load_model(settings.ontology)
+        self.model = load_model(settings.ontology)  # a rule file refused here stops the service before any worker starts
+        # card work runs in worker processes of its own, never on this process's event loop or GIL (issue 34);
+        # they start now, loading the rules while this process builds the catalogue
+        self.cards = CardPool(settings)
+        self.cards.spawn()
         self._classify_cards = classify_cards
-        self.kg = KnowledgeGraph.build(engine="compiled", model=self.model, catalogue=settings.catalogue)
+        try:
+            self.kg = KnowledgeGraph.build(engine="compiled", model=self.model, catalogue=settings.catalogue)
+        except BaseException:
+            self.cards.close()
+            raise
         self.products = {card["id"]: {"card": card, "result": self.kg.results[card["id"]]} for card in self.kg.cards}
         self.pool = SparqlPool(
             self.kg.serialize("nq"),
@@ -51,69 +57,44 @@ class Service:
             max_bytes=settings.sparql_max_bytes,
             memory_bytes=settings.sparql_worker_memory * 2**20,
         )
-        # The compiled evaluator keeps per-projection caches; one chunk at a time keeps them consistent, and
-        # taking turns per chunk (first come, first served) lets a small request through a big one.
-        # (Classification is CPU-bound Python, so the lock costs no throughput under the GIL.)
-        self._lock = FairLock()
-        self._report_lock = FairLock()
         self.codes = {f: sorted(rc.code for rc in self.model.result_classes if rc.field == f and rc.code) for f in ("nmpa.subclass", "tianjin.risk_tier", "borderline")}
         self.startup_seconds = time.perf_counter() - t0
 
-    # -- cards in
-    def parse(self, body: bytes) -> tuple[list[dict], bool]:
-        """Body -> validated cards; CardError (422) naming the field, TooLarge (413) for too many cards."""
-        if len(body) > self.settings.max_body_bytes:
-            raise TooLarge(f"request body too large: the limit is {self.settings.max_body_bytes} bytes")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CardError("", f"body is not UTF-8: {exc.reason} at byte {exc.start}") from None
-        if not text.strip():
-            raise CardError("", "empty body: expected one product card (a JSON object) or a JSON array of cards")
-        data = decode_json(text)  # duplicate keys, NaN, huge numbers, deep nesting, lone surrogates: 422
-        if isinstance(data, list) and len(data) > self.settings.max_batch:
-            raise TooLarge(f"too many cards ({len(data)} > {self.settings.max_batch}); split the batch")
-        return load_cards(data)
+    async def start(self) -> None:
+        """Start the SPARQL workers and let the card workers take turns (from the app's lifespan, on its event loop);
+        return once the card workers are ready, so that the app answers only when it can do card work."""
+        self.pool.start(reopen=True)
+        self.cards.start(reopen=True)
+        await self.cards.wait_ready(self.cards.STARTUP_TIMEOUT)
 
-    def exclusive(self):
-        """Hold the evaluator for one piece of work that is not a card batch (what-if, a report), in turn with
-        classification and within the card time limit (503 past it), so its shared caches stay consistent."""
-        return self._lock.hold(time.monotonic() + self.settings.card_timeout)
+    # -- cards in, answers out: every step in a card worker (atmp.http.card_pool), the answer as bytes
+    async def classify(self, body: bytes, strict: bool = False, explain: str = "full") -> bytes:
+        """The results of ``atmp classify --engine compiled``, serialised as the route answers them (orjson)."""
+        results, was_array = await self.cards.batch("classify", body, strict=strict, explain=explain)
+        return _json_list(results) if was_array else results[0]
 
-    def _in_turns(self, cards: list[dict], work) -> list:
-        return in_turns(self._lock, cards, work, chunk=self.settings.card_chunk, timeout=self.settings.card_timeout)
-
-    def classify(self, body: bytes, strict: bool = False, explain: str = "full") -> Any:
-        cards, was_array = self.parse(body)
-        if strict:
-            refuse_unknown(cards)
-        results = self._in_turns(cards, lambda chunk: self._classify_cards(chunk, engine="compiled", model=self.model, explain=explain))
-        with_warnings(results, cards)
-        return results if was_array else results[0]
-
-    def validate(self, body: bytes, turtle: bool, strict: bool = False) -> tuple[Any, bool]:
-        from atmp.core.classify import memberships_for
-        from atmp.core.result.validate import bilingual_report, shacl_report, validate_cards
-
-        cards, was_array = self.parse(body)
-        if strict:
-            refuse_unknown(cards)
-        memberships = self._in_turns(cards, lambda chunk: memberships_for(list(chunk), engine="compiled", model=self.model))
+    async def validate(self, body: bytes, turtle: bool, strict: bool = False) -> bytes:
+        """JSON reports per card (as ``atmp validate``), or the batch's Turtle sh:ValidationReport (one pyshacl run: long work)."""
         if turtle:
-            # pyshacl touches no evaluator cache: Turtle reports take turns among themselves, not with classification
-            with self._report_lock.hold(time.monotonic() + self.settings.card_timeout):
-                report = bilingual_report(self.model, shacl_report(self.model, cards, memberships))
-            if len(report) > self.settings.max_report_triples:
-                raise TooLarge(f"the Turtle report would have {len(report)} triples (more than {self.settings.max_report_triples}); split the batch or ask for JSON")
-            return report.serialize(format="turtle"), True  # outside the lock: the report is this request's own
-        reports = in_turns(
-            self._lock,
-            list(zip(cards, memberships, strict=True)),
-            lambda pairs: validate_cards(self.model, [c for c, _ in pairs], [m for _, m in pairs]),
-            chunk=self.settings.card_chunk,
-            timeout=self.settings.card_timeout,
-        )
-        return (reports if was_array else reports[0]), False
+            [report], _ = await self.cards.batch("turtle", body, long=True, chunk=0, strict=strict)
+            return report
+        reports, was_array = await self.cards.batch("validate", body, strict=strict)
+        return _json_list(reports) if was_array else reports[0]
+
+    async def whatif(self, body: bytes, max_pairs: int, options: int) -> bytes:
+        """The what-if answer of one card (the workbench's nearest boundaries), as JSON bytes."""
+        [answer], _ = await self.cards.batch("whatif", body, long=True, chunk=1, max_pairs=max_pairs, options=options)
+        return answer
+
+    async def decode(self, body: bytes) -> bytes:
+        """A workbench upload decoded by the one decoder, as JSON bytes (a 4 MiB file is no event-loop work either)."""
+        value = await self.cards.run({"op": "decode", "body": body}, time.monotonic() + self.settings.card_timeout)
+        return value["out"]
+
+    async def report(self, body: bytes, lang: str, fmt: str) -> list[str]:
+        """One rendered report per card, each card a job of its own (about a second each)."""
+        documents, _ = await self.cards.batch("report", body, long=True, chunk=1, lang=lang, format=fmt)
+        return documents
 
     # -- catalogue
     def product_summary(self, card_id: str) -> dict:
@@ -156,3 +137,9 @@ class Service:
 
     def close(self) -> None:
         self.pool.close()
+        self.cards.close()
+
+
+def _json_list(items: list[bytes]) -> bytes:
+    """JSON array of already-serialised items: the bytes orjson.dumps would write for the list."""
+    return b"[" + b",".join(items) + b"]"

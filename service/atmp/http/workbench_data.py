@@ -206,11 +206,12 @@ def vocabulary_labels() -> dict[str, dict[str, dict[str, str]]]:
     keyed by the lower-cased local name of each coded individual's class."""
     from rdflib import RDFS
 
+    from atmp.core.rules.files import read_file
     from atmp.core.rules.ontology import bilingual
     from atmp.kg.catalogue import VOCABULARY_FILE
     from atmp.kg.terms import KG_NS
 
-    graph = Graph().parse(resources.catalogue_dir() / VOCABULARY_FILE, format="turtle")
+    graph = Graph().parse(data=read_file(resources.catalogue_dir() / VOCABULARY_FILE, what="vocabulary"), format="turtle")
     out: dict[str, dict[str, dict[str, str]]] = {}
     for individual, code in graph.subject_objects(URIRef(KG_NS + "code")):
         for cls in graph.objects(individual, RDF.type):

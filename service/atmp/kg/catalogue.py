@@ -47,8 +47,12 @@ class Vocabulary:
 
 @lru_cache(maxsize=4)
 def _load_vocabulary(path: str, mtime: float) -> Vocabulary:
+    from atmp.core.rules.files import FileRefused, read_file
+
     try:
-        triples = tuple(ox.parse(path=path, format=ox.RdfFormat.TURTLE))
+        triples = tuple(ox.parse(read_file(path, what="vocabulary"), format=ox.RdfFormat.TURTLE))
+    except FileRefused as exc:
+        raise KGError(f"cannot read vocabulary {exc}") from None
     except (OSError, SyntaxError) as exc:
         raise KGError(f"cannot read vocabulary {path}: {exc}") from None
     types = {(t.subject, t.object) for t in triples if t.predicate == RDF_TYPE}
@@ -118,10 +122,15 @@ def load_catalogue(path: Path | None = None, vocab: Vocabulary | None = None) ->
     The contract schema allows extra top-level keys, so ``provenance`` travels with the card; ``label``
     is a contract field.
     """
+    from atmp.core.card.schema import MAX_INPUT_BYTES
+    from atmp.core.rules.files import FileRefused, read_file
+
     path = Path(path) if path else catalogue_file()
-    if not path.is_file():
-        raise KGError(f"{path}: no such file")
-    cards, was_array = parse_cards(path.read_bytes())
+    try:
+        data = read_file(path, limit=MAX_INPUT_BYTES, what="catalogue")  # a regular file of bounded size
+    except FileRefused as exc:
+        raise KGError(str(exc)) from None
+    cards, was_array = parse_cards(data)
     if not was_array:
         raise CardError("", "a catalogue is a JSON array of product cards")
     vocab = vocab or load_vocabulary()

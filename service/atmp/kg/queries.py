@@ -39,6 +39,7 @@ from .results import QueryResult
 from .store import KnowledgeGraph
 from .terms import PREFIXES, XSD_STRING, KGError, Term
 
+MAX_INTEGER_DIGITS = 18  # an integer parameter fits a signed 64-bit integer (what SPARQL engines compute with)
 PARAM_TYPES = ("string", "integer", "boolean", "iri", "product")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CARD_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -70,8 +71,11 @@ class Parameter:
         if self.type == "string":
             return ox.Literal(raw)
         if self.type == "integer":
-            if not re.fullmatch(r"[+-]?[0-9]{1,18}", raw.strip()):
-                raise QueryError(f"parameter {self.name}: expected an integer, got {raw!r}")
+            digits = re.fullmatch(r"[+-]?([0-9]+)", raw.strip())
+            if digits and len(digits.group(1)) > MAX_INTEGER_DIGITS:  # a 44-digit year is an integer, just not one any query means
+                raise QueryError(f"parameter {self.name}: integer too large ({len(digits.group(1))} digits; at most {MAX_INTEGER_DIGITS})")
+            if not digits:
+                raise QueryError(f"parameter {self.name}: expected an integer, got {raw[:60]!r}")
             return ox.Literal(int(raw))
         if self.type == "boolean":
             if raw.lower() not in ("true", "false"):
@@ -189,8 +193,21 @@ def queries_dir() -> Path:
 def _load(directory: str, stamp: tuple) -> dict[str, NamedQuery]:
     out = {}
     for path in sorted(Path(directory).glob("*.rq")):
-        out[path.stem] = parse_query(path.read_text(encoding="utf-8"), path.stem, path)
+        out[path.stem] = parse_query(_read_query(path), path.stem, path)
     return out
+
+
+def _read_query(path: Path) -> str:
+    """A ``.rq`` file's text: a regular UTF-8 file of bounded size, or QueryError saying why not."""
+    from atmp.core.rules.files import FileRefused, read_text
+
+    try:
+        return read_text(path, limit=MAX_QUERY_FILE_BYTES, what="query file")
+    except FileRefused as exc:
+        raise QueryError(str(exc)) from None
+
+
+MAX_QUERY_FILE_BYTES = 1024 * 1024  # a named query is a few kB; the endpoint refuses query text over 100,000 characters
 
 
 def load_queries(directory: Path | None = None) -> dict[str, NamedQuery]:
@@ -209,13 +226,7 @@ def get_query(name_or_file: str, directory: Path | None = None) -> NamedQuery:
         return library[name_or_file]
     path = Path(name_or_file)
     if path.suffix == ".rq" or "/" in name_or_file:
-        if not path.is_file():
-            raise QueryError(f"{name_or_file}: no such file")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise QueryError(f"{name_or_file}: cannot read ({exc})") from None
-        return parse_query(text, path.stem, path, strict=False)
+        return parse_query(_read_query(path), path.stem, path, strict=False)
     names = ", ".join(library) or "none"
     raise QueryError(f"unknown query {name_or_file!r}; named queries: {names}")
 

@@ -10,5 +10,6 @@ class CardError(ValueError):
         self.field = field
         self.index = index
         self.detail = message
-        where = field if index is None else f"[{index}].{field}" if field else f"[{index}]"
+        where = field if index is None else f"[{index}]{'' if field.startswith('[') else '.'}{field}" if field else f"[{index}]"
+        self.where = where  # the path as a person reads it: ``[3].substance.kind`` (the CLI's line, HTTP's ``field``)
         super().__init__(f"{where}: {message}" if where else message)

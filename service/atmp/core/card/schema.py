@@ -11,11 +11,11 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from atmp.core.card.decode import _SURROGATE, safe
+from atmp.core.card.decode import _SURROGATE, MAX_INPUT_BYTES, decode_bytes, decode_json, safe
 from atmp.core.card.errors import CardError
 from atmp.core.rules.resources import CARD_SCHEMA, schema
 
-MAX_INPUT_BYTES = 64 * 1024 * 1024
+__all__ = ["MAX_INPUT_BYTES", "CardError", "load_cards", "parse_cards", "validate_card"]
 MAX_STRING = 4096
 MAX_BATCH = 100_000
 
@@ -151,22 +151,18 @@ def _validate_card(card: Any) -> dict:
     return card
 
 
-def parse_cards(text: str | bytes) -> tuple[list[dict], bool]:
-    """Parse one card or an array of cards. Returns (cards, was_array).
+def parse_cards(text: str | bytes, *, limit: int = MAX_INPUT_BYTES, what: str = "input") -> tuple[list[dict], bool]:
+    """Parse one card or an array of cards through the one decoder (:func:`~atmp.core.card.decode.decode_bytes`).
+    Returns (cards, was_array).
 
     The whole batch is refused when any card is bad, so nothing is half-processed.
     """
     if isinstance(text, bytes):
-        if len(text) > MAX_INPUT_BYTES:
-            raise CardError("", f"input too large ({len(text)} bytes > {MAX_INPUT_BYTES})")
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CardError("", f"input is not UTF-8: {exc.reason} at byte {exc.start}") from None
-    if len(text) > MAX_INPUT_BYTES:
-        raise CardError("", f"input too large ({len(text)} characters > {MAX_INPUT_BYTES})")
-    from atmp.core.card.decode import decode_json
-
+        return load_cards(decode_bytes(text, limit=limit, what=what))
+    if len(text) > limit:
+        raise CardError("", f"{what} too large ({len(text)} characters > {limit})")
+    if not text.strip():
+        return load_cards(decode_bytes(b"", what=what))  # the one "empty" message
     return load_cards(decode_json(text))
 
 

@@ -48,8 +48,10 @@ def _load_shapes(path: str, mtime: float) -> Graph:
     cached = shapes_graph(Path(path))  # already read with the model from the compiled cache
     if cached is not None:
         return cached
+    from atmp.core.rules.files import read_file
+
     graph = Graph()
-    graph.parse(path, format="turtle")
+    graph.parse(data=read_file(path, what="shapes file"), format="turtle", publicID=Path(path).absolute().as_uri())
     return graph
 
 

@@ -65,7 +65,9 @@ def cache_dir() -> Path | None:
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from atmp.core.rules.files import read_file
+
+    return hashlib.sha256(read_file(path, what="rule file")).hexdigest()
 
 
 def _versions() -> str:
@@ -100,7 +102,7 @@ def key_for(ontology: Path) -> tuple[str, Path, str] | None:
         for part in (_versions(), str(ontology.resolve()), _digest(ontology), str(shapes), shapes_digest):
             h.update(part.encode("utf-8") + b"\0")
         return h.hexdigest(), shapes, shapes_digest
-    except OSError:
+    except (OSError, ValueError):  # unreadable or refused (FileRefused): no cache; the parse that follows says why
         return None
 
 
@@ -162,7 +164,7 @@ def _bundle_for_shapes(path: Path) -> Bundle | None:
             try:
                 if _digest(path) == bundle.shapes_digest:
                     return bundle
-            except OSError:
+            except (OSError, ValueError):  # unreadable or refused (FileRefused)
                 return None
     return None
 

@@ -242,9 +242,15 @@ def parse_catalog(data: bytes) -> dict[str, str]:
 
 
 def load_graph(path: Path) -> Graph:
+    """The ontology file parsed; read through :func:`~atmp.core.rules.files.read_file` (a regular file, size-capped)."""
+    from rdflib.util import guess_format
+
+    from atmp.core.rules.files import read_file
+
+    data = read_file(path, what="ontology")  # FileRefused (exit 2) for /dev/zero, a FIFO, a huge file
     graph = Graph()
     try:
-        graph.parse(path, format="turtle" if path.suffix in {".ttl", ".turtle"} else None)
+        graph.parse(data=data, format="turtle" if path.suffix in {".ttl", ".turtle"} else guess_format(str(path)) or "turtle", publicID=path.absolute().as_uri())
     except Exception as exc:  # rdflib raises many parser-specific types
         raise OntologyError(f"cannot parse ontology {path}: {exc}") from exc
     return graph

@@ -13,7 +13,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 router = APIRouter()
 
@@ -27,18 +26,15 @@ def _format(request: Request, fmt: str | None) -> str:
     return "md" if "text/markdown" in accept or "text/x-markdown" in accept else "html"
 
 
-def build_report(service, body: bytes, lang: str, fmt: str) -> str:
-    """Parse, then gather in turn with classification (the compiled evaluator's caches are shared), then render."""
-    from atmp.analysis.report import gather, html_page, render
+async def build_report(service, body: bytes, lang: str, fmt: str) -> str:
+    """Each card's report made by a card worker (gathered and rendered there, a card per job), then joined here."""
+    from atmp.analysis.report import html_page
 
-    cards, _ = service.parse(body)
-    with service.exclusive():
-        datas = gather(cards, model=service.model)
+    pages = await service.report(body, lang, fmt)
     if fmt == "md":
-        return "\n\n---\n\n".join(render(d, lang, "md", model=service.model) for d in datas)
-    if len(datas) == 1:
-        return render(datas[0], lang, "html", model=service.model)
-    pages = [render(d, lang, "html", model=service.model) for d in datas]
+        return "\n\n---\n\n".join(pages)
+    if len(pages) == 1:
+        return pages[0]
     bodies = [p.split("<body>", 1)[1].rsplit("</body>", 1)[0] for p in pages]
     return html_page("ATMP-KG reports", "\n".join(bodies), "zh" if lang != "en" else "en")
 
@@ -57,5 +53,8 @@ async def report(request: Request, lang: Literal["zh", "en", "both"] = "both", f
     """Same document as `atmp report`: description, conclusions with citations, reasons, borderline, nearest boundaries, SHACL, traceability."""
     fmt = _format(request, format)
     body = await request.body()
-    text = await run_in_threadpool(build_report, request.app.state.service, body, lang, fmt)
-    return Response(content=text, media_type=MEDIA[fmt])
+    text = await build_report(request.app.state.service, body, lang, fmt)
+    from atmp.analysis.report import CSP
+
+    # no script, no request anywhere: the header says so for the HTML (and for Markdown a browser might sniff)
+    return Response(content=text, media_type=MEDIA[fmt], headers={"Content-Security-Policy": CSP + "; frame-ancestors 'none'", "X-Content-Type-Options": "nosniff"})

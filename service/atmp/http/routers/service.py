@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from atmp import __version__
 
+from ..connections import STATS as connection_stats
 from ..settings import Settings
 from ..state import Service, jvm_started
 
@@ -28,6 +29,15 @@ def router(service: Service, settings: Settings) -> APIRouter:
                 "queue": service.pool.queue,
                 "refused": service.pool.refused,
             },
+            "card_workers": {  # card work runs here, never on this event loop (atmp.http.card_pool)
+                "ready": service.cards.ready,
+                "size": service.cards.size,
+                "idle": service.cards.turns.idle,
+                "waiting": service.cards.turns.waiting,
+                "restarts": service.cards.restarts,
+                "refused": service.cards.refused,
+            },
+            "connections": dict(connection_stats),  # refused over the cap, timed out in their headers (atmp serve)
             "limits": settings.public(),
             "startup_seconds": round(service.startup_seconds, 3),
         }

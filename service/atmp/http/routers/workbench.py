@@ -11,19 +11,22 @@ added here are ``GET /workbench/form``, ``POST /whatif``, ``GET /queries`` and `
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from atmp.core.card.decode import decode_bytes
 from atmp.core.card.schema import CardError
 
 from .. import workbench_data as data
@@ -34,7 +37,20 @@ LANGS = ("en", "zh")
 LANG_COOKIE = "atmp_lang"
 STATIC = Path(str(files("atmp.http") / "static"))
 TEMPLATES = Jinja2Templates(directory=str(files("atmp.http") / "templates"))
-CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; connect-src 'self'; worker-src 'self' blob:"
+# Every page's scripts are files served here (script-src 'self', no inline script, no eval); the data a page needs
+# travels in <script type="application/json"> blocks, which are never executed. Styles may be inline (ReDoc and
+# Swagger UI set them from script). The Swagger page's one inline start-up script is allowed by its hash alone.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>(.*?)</script>", re.DOTALL)
+
+
+def csp_for(page: str) -> str:
+    """:data:`CSP`, with the hash of each inline script ``page`` runs (the vendored Swagger UI page has one)."""
+    hashes = [base64.b64encode(hashlib.sha256(m.group(1).encode("utf-8")).digest()).decode("ascii") for m in _INLINE_SCRIPT.finditer(page)]
+    return CSP.replace("script-src 'self'", "script-src 'self'" + "".join(f" 'sha256-{h}'" for h in hashes)) if hashes else CSP
 
 
 def _vendor_dir() -> Path:
@@ -166,7 +182,7 @@ def swagger(request: Request) -> HTMLResponse:
         swagger_css_url="/static/vendor/swagger-ui.css",
         swagger_favicon_url="/static/vendor/favicon.png",
     )
-    return HTMLResponse(html.body, headers={"Content-Security-Policy": CSP})
+    return HTMLResponse(html.body, headers={"Content-Security-Policy": csp_for(html.body.decode("utf-8"))})
 
 
 @router.get("/redoc", include_in_schema=False)
@@ -174,7 +190,7 @@ def redoc(request: Request) -> HTMLResponse:
     html = get_redoc_html(
         openapi_url="/openapi.json", title="ATMP-KG API", redoc_js_url="/static/vendor/redoc.standalone.js", redoc_favicon_url="/static/vendor/favicon.png", with_google_fonts=False
     )
-    return HTMLResponse(html.body, headers={"Content-Security-Policy": CSP})
+    return HTMLResponse(html.body, headers={"Content-Security-Policy": csp_for(html.body.decode("utf-8"))})
 
 
 # ReDoc's bundle renders a "powered by" logo from its CDN and links to its site: offline, both point here instead.
@@ -279,34 +295,8 @@ async def whatif_endpoint(
     options: Annotated[int, Query(ge=1, le=50, description="at most this many options per boundary and value")] = 6,
 ) -> Response:
     """As ``atmp whatif``: every single-field change classified in one batch, then pairs where no single change reaches a neighbour."""
-    service = _service(request)
     body = await request.body()
-    return JSONResponse(await run_in_threadpool(_whatif, service, body, max_pairs, options))
-
-
-def _whatif(service, body: bytes, max_pairs: int, options: int) -> dict:
-    from atmp.analysis.whatif import whatif
-
-    cards, was_array = service.parse(body)
-    if was_array:
-        raise CardError("", "POST /whatif takes one card (a JSON object), not an array")
-    with service.exclusive():  # the compiled evaluator's caches, in turn with /classify
-        report = whatif(cards[0], model=service.model, max_pairs=max_pairs)
-    nearest = []
-    for cf in report["counterfactuals"]:
-        coherent = [o for o in cf["options"] if o["conforms"]]
-        if coherent:
-            nearest.append(
-                {
-                    "boundary": cf["boundary"],
-                    "field": cf["field"],
-                    "from": cf["from"],
-                    "to": cf["to"],
-                    "size": cf["size"],
-                    "options": [{"text": o["text"], "changes": o["changes"], "rule": o["rule"]} for o in coherent[:options]],
-                }
-            )
-    return {"id": report["id"], "result": report["result"], "variants": report["variants"], "nearest": nearest, "unreached": report["unreached"]}
+    return Response(await _service(request).whatif(body, max_pairs, options), media_type="application/json")  # made by a card worker
 
 
 @cache
@@ -338,21 +328,51 @@ def queries() -> dict:
 
 
 @router.post(
+    "/workbench/decode",
+    tags=["workbench"],
+    summary="A card file as the service reads it: the workbench's upload goes through the one JSON decoder",
+    responses={200: {"description": "The decoded JSON value (a card or an array of them) unchanged"}, 422: {"description": "Not JSON the service accepts; `loc` names the field"}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}},
+)
+async def decode_upload(request: Request) -> Response:
+    """The file's bytes decoded as every card input is (duplicate keys at any depth, NaN, deep nesting, huge
+    integers, lone surrogates refused with the field named), so an upload never means less than the same file
+    given to ``atmp classify`` (the browser's JSON.parse keeps the last of two duplicate keys). A draft need not
+    be a complete card: the contract is checked when the form is classified."""
+    body = await request.body()
+    return Response(await _service(request).decode(body), media_type="application/json")  # decoded in a card worker
+
+
+BIND_EXPECTED = "a JSON object of parameter values by name"
+BIND_MAX_BYTES = 64 * 1024  # a few parameter values; decoding that much on the event loop takes well under a millisecond
+
+
+@router.post(
     "/queries/{name}/bind",
     tags=["sparql"],
     summary="A named query with its parameters bound (one VALUES row), ready for POST /sparql",
-    responses={404: {"description": "No named query of this name"}, 422: {"description": "A parameter is unknown, missing or not of its type"}},
+    responses={404: {"description": "No named query of this name"}, 422: {"description": "A parameter is unknown, missing or not of its type; `loc` names it"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "parameter values by name (as `atmp query --param NAME=VALUE`): text, a whole number or true/false",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}},
+                    "examples": {"subclass": {"value": {"subclass": "viral_vector_gtmp"}}, "year": {"value": {"year": 2020}}},
+                }
+            },
+        }
+    },
 )
-def bind(
-    name: Annotated[str, PathParam(max_length=128)],
-    params: Annotated[dict[str, str], Body(description="parameter values by name (as `atmp query --param NAME=VALUE`)", examples=[{"subclass": "viral_vector_gtmp"}])],
-) -> Response:
+async def bind(name: Annotated[str, PathParam(max_length=128)], request: Request) -> Response:
     from atmp.kg.queries import QueryError, bind_values, load_queries
 
     library = load_queries()
     if name not in library:
         return JSONResponse(status_code=404, content={"detail": f"no named query {name!r}"})
     query = library[name]
+    params = _bind_params(decode_bytes(await request.body(), limit=BIND_MAX_BYTES, what="body", expected=BIND_EXPECTED))  # small: decoded here
     try:
         bindings = query.bind({k: v for k, v in params.items() if v != ""})
         text = bind_values(query.text, bindings) if bindings else query.text
@@ -360,3 +380,19 @@ def bind(
         field = next((p.name for p in query.parameters if p.name in str(exc)), None)
         return JSONResponse(status_code=422, content={"detail": [{"loc": ["body", *([field] if field else [])], "msg": str(exc), "type": "query_error"}]})
     return JSONResponse({"name": name, "query": text})
+
+
+def _bind_params(data: Any) -> dict[str, str]:
+    """The decoded body of ``/queries/{name}/bind`` as ``--param`` texts: a JSON number or boolean is taken as
+    written (``{"year": 2020}`` is ``year=2020``); anything else is refused naming the parameter."""
+    if not isinstance(data, dict):
+        raise CardError("", f"expected {BIND_EXPECTED}, got {type(data).__name__}")
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, str | int):
+            out[key] = str(value)
+        elif value is not None:
+            raise CardError(key, f"expected text, a whole number or true/false, got {type(value).__name__}")
+    return out

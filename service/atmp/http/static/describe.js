@@ -56,14 +56,14 @@ function setValue(f, v) {
   } else if (v === undefined || v === null) el.value = "";
   else el.value = String(v);
 }
-function fillForm(card) {
+function fillForm(card, notes = []) {
   document.getElementById("in-id").value = card.id || "";
   document.getElementById("in-label.en").value = (card.label || {}).en || "";
   document.getElementById("in-label.zh").value = (card.label || {}).zh || "";
   revealed.clear();
   // Nothing the form cannot hold is dropped silently: unknown keys and codes are named in the message.
   const known = new Set(["id", "label", ...SPEC.sections.map((s) => s.name)]);
-  const problems = Object.keys(card).filter((k) => !known.has(k)).map((k) => `${k}: ${T.not_kept}`);
+  const problems = [...notes, ...Object.keys(card).filter((k) => !known.has(k)).map((k) => `${k}: ${T.not_kept}`)];
   for (const s of SPEC.sections) {
     const part = card[s.name] || {};
     for (const key of Object.keys(part)) if (!BY_PATH[s.name + "." + key]) problems.push(`${s.name}.${key}: ${T.not_kept}`);
@@ -294,11 +294,23 @@ document.getElementById("upload").addEventListener("change", async (e) => {
   const file = e.target.files[0];
   showMsg("upload-msg", "");
   if (!file) return;
-  let card;
-  try { card = JSON.parse(await file.text()); } catch (err) { showMsg("upload-msg", `${T.bad_file} ${err.message}`); return; }
-  if (Array.isArray(card)) card = card[0];
-  if (!card || typeof card !== "object") { showMsg("upload-msg", `${T.bad_file} not a JSON object`); return; }
-  fillForm(card);
+  // the service's one JSON decoder reads the file (as atmp classify would: duplicate keys, NaN, deep nesting are
+  // refused naming the field), not JSON.parse, which keeps the last of two duplicate keys without a word
+  const r = await fetch("/workbench/decode", { method: "POST", headers: { "content-type": "application/json" }, body: file });
+  if (!r.ok) {
+    let detail = `HTTP ${r.status}`;
+    try { detail = cardErrors((await r.json()).detail).map((e) => (e.path ? `${e.path}: ${e.msg}` : e.msg)).join("; "); } catch (err) { /* keep the status */ }
+    showMsg("upload-msg", `${T.bad_file} ${detail}`);
+    return;
+  }
+  let card = await r.json();
+  const notes = [];
+  if (Array.isArray(card)) {
+    if (card.length > 1) notes.push(`${T.first_of_many.replace("{n}", card.length)}`);
+    card = card[0];
+  }
+  if (!card || typeof card !== "object" || Array.isArray(card)) { showMsg("upload-msg", `${T.bad_file} ${T.not_an_object}`); return; }
+  fillForm(card, notes);
 });
 function saveBlob(blob, name) {
   const a = document.createElement("a");
