@@ -88,23 +88,24 @@ def test_any_card_has_a_whatif_and_a_report(card):
         assert render(data, lang, "md")
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(any_card_batches(max_size=4))
-def test_http_answers_any_schema_valid_batch(batch):
+@pytest.fixture(scope="module")
+def service():
+    """One running service (its lifespan starts the card workers) for every drawn batch."""
     from atmp.http.app import Settings, create_app
     from fastapi.testclient import TestClient
 
-    global _CLIENT
-    if _CLIENT is None:
-        _CLIENT = TestClient(create_app(Settings(max_batch=40, max_body_bytes=400_000, sparql_timeout=3.0, sparql_max_results=100, sparql_workers=1)))
+    with TestClient(create_app(Settings(max_batch=40, max_body_bytes=400_000, sparql_timeout=3.0, sparql_max_results=100, sparql_workers=1))) as client:
+        yield client
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(batch=any_card_batches(max_size=4))
+def test_http_answers_any_schema_valid_batch(service, batch):
     for path in ("/classify", "/validate", "/classify?explain=brief"):
-        response = _CLIENT.post(path, json=batch)
+        response = service.post(path, json=batch)
         assert response.status_code == 200, (path, response.text[:300])
-    response = _CLIENT.post("/report?format=md", json=batch[0])
+    response = service.post("/report?format=md", json=batch[0])
     assert response.status_code == 200, response.text[:300]
-
-
-_CLIENT = None
 
 
 def test_a_rule_conflict_is_a_finding_and_the_batch_is_answered(overlapping):

@@ -31,7 +31,7 @@ from rdflib.collection import Collection
 from atmp.core.card.schema import CardError, load_cards
 from atmp.core.classify import classify_cards
 from atmp.core.rules import layout
-from atmp.core.rules.layout import CRITERIA
+from atmp.core.rules.layout import CRITERIA, INTERNAL_ERROR
 from atmp.core.rules.ontology import ATMP, CATALOG_FILE, DCT, SKOS, OntologyError, OntologyModel, load_model, parse_catalog
 from atmp.core.rules.resources import catalogue_file
 
@@ -624,11 +624,18 @@ def diff_rules(old: RuleSource, new: RuleSource, cards: list[dict], lang: str = 
     run = classify or (lambda cs, m: classify_cards(cs, engine="compiled", model=m))
 
     def results(side: RuleSource, chunk: list[dict]) -> list[dict]:
+        hint = f" (imports not found beside it: {', '.join(side.unresolved_imports)})" if side.unresolved_imports else ""
         try:
-            return run(chunk, side.model)
+            out = run(chunk, side.model)
         except Exception as exc:  # noqa: BLE001 - rules that cannot classify the cards are unusable input, not a crash
-            hint = f" (imports not found beside it: {', '.join(side.unresolved_imports)})" if side.unresolved_imports else ""
             raise DiffInputError(f"{side.spec}: these rules cannot classify the cards{hint}: {type(exc).__name__}: {exc}") from None
+        # classification isolates a card it cannot answer as an internal-error finding; a rule book that fails
+        # on a catalogue card cannot be compared, so a diff says so instead of reporting the card as moved
+        broken = [(r["id"], v["message"]["en"]) for r in out for v in r.get("violations", []) if v.get("code") == INTERNAL_ERROR]
+        if broken:
+            first_id, first_message = broken[0]
+            raise DiffInputError(f"{side.spec}: these rules cannot classify {len(broken)} of the cards{hint}, e.g. {first_id}: {first_message}")
+        return out
 
     names = {c["id"]: c.get("label", {}) for c in cards}
     products: list[dict] = []
