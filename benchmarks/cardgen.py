@@ -236,6 +236,9 @@ def _shape_in(result_code: str, prop: str) -> frozenset[str]:
 # vectors that introduce no genes (a cell carries actives), as the shape lists them [shape: genetic_modification_needs_material]
 NO_GENES = _shape_in("genetic_modification_needs_material", "hasVector")
 GENETIC_MANIPULATIONS = _grouping("GeneticManipulation")
+# nucleic-acid types that bind a target outside cells (aptamers): the one case a nucleic acid needs no genetic payload
+# [shape: nucleic_acid_needs_genetic_payload]
+EXTRACELLULAR_NUCLEIC_ACIDS = _grouping("ExtracellularActingNucleicAcidType")
 ENGINEERING_MANIPULATIONS = GENETIC_MANIPULATIONS | {"engineering_modification"}
 LIVING_MECHANISMS = _grouping("LivingActivityMechanism")
 MECHANICAL = "mechanical"
@@ -249,7 +252,7 @@ PAYLOAD_KINDS = {
     "protein": CELLULAR | {"bacterium", "bacteriophage", "other_microorganism", "extracellular_vesicles", "platelets", "enucleated_cells", "protein"},
     "peptide": frozenset({"cells", "bacterium", "other_microorganism", "extracellular_vesicles", "enucleated_cells", "peptide"}),
     "small_molecule": frozenset({"cells", "bacterium", "extracellular_vesicles", "platelets", "enucleated_cells", "small_molecule"}),
-    NONE: frozenset(HUMAN_MATERIAL | MICROBES | CHEMICALS),  # nucleic acids and viral vectors always carry genetic material
+    NONE: frozenset(HUMAN_MATERIAL | MICROBES | CHEMICALS | {"nucleic_acid"}),  # viral vectors always carry genetic material; nucleic acids too, but aptamers
 }
 VECTOR_KINDS = {
     **dict.fromkeys(VIRAL_VECTORS, CELLULAR | {"viral_vector", "virus"}),  # ex vivo transduction; a virus is its own vector
@@ -338,7 +341,7 @@ def _check_groups(fields: dict[str, FieldSpec]) -> None:
         "substance.cell_type": set(CELL_TYPE_KINDS),
         "substance.payload": set(PAYLOAD_KINDS),
         "substance.vector": set(VECTOR_KINDS) | GENETIC_VECTORS | CARGO_VECTORS | {NONE},
-        "substance.nucleic_acid": {NONE},
+        "substance.nucleic_acid": {NONE} | EXTRACELLULAR_NUCLEIC_ACIDS,
         "substance.gene_editing_tool": {NONE},
         "process.manipulations": set(MANIPULATION_KINDS) | ENGINEERING_MANIPULATIONS,
         "function.intended_use": set(USE_KINDS),
@@ -458,7 +461,13 @@ def build_card(ch: Chooser, card_id: str, kinds: Iterable[str] | None = None) ->
     payload = s["payload"] = ch.pick("substance.payload", payloads)
     genetic = payload == GENETIC
     # [shapes: genetic_payload_needs_nucleic_acid, nucleic_acid_needs_genetic_payload, nucleic_acid_kind_needs_nucleic_acid]
-    s["nucleic_acid"] = ch.pick("substance.nucleic_acid", [n for n in codes("substance.nucleic_acid") if (n != NONE) == genetic])
+    if genetic:
+        nucleic_acids = [n for n in codes("substance.nucleic_acid") if n != NONE]
+    elif kind == "nucleic_acid":  # no genetic payload: only an aptamer [shape: nucleic_acid_kind_needs_nucleic_acid]
+        nucleic_acids = [n for n in codes("substance.nucleic_acid") if n in EXTRACELLULAR_NUCLEIC_ACIDS]
+    else:
+        nucleic_acids = [NONE]
+    s["nucleic_acid"] = ch.pick("substance.nucleic_acid", nucleic_acids)
     vectors = [v for v in codes("substance.vector") if v != NONE and _fits(VECTOR_KINDS, v, kind)]
     vectors = [v for v in vectors if v in (GENETIC_VECTORS if genetic else CARGO_VECTORS)] if payload != NONE else []
     if kind == "viral_vector":  # [shape: viral_vector_kind_needs_viral_vector]
@@ -650,7 +659,9 @@ def _break_genetic_without_type(ch: Chooser, card_id: str) -> dict:
 
 def _break_type_without_genetic(ch: Chooser, card_id: str) -> dict:
     card = build_card(ch, card_id, sorted(CHEMICALS | {"organelles", "blood_component", "platelets", "germ_cells_or_embryos"}))  # never genetic
-    card["substance"]["nucleic_acid"] = _pick_other(ch, "substance.nucleic_acid", [n for n in codes("substance.nucleic_acid") if n != NONE])
+    # an aptamer may go without a genetic payload, so it would break nothing
+    genetic_types = [n for n in codes("substance.nucleic_acid") if n != NONE and n not in EXTRACELLULAR_NUCLEIC_ACIDS]
+    card["substance"]["nucleic_acid"] = _pick_other(ch, "substance.nucleic_acid", genetic_types)
     return card
 
 

@@ -90,10 +90,16 @@ def test_fixture_copy_matches_shared_examples():
 
 def _compatible(theirs: dict, ours: dict, where: str) -> list[str]:
     """Where ``ours`` is not a compatible extension of ``theirs``: every keyword of theirs unchanged (sub-schemas
-    compared the same way), additions only optional properties of an object that allows them."""
+    compared the same way) except an ``enum`` that keeps every value of theirs, in their order, and adds codes (a card
+    vocabulary grown with the ontology, e.g. ``aptamer``); additions only optional properties of an object that
+    allows them."""
     problems = []
     for key, value in theirs.items():
-        if key == "properties":
+        if key == "enum" and isinstance(ours.get(key), list):
+            kept = [v for v in ours[key] if v in value]
+            if kept != value:
+                problems.append(f"{where}/enum: changed")
+        elif key == "properties":
             for name, sub in value.items():
                 if name not in ours.get("properties", {}):
                     problems.append(f"{where}.{name}: missing")
@@ -136,4 +142,10 @@ def test_the_compatibility_check_sees_a_breaking_change():
     required = json.loads(json.dumps(base))
     required["properties"]["b"] = {}
     required["required"] = ["a", "b"]
+    reordered = json.loads(json.dumps(base))
+    reordered["properties"]["a"]["enum"] = ["y", "x", "z"]
     assert _compatible(base, narrowed, "t") and _compatible(base, closed, "t") and _compatible(base, required, "t")
+    assert _compatible(base, reordered, "t")
+    widened = json.loads(json.dumps(base))
+    widened["properties"]["a"]["enum"] = ["x", "z", "y"]  # a code added: every card of theirs is still one of ours
+    assert _compatible(base, widened, "t") == []

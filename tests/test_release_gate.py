@@ -59,7 +59,8 @@ def _fake_root(tmp_path: Path, changelog: str) -> Path:
 def test_the_gate_fails_until_the_unreleased_section_names_each_moved_product(tmp_path: Path) -> None:
     root = _fake_root(tmp_path, "# Ontology changelog\n\n## Unreleased\n- Culture expansion is no longer substantial.\n\n## 0.1.1 — 2026-11-23\n- old\n")
     _, moved = moved_since_release(root)
-    assert len(moved) == 9 and "azficel-t" in moved
+    _, already = moved_since_release(ROOT)  # unreleased rule changes of the checkout itself move products too
+    assert len(set(moved) - set(already)) == 9 and "azficel-t" in moved
     assert check_changelog(root) == moved
     named_in_old_entry = "# c\n\n## Unreleased\n- culture expansion\n\n## 0.1.1 — 2026-11-23\n" + "".join(f"- {m}\n" for m in moved)
     (root / "ontology" / "CHANGELOG.md").write_text(named_in_old_entry, encoding="utf-8")

@@ -286,6 +286,47 @@ CAS9_PROTEIN = product(
     substance={"gene_editing_tool": "crispr_cas"},
     function={"mechanism": ["gene_regulation"]},
 )
+EPIGENETIC_LNP = product(  # an epigenetic silencer's mRNA in LNP (issue 29): expression, not sequence
+    "epigenetic-silencer-mrna-lnp",
+    "nucleic_acid",
+    substance={"payload": "genetic_material", "nucleic_acid": "mrna", "vector": "lipid_nanoparticle", "gene_editing_tool": "epigenetic_editor"},
+    process={"manipulations": ["encapsulation", "filtration", "filling"]},
+    function={"mechanism": ["gene_regulation"]},
+)
+EPIGENETIC_AAV = product(
+    "epigenetic-silencer-aav",
+    "viral_vector",
+    substance={**GENE, "vector": "aav", "gene_editing_tool": "epigenetic_editor"},
+    process={"manipulations": ["genetic_modification", "filtration", "filling"]},
+    function={"mechanism": ["gene_regulation"], "systemic_effect": False},
+)
+EPIGENETIC_PROTEIN = product(  # a dCas-effector ribonucleoprotein: no genetic payload of its own
+    "epigenetic-editor-ribonucleoprotein",
+    "protein",
+    substance={"gene_editing_tool": "epigenetic_editor"},
+    function={"mechanism": ["gene_regulation"]},
+)
+APTAMER = product(  # binds an extracellular protein, as an antibody does (issue 29): no genetic payload
+    "rna-aptamer",
+    "nucleic_acid",
+    substance={"payload": "none", "nucleic_acid": "aptamer"},
+    process={"manipulations": ["chemical_synthesis", "filtration", "filling"]},
+    function={"systemic_effect": False},
+)
+LOCAL_PLASMID = product(  # no substantial manipulation, used locally (issue 33): a cell would meet criterion 12
+    "local-plasmid",
+    "nucleic_acid",
+    substance={**GENE, "vector": "plasmid"},
+    process={"manipulations": ["filtration", "lyophilization", "filling"]},
+    function={"mechanism": ["gene_regulation"], "systemic_effect": False},
+)
+HOMOLOGOUS_OLIGONUCLEOTIDE = product(  # a cell would meet criterion 11
+    "homologous-antisense",
+    "nucleic_acid",
+    substance={"payload": "genetic_material", "nucleic_acid": "antisense_oligonucleotide"},
+    process={"manipulations": ["chemical_synthesis", "filtration"]},
+    function={"mechanism": ["gene_regulation"], "homologous_use": True, "systemic_effect": False},
+)
 NEOANTIGEN_PEPTIDE = product(
     "neoantigen-peptides",
     "peptide",
@@ -422,7 +463,7 @@ def test_simple_criterion(result, number, meets, misses):
     assert number not in criteria(result(misses))
 
 
-@pytest.mark.parametrize("card", [CAR_T, AAV, MRNA_LNP, ENGINEERED_BACTERIUM, ONCOLYTIC_ENGINEERED, CAS9_PROTEIN], ids=card_id)
+@pytest.mark.parametrize("card", [CAR_T, AAV, MRNA_LNP, ENGINEERED_BACTERIUM, ONCOLYTIC_ENGINEERED, CAS9_PROTEIN, EPIGENETIC_PROTEIN], ids=card_id)
 def test_criterion_3_recombinant_genetic_material(result, card):
     """Kind viral_vector or nucleic_acid, an engineered microbe, a genetic payload, an editing tool delivered in vivo."""
     r = result(card)
@@ -484,6 +525,24 @@ def test_criterion_12_minimal_non_homologous_without_systemic_effect(result):
     # A tissue relies on living-cell metabolism by default, so it has a systemic effect in the T 8(三) sense.
     assert 12 not in criteria(result(LOCAL_TISSUE_METABOLIC))
     assert 12 not in criteria(result(MINIMAL_NON_HOMOLOGOUS_SVF))
+
+
+@pytest.mark.parametrize(("card", "other"), [(LOCAL_PLASMID, {3, 8}), (HOMOLOGOUS_OLIGONUCLEOTIDE, set())], ids=card_id)
+def test_criteria_11_and_12_need_a_cell_based_substance(result, card, other):
+    """T 8(一) defines minimal manipulation as the processing of cells (issue 33): a nucleic acid without substantial
+    manipulation, used as cells meeting 11 (homologous) or 12 (non-homologous, local) would be, meets neither, nor 7;
+    the borderline entry cites T 8(一), and the tier follows the other criteria."""
+    r = result(card)
+    assert criteria(r) == other
+    assert "minimal_manipulation_is_for_cells" in codes(r)
+    assert "tier_conflict_low_criterion" not in codes(r)
+    entry = next(b for b in r["borderline"] if b["code"] == "minimal_manipulation_is_for_cells")
+    assert "T 8(一)" in entry["source"]
+    assert r["tianjin"]["risk_tier"] == ("high" if 3 in other else "low")
+    # the same facts on cells (not relying on living-cell metabolism, as the nucleic acid does not) keep the low-risk criterion
+    cell_twin = cells(f"{card['id']}-as-cells", process=card["process"], function={**card["function"], "depends_on_living_cell_metabolism": False})
+    assert criteria(result(cell_twin)) & {11, 12}
+    assert "minimal_manipulation_is_for_cells" not in codes(result(cell_twin))
 
 
 def test_criterion_13_autologous_manipulated_local_never_decides_the_tier(result):
@@ -548,6 +607,8 @@ def test_tier_precedence(result, card, tier):
         (AAV, "GTMP", "viral_vector_gtmp"),
         (ONCOLYTIC_ENGINEERED, "GTMP", "oncolytic_microorganism_gtmp"),
         (EDITING_LNP, "GTMP", "gene_editing_gtmp"),
+        (EPIGENETIC_LNP, "GTMP", "nucleic_acid_gtmp"),  # expression, not sequence: not gene editing (N 129-131, 469-473)
+        (EPIGENETIC_AAV, "GTMP", "viral_vector_gtmp"),
         (ENGINEERED_CARTILAGE, "OTHER", "tissue_engineered"),
         (NEOANTIGEN_PEPTIDE, "OTHER", "neoantigen"),
         (RBC_CARRIER, "OTHER", "novel_delivery_system"),
@@ -582,6 +643,7 @@ def test_nmpa_subclass(result, card, nmpa_class, subclass):
         (PROTEIN, "not_an_advanced_therapy"),
         (PEPTIDE, "not_an_advanced_therapy"),
         (SMALL_MOLECULE, "not_an_advanced_therapy"),
+        (APTAMER, "not_an_advanced_therapy"),  # acts outside cells, changes no gene (N 92-95, 105-107)
     ],
     ids=card_id,
 )
@@ -598,6 +660,7 @@ def test_exclusion(result, card, exclusion):
         (BONE_MARROW_DIGESTED, "non_genetically_modified_ctmp"),  # enzymatic digestion is substantial
         (MECHANICAL_AND_REGENERATIVE_CHONDROCYTES, "non_genetically_modified_ctmp"),  # not only mechanical
         (CAS9_PROTEIN, "gene_editing_gtmp"),  # a protein delivering an editing tool
+        (EPIGENETIC_PROTEIN, "nucleic_acid_gtmp"),  # a protein delivering an epigenetic editor (N 92-95, 345-348)
         (NEOANTIGEN_PEPTIDE, "neoantigen"),  # a peptide based on neoantigens
     ],
     ids=card_id,
@@ -632,6 +695,8 @@ def test_minimal_non_homologous_cells_stay_atmp(result):
         (WILD_TYPE_ONCOLYTIC, "oncolytic_microorganism_gtmp", "unmodified_oncolytic_in_gtmp"),
         (ENGINEERED_BACTERIUM, "emerging_microorganism", "priority_emerging_microorganism"),
         (EDITING_LNP, "gene_editing_gtmp", "priority_gene_editing"),
+        (EPIGENETIC_LNP, "nucleic_acid_gtmp", "epigenetic_editor_not_gene_editing"),
+        (EPIGENETIC_AAV, "viral_vector_gtmp", "epigenetic_editor_not_gene_editing"),
         (VESICLES_WITH_RNA, "nucleic_acid_gtmp", "priority_genetic_material_is_gtmp"),
         (MSC_CARRYING_DRUG, "novel_delivery_system", "priority_novel_delivery_over_ctmp"),
         (RBC_CARRIER, "novel_delivery_system", "priority_novel_delivery_over_ctmp"),
@@ -665,7 +730,7 @@ def test_excluded_by_n_but_graded_by_t(result, card):
 
 @pytest.mark.parametrize(
     "card",
-    [IVF_EMBRYO, RED_CELLS_FOR_TRANSFUSION, PROPHYLACTIC_MRNA, PLATELET_RICH_PLASMA, PROTEIN],
+    [IVF_EMBRYO, RED_CELLS_FOR_TRANSFUSION, PROPHYLACTIC_MRNA, PLATELET_RICH_PLASMA, PROTEIN, APTAMER],
     ids=card_id,
 )
 def test_other_exclusions_are_not_graded_by_t(result, card):
@@ -710,6 +775,8 @@ def test_xenogeneic_cells_are_outside_tianjin_scope(result):
         (MRNA_LNP, "gene_therapy", "non_viral_vector"),
         (ENGINEERED_BACTERIUM, "gene_therapy", "other_gene_therapy"),
         (CAS9_PROTEIN, "gene_therapy", "other_gene_therapy"),
+        (EPIGENETIC_PROTEIN, "gene_therapy", "other_gene_therapy"),
+        (EPIGENETIC_LNP, "gene_therapy", "non_viral_vector"),
         (WILD_TYPE_ONCOLYTIC, "gene_therapy", "other_gene_therapy"),
     ],
     ids=card_id,

@@ -209,6 +209,9 @@ def test_examples_conform(model):
 R = rules
 REASONED = {
     "encapsulation_two_meanings": (R.ENCAPSULATED_ISLETS, R.T_CELLS),
+    "epigenetic_editor_not_gene_editing": (R.EPIGENETIC_LNP, R.EDITING_LNP),
+    "minimal_manipulation_is_for_cells": (R.LOCAL_PLASMID, R.AAV),
+    "nucleic_acid_acting_outside_cells": (R.APTAMER, R.SIRNA),
     "excluded_by_n_graded_by_t": (R.BONE_MARROW, R.BONE_MARROW_DIGESTED),
     "genetically_modified_tissue_is_tissue_engineered": (boundaries.LENTIVIRAL_TISSUE, boundaries.CARTILAGE),
     "minimal_non_homologous_stays_atmp": (R.MINIMAL_NON_HOMOLOGOUS_SVF, R.WASHED_LYMPHOCYTES),

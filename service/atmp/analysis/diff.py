@@ -543,22 +543,45 @@ def decided_fields(result: dict) -> dict[str, object]:
         "borderline": sorted(b["code"] for b in result["borderline"]),
         "violations": sorted(v.get("code") or v.get("shape") or json.dumps(v, sort_keys=True) for v in result["violations"]),
         "conforms": result["conforms"],
+        **_regime_fields(result),
     }
 
 
+def _regime_fields(result: dict) -> dict[str, object]:
+    """The decided values of the EU, US and Japanese blocks (any block with an explanation), by dotted name.
+
+    Read off the result rather than a list of regimes so that a regime added to the ontology is compared too.
+    """
+    out: dict[str, object] = {}
+    for block, value in result.items():
+        if not (isinstance(value, dict) and isinstance(value.get("explanation"), list)):
+            continue
+        for key, v in value.items():
+            if key == "explanation":
+                continue
+            if isinstance(v, list):
+                v = sorted(e["code"] if isinstance(e, dict) and "code" in e else json.dumps(e, sort_keys=True, ensure_ascii=False) for e in v)
+            out[f"{block}.{key}"] = v
+    return out
+
+
 def _deciding(result: dict, fld: str, value: object) -> list[dict]:
-    """The explanation entries of ``result`` that conclude ``fld`` (its own record of which rule decided)."""
-    if fld == "atmp":
-        wanted = {f"atmp = {'true' if value else 'false'}"}
-    elif fld in {"tianjin.criteria", "borderline"}:
-        wanted = {f"tianjin.criteria includes {v}" for v in value} if fld == "tianjin.criteria" else {f"borderline: {v}" for v in value}  # type: ignore[union-attr]
+    """The explanation entries of ``result`` that conclude ``fld`` (its own record of which rule decided).
+
+    Entries are the result's own and its regime blocks' (``jp.asrm_class = II``, ``jp.borderline: …``).
+    """
+
+    def said(v: object) -> str:
+        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+    if fld == CRITERIA:
+        wanted = {f"{fld} includes {v}" for v in value}  # type: ignore[union-attr]
+    elif isinstance(value, list):
+        wanted = {f"{fld}: {v}" for v in value}
     else:
-        wanted = {f"{fld} = {value}"}
-    return [
-        {"conclusion": e["conclusion"], "rule": e.get("rule"), "label": e.get("label", {}), "source": e.get("source", "")}
-        for e in result.get("explanation", [])
-        if e.get("conclusion") in wanted
-    ]
+        wanted = {f"{fld} = {said(value)}"}
+    entries = [*result.get("explanation", []), *(e for b in result.values() if isinstance(b, dict) for e in b.get("explanation", []))]
+    return [{"conclusion": e["conclusion"], "rule": e.get("rule"), "label": e.get("label", {}), "source": e.get("source", "")} for e in entries if e.get("conclusion") in wanted]
 
 
 def product_changes(before: list[dict], after: list[dict], names: dict[str, dict] | None = None) -> list[dict]:
@@ -619,36 +642,78 @@ def catalogue_cards(path: Path | None = None) -> list[dict]:
     return cards
 
 
+def _codes(value: object) -> set[str]:
+    """Every string a card holds below its top level but for its labels: the codes among them are what the rules must know."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_codes(v) for k, v in value.items() if k != "label"))
+    if isinstance(value, list):
+        return set().union(*(_codes(v) for v in value))
+    return set()
+
+
+def not_comparable(old: RuleSource, new: RuleSource, cards: list[dict]) -> list[dict]:
+    """Cards that use a code only one of the two rule books defines (vocabulary added or removed between them).
+
+    Such a card has no answer under the other rules, so it cannot move: it is listed with the codes, not compared.
+    """
+    known_old, known_new = set(old.model.code_of.values()), set(new.model.code_of.values())
+    out = []
+    for card in cards:
+        used = set().union(*(_codes(v) for k, v in card.items() if k not in ("id", "label")))
+        for side, codes in ((old, used & (known_new - known_old)), (new, used & (known_old - known_new))):
+            if codes:
+                out.append({"id": card["id"], "label": card.get("label", {}), "rules": side.spec, "unknown_codes": sorted(codes)})
+    return out
+
+
 def diff_rules(old: RuleSource, new: RuleSource, cards: list[dict], lang: str = "en", classify: Callable[[list[dict], OntologyModel], list[dict]] | None = None) -> dict:
-    """The full report: rule changes in words and every product that moves (``moved`` lists their ids)."""
+    """The full report: rule changes in words and every product that moves (``moved`` lists their ids).
+
+    A card using a code one side does not define is listed under ``not_compared`` rather than classified by
+    rules that cannot read it, unless that side imports modules that were not found: then the missing module,
+    not the card, is the problem, and the diff is refused as bad input.
+    """
     run = classify or (lambda cs, m: classify_cards(cs, engine="compiled", model=m))
 
+    def hint(side: RuleSource) -> str:
+        return f" (imports not found beside it: {', '.join(side.unresolved_imports)})" if side.unresolved_imports else ""
+
     def results(side: RuleSource, chunk: list[dict]) -> list[dict]:
-        hint = f" (imports not found beside it: {', '.join(side.unresolved_imports)})" if side.unresolved_imports else ""
         try:
             out = run(chunk, side.model)
         except Exception as exc:  # noqa: BLE001 - rules that cannot classify the cards are unusable input, not a crash
-            raise DiffInputError(f"{side.spec}: these rules cannot classify the cards{hint}: {type(exc).__name__}: {exc}") from None
+            raise DiffInputError(f"{side.spec}: these rules cannot classify the cards{hint(side)}: {type(exc).__name__}: {exc}") from None
         # classification isolates a card it cannot answer as an internal-error finding; a rule book that fails
         # on a catalogue card cannot be compared, so a diff says so instead of reporting the card as moved
         broken = [(r["id"], v["message"]["en"]) for r in out for v in r.get("violations", []) if v.get("code") == INTERNAL_ERROR]
         if broken:
             first_id, first_message = broken[0]
-            raise DiffInputError(f"{side.spec}: these rules cannot classify {len(broken)} of the cards{hint}, e.g. {first_id}: {first_message}")
+            raise DiffInputError(f"{side.spec}: these rules cannot classify {len(broken)} of the cards{hint(side)}, e.g. {first_id}: {first_message}")
         return out
 
-    names = {c["id"]: c.get("label", {}) for c in cards}
+    skipped = not_comparable(old, new, cards)
+    for side in (old, new):
+        unread = [s for s in skipped if s["rules"] == side.spec]
+        if unread and side.unresolved_imports:
+            codes = sorted({c for s in unread for c in s["unknown_codes"]})
+            raise DiffInputError(f"{side.spec}: these rules do not define codes {len(unread)} cards use ({', '.join(codes[:8])}){hint(side)}")
+    unread_ids = {s["id"] for s in skipped}
+    compared = [c for c in cards if c["id"] not in unread_ids]
+    names = {c["id"]: c.get("label", {}) for c in compared}
     products: list[dict] = []
-    for start in range(0, len(cards), CHUNK):  # chunks bound memory: only the moved products' explanations are kept
-        chunk = cards[start : start + CHUNK]
+    for start in range(0, len(compared), CHUNK):  # chunks bound memory: only the moved products' explanations are kept
+        chunk = compared[start : start + CHUNK]
         products += product_changes(results(old, chunk), results(new, chunk), names)
     return {
         "old": {"spec": old.spec, "version": old.version, "imported": old.imported, "unresolved_imports": old.unresolved_imports},
         "new": {"spec": new.spec, "version": new.version, "imported": new.imported, "unresolved_imports": new.unresolved_imports},
-        "cards": len(cards),
+        "cards": len(compared),
         "rule_changes": rule_changes(old.graph, new.graph, lang),
         "products": products,
         "moved": [p["id"] for p in products],
+        "not_compared": skipped,
     }
 
 
@@ -721,6 +786,12 @@ def render_markdown(report: dict, lang: str = "en") -> str:
             for i, ch in enumerate(p["changes"]):
                 who = f"`{p['id']}`" + (f" {name}" if name else "") if i == 0 else ""
                 lines.append(f"| {who} | {ch['field']} | {_fmt(ch['old'])} | {_fmt(ch['new'])} | {_why(ch, lang).replace('|', '/')} |")
+    if report.get("not_compared"):
+        lines += ["", "## Products not compared", "", "Their cards use codes that one of the two rule books does not define, so they have no answer under it.", ""]
+        lines += ["| product | rules | codes they do not define |", "|---|---|---|"]
+        for s in report["not_compared"]:
+            name = s["label"].get(lang) or s["label"].get("en") or ""
+            lines.append(f"| `{s['id']}` {name} | `{s['rules']}` | {', '.join(f'`{c}`' for c in s['unknown_codes'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -748,4 +819,9 @@ def render_table(report: dict, lang: str = "en") -> str:
         out.append(f"  {p['id']}  {p['label'].get(lang) or p['label'].get('en') or ''}".rstrip())
         for ch in p["changes"]:
             out.append(f"      {ch['field']}: {_fmt(ch['old'])} -> {_fmt(ch['new'])}    [{_why(ch, lang)}]")
+    if report.get("not_compared"):
+        out += ["", f"PRODUCTS NOT COMPARED ({len(report['not_compared'])}): their cards use codes one rule book does not define"]
+        for s in report["not_compared"]:
+            out.append(f"  {s['id']}  {s['label'].get(lang) or s['label'].get('en') or ''}".rstrip())
+            out.append(f"      {s['rules']} does not define: {', '.join(s['unknown_codes'])}")
     return "\n".join(out) + "\n"

@@ -117,13 +117,14 @@ def moved_since_release(root: Path, ontology: Path | None = None, catalogue: Pat
     """Ids of catalogue products whose decided fields differ from the released answers.
 
     Compared with ``ontology/released-answers.json`` so it needs neither tags nor history; products added to
-    the catalogue since are not moves (they have no released answer).
+    the catalogue since are not moves (they have no released answer), and only the fields a release recorded
+    are compared (a release made before the EU, US and Japanese fields were recorded promises nothing on them).
     """
     cards = catalogue_cards(catalogue or root / CATALOGUE)
     now = snapshot(ontology or root / ONTOLOGY, cards)["answers"]
-    released = released_answers(root)
-    moved = [cid for cid, fields in now.items() if cid in released["answers"] and released["answers"][cid] != fields]
-    return f"released answers of {released['version']['info'] or '?'}", moved
+    released = released_answers(root)["answers"]
+    moved = [cid for cid, fields in now.items() if cid in released and released[cid] != {k: fields.get(k) for k in released[cid]}]
+    return f"released answers of {released_answers(root)['version']['info'] or '?'}", moved
 
 
 def unreleased_section(changelog: str) -> str:
@@ -179,6 +180,9 @@ def changelog_entry(version: str, date: str, notes: str, report: dict | None, ho
             lines.append(f"  - `{p['id']}`: {moves}")
     else:
         lines.append("- No product's answer changed.")
+    if report.get("not_compared"):
+        lines.append(f"- Products not compared ({len(report['not_compared'])}): their cards use codes one rule book does not define:")
+        lines += [f"  - `{s['id']}`: {s['rules']} does not define {', '.join(s['unknown_codes'])}" for s in report["not_compared"]]
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,7 @@
 """``atmp diff OLD NEW`` and ``atmp release VERSION``: what a rule change does, and adopting it.
 
-``diff`` exits 0 when no product moves and 1 when one does, so it can gate CI; 2 on unusable input (one line
-on stderr naming the argument). Registered from :func:`atmp.cli.build_parser` with :func:`add_commands`.
+``diff`` exits 0 when no product moves and 1 when one does or a card cannot be compared (it uses a code one
+rule book does not define), so it can gate CI; 2 on unusable input (one line on stderr naming the argument). Registered from :func:`atmp.cli.build_parser` with :func:`add_commands`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def cmd_diff(args: argparse.Namespace, input_error: type[Exception]) -> int:
         print(render_markdown(report, args.lang), end="")
     else:
         print(render_table(report, args.lang), end="")
-    return EXIT_MOVED if report["moved"] else EXIT_OK
+    return EXIT_MOVED if report["moved"] or report["not_compared"] else EXIT_OK
 
 
 def cmd_release(args: argparse.Namespace, input_error: type[Exception]) -> int:
