@@ -1,7 +1,8 @@
 """``atmp diff OLD NEW`` and ``atmp release VERSION``: what a rule change does, and adopting it.
 
 ``diff`` exits 0 when no product moves and 1 when one does or a card cannot be compared (it uses a code one
-rule book does not define), so it can gate CI; 2 on unusable input (one line on stderr naming the argument). Registered from :func:`atmp.cli.build_parser` with :func:`add_commands`.
+rule book does not define), so it can gate CI; 2 on unusable input (one line on stderr naming the argument).
+Registered from :func:`atmp.cli.build_parser` with :func:`add_commands`.
 """
 
 from __future__ import annotations
