@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 from atmp.analysis.report import card_digest, gather, render, rule_version
+from atmp.analysis.sources import localise, source_text
 from atmp.cli import main as atmp_main
 from atmp.core.rules.ontology import load_model
 from atmp.http.app import Settings, create_app
@@ -56,12 +57,12 @@ def expected_texts(model, data, lang: str) -> list[str]:
     ):
         if code is not None:
             rc = by_code[(field, code)]
-            wanted += [rc.label[lang], rc.source]
+            wanted += [rc.label[lang], source_text(model, rc.source, lang)]
     for n in r["tianjin"]["criteria"]:
-        wanted += [by_number[n].label[lang], by_number[n].source]
-    for entry in data.brief["explanation"]:
-        wanted.append(entry["source"])
-        wanted += [b["source"] for b in entry["because"] if b.get("source")]
+        wanted += [by_number[n].label[lang], source_text(model, by_number[n].source, lang)]
+    for entry in data.brief["explanation"]:  # the reasons quote their sources, written in the report's language
+        wanted.append(source_text(model, entry["source"], lang))
+        wanted += [source_text(model, b["source"], lang) for b in entry["because"] if b.get("source")]
     return wanted
 
 
@@ -97,7 +98,7 @@ def test_every_example_reports_its_conclusions_with_labels_and_citations(model, 
         assert not shown, f"{data.card['id']} ({lang}): raw codes {shown}"
         assert data.digest in text and rule_version(model)["info"] in text
         for entry in data.brief["explanation"]:
-            assert entry["text"][lang] in text
+            assert localise(model, entry["text"][lang], lang) in text
 
 
 def test_html_is_one_self_contained_printable_file(model, gathered):
