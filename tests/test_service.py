@@ -254,8 +254,10 @@ def test_products_are_the_classified_catalogue(client, app):
     catalogue = json.loads((ROOT / "catalogue" / "products.json").read_text(encoding="utf-8"))
     assert body["count"] == len(catalogue) == len(body["products"])
     assert [p["id"] for p in body["products"]] == [c["id"] for c in catalogue]
-    first = body["products"][0]
-    assert set(first) == {"id", "label", "provenance", "atmp", "exclusion", "nmpa", "tianjin", "borderline", "conforms"}
+    for summary, card in zip(body["products"], catalogue, strict=True):
+        indication = card["function"].get("indication")
+        assert set(summary) == {"id", "label", "provenance", "atmp", "exclusion", "nmpa", "tianjin", "borderline", "conforms"} | ({"indication"} if indication else set())
+        assert summary.get("indication") == indication  # the free text, shown beside the name
 
 
 @pytest.mark.parametrize(
