@@ -43,12 +43,33 @@ def test_array_gives_array_in_the_same_order_with_hermit(result_schema):
         jsonschema.validate(r, result_schema)
 
 
-def test_table_format_lists_every_card():
-    proc = run(["classify", str(FIXTURES / "examples" / "cards.json"), "--format", "table", "--engine", "compiled"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_table_format_speaks_in_labels_with_a_legend_of_the_criteria(lang):
+    """`make demo`'s table: every card on a line, each conclusion by its ontology label in --lang (no result code),
+    the criteria by number and, under the table, a legend naming each criterion met with its label and citation."""
+    from atmp.analysis.sources import source_text
+    from atmp.core.rules.ontology import load_model
+
+    path = FIXTURES / "examples" / "cards.json"
+    proc = run(["classify", str(path), "--format", "table", "--engine", "compiled", "--lang", lang])
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.decode()
-    assert "equecabtagene-autoleucel" in text and "ex_vivo_genetically_modified_ctmp" in text
-    assert len(text.strip().splitlines()) == 2 + 30
+    table, _, legend = text.partition("\n\n")
+    results = json.loads(run(["classify", str(path), "--explain", "none"]).stdout)
+    assert len(table.strip().splitlines()) == 2 + len(results)
+    model = load_model()
+    by_code = {(rc.field, rc.code): rc for rc in model.result_classes if rc.code}
+    codes = {rc.code for rc in model.result_classes if rc.code and "_" in rc.code}
+    assert not [c for c in codes if c in table], "a result code in the table"
+    for r in results:
+        field, code = ("nmpa.subclass", r["nmpa"]["subclass"]) if r["atmp"] else ("exclusion", r["exclusion"])
+        assert by_code[(field, code)].label[lang] in table
+    met = sorted({n for r in results for n in r["tianjin"]["criteria"]})
+    by_number = {rc.number: rc for rc in model.result_classes if rc.number is not None}
+    lines = legend.strip().splitlines()[1:]
+    assert [int(line.split()[0]) for line in lines] == met
+    for n, line in zip(met, lines, strict=True):
+        assert by_number[n].label[lang] in line and source_text(model, by_number[n].source, lang) in line
 
 
 def test_progress_bar_goes_to_stderr_only():
@@ -182,3 +203,29 @@ def test_validate_bad_input_exits_2(args):
     proc = run(args, "{not json")
     assert proc.returncode == 2
     assert proc.stderr.decode().startswith("atmp:") and b"Traceback" not in proc.stderr
+
+
+def test_serve_says_where_the_workbench_is():
+    """`atmp serve` names the workbench's address (/) and the API documentation first, at any log level."""
+    import select
+    import time
+
+    from .service_support import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atmp", "serve", "--port", str(port), "--log-level", "critical", "--sparql-workers", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        said, deadline = "", time.monotonic() + 90
+        while "API documentation" not in said and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([proc.stderr], [], [], 1.0)[0]:
+                said += proc.stderr.readline()
+        assert f"workbench: http://127.0.0.1:{port}/ " in said, said
+        assert f"http://127.0.0.1:{port}/docs" in said
+    finally:
+        proc.terminate()
+        proc.wait(15)
