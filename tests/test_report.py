@@ -193,3 +193,19 @@ def test_the_report_shows_the_other_regimes_and_every_disagreement(model, gather
         assert us.label[lang] in text and "351_bla" not in text and "361_hct_p" not in text
         return
     pytest.fail("no example has a crosswalk disagreement")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_report_in_one_language_cites_in_that_language(model, gathered, lang):
+    """The citation resources carry both languages: an English report writes T's paragraphs in arabic numerals and
+    its overall assessment in English, a Chinese one writes contract decisions in Chinese (issue 32)."""
+    import re
+
+    other = {
+        "en": [re.compile(r"T \d+\s*\([一二三四五六七八九十]+\)"), re.compile("综合判定"), re.compile("契约")],
+        "zh": [re.compile(r"Contract decision"), re.compile(r"Contract, "), re.compile("overall assessment"), re.compile(r"T \d+\(\d+\)")],
+    }[lang]
+    for data in gathered:
+        text = render(data, lang, "md", model=model)
+        found = [p.pattern for p in other if p.search(text)]
+        assert not found, (data.card["id"], lang, found, [text[max(0, m.start() - 60) : m.end() + 20] for p in other for m in [p.search(text)] if m][:2])
