@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -229,3 +230,47 @@ def test_serve_says_where_the_workbench_is():
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+# ============================================================================ issue 32: every error says what to type instead
+REGEX = ("^[", "]{", "{0,", "$", "\\d", "[A-Za-z")
+
+
+def test_exit_2_names_every_problem_with_what_to_type_instead():
+    """A card with a mistyped kind, field and manipulation and an id with a space: one line, every problem, each
+    with the nearest valid value (codes by spelling, the id by the id's rule), no regular expression."""
+    card = make_card("my product", substance={"kind": "cell", "orign": "autologous"}, process={"manipulations": ["culture-expansion"]})
+    proc = run(["classify", "-"], json.dumps(card))
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    line = proc.stderr.decode()
+    assert line.count("\n") == 1 and line.startswith("atmp: invalid input: ")
+    assert 'did you mean "cells"' in line and 'did you mean "culture_expansion"' in line and "did you mean substance.origin?" in line
+    assert '"my-product"' in line and "letters, digits" in line
+    assert not [r for r in REGEX if r in line], line
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_code_is_suggested_by_its_spelling_and_by_its_label_in_either_language(model, lang):
+    """Every code of every card field the ontology labels is found again from a respelling and from its label."""
+    from atmp.core.card.schema import suggest_code
+
+    for prop in model.properties:
+        codes = list(prop.codes)
+        for code in codes:
+            label = model.label(prop.codes[code]).get(lang)
+            assert suggest_code(prop.field, code.replace("_", "-").upper(), codes)[0] == code
+            if label and sum(model.label(prop.codes[c]).get(lang) == label for c in codes) == 1:  # a label of one code only
+                assert suggest_code(prop.field, label, codes)[0] == code, (prop.field, label)
+
+
+def test_the_nearest_valid_value_matches_the_pattern():
+    from atmp.core.card.schema import nearest_match
+    from atmp.core.rules.resources import CARD_SCHEMA, schema
+
+    pattern = schema(CARD_SCHEMA)["properties"]["id"]["pattern"]
+    for typed in ("my product", " -leading dash", "产品 1 (v2)", "a/b..c", "x" * 300, "ok-id"):
+        nearest = nearest_match(pattern, typed, 128)
+        if typed == "ok-id":
+            assert nearest is None  # already valid: nothing to suggest
+        else:
+            assert nearest and re.fullmatch(pattern, nearest), (typed, nearest)

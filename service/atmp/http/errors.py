@@ -37,9 +37,17 @@ _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
 def _card_error(exc: CardError) -> JSONResponse:
-    """422 in FastAPI's shape; ``field`` is the path as the CLI prints it (``[3].substance.kind``)."""
-    where = exc.field if exc.index is None else f"[{exc.index}].{exc.field}" if exc.field else f"[{exc.index}]"
-    return SafeJSONResponse(status_code=422, content={"detail": [{"loc": _loc(exc), "msg": exc.detail, "type": "card_error", "field": where}]})
+    """422 in FastAPI's shape, one entry per problem of the card (all at once, so a form shows each beside its field):
+    ``field`` is the path as the CLI prints it (``[3].substance.kind``), ``message`` the problem in words in en and
+    zh, ``suggestion`` what to type instead when there is one (the nearest valid id, the code a misspelt one meant)."""
+    detail = []
+    for problem in exc.problems:
+        where = problem.field if problem.index is None else f"[{problem.index}].{problem.field}" if problem.field else f"[{problem.index}]"
+        entry = {"loc": _loc(problem), "msg": problem.detail, "type": "card_error", "field": where, "message": problem.words}
+        if problem.suggestion is not None:
+            entry["suggestion"] = problem.suggestion
+        detail.append(entry)
+    return SafeJSONResponse(status_code=422, content={"detail": detail})
 
 
 class SafeJSONResponse(JSONResponse):

@@ -39,6 +39,8 @@ FIELD_ERROR = {
                     "msg": {"type": "string"},
                     "type": {"type": "string"},
                     "field": {"type": "string"},
+                    "message": {"type": "object", "description": "the problem in words: {en, zh}", "properties": {"en": {"type": "string"}, "zh": {"type": "string"}}},
+                    "suggestion": {"description": "what to type instead, when it can be worked out: the nearest valid id, the code a misspelt one meant"},
                 },
             },
         }
@@ -82,7 +84,11 @@ def card_body(settings: Settings, one_only: bool = False) -> dict:
 BAD_INPUT = {
     408: error_doc("The body did not arrive in time (the body timeout counts from each part to the next)"),
     413: error_doc("Body over the byte limit, more cards than the batch limit, or a Turtle report over the triple limit"),
-    422: error_doc("A card fails the contract schema, or (strict) has a field it does not define: `loc` is the path of the field", FIELD_ERROR),
+    422: error_doc(
+        "A card fails the contract schema, or (strict) has a field it does not define: one entry per problem, `loc` the path of the field, "
+        "`message` the problem in words (en, zh), `suggestion` what to type instead",
+        FIELD_ERROR,
+    ),
     503: error_doc("The request used up its time limit, waiting for its turn included (`Retry-After`)"),
 }
 
