@@ -95,10 +95,10 @@ function fillForm(card) {
   revealed.clear();
   // Nothing the form cannot hold is dropped silently: unknown keys and codes are named in the message.
   const known = new Set(["id", "label", ...SPEC.sections.map((s) => s.name)]);
-  const problems = Object.keys(card).filter((k) => !known.has(k)).map((k) => `${k}: ${T.not_kept}`);
+  const problems = Object.keys(card).filter((k) => !known.has(k)).map((k) => ({ path: k, msg: T.not_kept }));
   for (const s of SPEC.sections) {
     const part = card[s.name] || {};
-    for (const key of Object.keys(part)) if (!BY_PATH[s.name + "." + key]) problems.push(`${s.name}.${key}: ${T.not_kept}`);
+    for (const key of Object.keys(part)) if (!BY_PATH[s.name + "." + key]) problems.push({ path: `${s.name}.${key}`, msg: T.not_kept });
     for (const f of s.fields) {
       const v = part[f.key];
       if (f.kind === "texts") {
@@ -109,14 +109,16 @@ function fillForm(card) {
       const allowed = new Set((f.options || []).map((o) => o.code));
       if (f.kind === "list" && v !== undefined) {
         const bad = Array.isArray(v) ? v.filter((c) => !allowed.has(c)) : [JSON.stringify(v)];
-        if (bad.length) problems.push(`${f.path}: ${T.unknown_code} ${bad.join(", ")}`);
+        if (bad.length) problems.push({ path: f.path, msg: `${T.unknown_code} ${bad.join(", ")}` });
       } else if (v !== undefined && v !== null && (f.kind === "code" ? !allowed.has(v) : typeof v !== "boolean")) {
-        problems.push(`${f.path}: ${T.unknown_code} ${JSON.stringify(v)}`);
+        problems.push({ path: f.path, msg: `${T.unknown_code} ${JSON.stringify(v)}` });
       }
     }
   }
   updateVisibility();
-  showMsg("upload-msg", problems.length ? `${T.bad_file} ${problems.join("; ")}` : "");
+  // what the form cannot hold and the server did not already name (it names every problem of an uploaded card)
+  const named = new Set(pinned.map(problemField));
+  for (const p of problems) if (!named.has(problemField(p))) pinned.push(p);
   changed();
 }
 
@@ -192,9 +194,14 @@ async function post(url, body, accept) {
   const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: accept || "application/json" }, body: JSON.stringify(body) });
   return r;
 }
+// a 422 answer: every problem of the card, each with its path, its message in the page's language and what to type instead
 function cardErrors(detail) {
   const items = Array.isArray(detail) ? detail : [{ msg: String(detail), loc: ["body"] }];
-  return items.map((d) => ({ path: d.field !== undefined ? d.field : (d.loc || []).filter((x) => x !== "body").join("."), msg: d.msg }));
+  return items.map((d) => ({
+    path: d.field !== undefined ? d.field : (d.loc || []).filter((x) => x !== "body").join("."),
+    msg: (d.message && (d.message[LANG] || d.message.en)) || d.msg,
+    suggestion: d.suggestion,
+  }));
 }
 async function classify(card) {
   const mine = ++seq;
@@ -220,11 +227,60 @@ async function classify(card) {
 function showIncomplete(errors) {
   document.getElementById("status").textContent = "";
   clearMsgs();
-  const free = [];
-  for (const e of errors) if (!fieldMsg(e.path, e.msg, "violation")) free.push(e);
-  document.getElementById("result").innerHTML = `<p class="incomplete">${esc(T.incomplete)}</p><ul class="errors">${errors.map((e) => `<li><b>${esc(pathName(e.path))}</b>: ${esc(e.msg)} <code class="code">${esc(e.path || "")}</code></li>`).join("")}</ul>`;
+  for (const e of errors) problemMsg(e);
+  showPinned();
+  document.getElementById("result").innerHTML = `<p class="incomplete">${esc(T.incomplete)}</p><ul class="errors">${errors.map((e) =>
+    `<li data-path="${esc(e.path || "")}"><b>${esc(pathName(e.path))}</b>: ${esc(e.msg)} <code class="code">${esc(e.path || "")}</code></li>`).join("")}</ul>`;
   document.getElementById("whatif").innerHTML = "";
   delete document.body.dataset.busy;
+}
+// ---------------------------------------------------------------- a problem beside its field, with what to type instead
+// The field a problem concerns: a list item's list (process.manipulations[0]); for a field the card misspelt, the one meant.
+function problemField(e) {
+  const path = (e.path || "").replace(/\[\d+\]$/, "");
+  if (BY_PATH[path] || SPEC.identity.some((f) => f.path === path)) return path;
+  if (typeof e.suggestion === "string" && BY_PATH[e.suggestion]) return e.suggestion;
+  return path;
+}
+function problemMsg(e) {
+  const path = problemField(e);
+  if (!fieldMsg(path, e.msg, "violation")) return false;
+  if (e.suggestion === undefined || e.suggestion === null) return true;
+  const m = form.querySelector(`[data-msg-for="${CSS.escape(path)}"]`);
+  const b = document.createElement("button");
+  b.type = "button"; b.className = "chip use"; b.dataset.use = path;
+  b.textContent = `${T.use} ${useWords(e, path)}`;
+  b.addEventListener("click", () => applySuggestion(e, path));
+  m.lastChild.appendChild(document.createTextNode(" ")); m.lastChild.appendChild(b);
+  return true;
+}
+function useWords(e, path) {
+  if (path !== (e.path || "").replace(/\[\d+\]$/, "") && BY_PATH[path]) return fieldName(path);  // a misspelt field: the one meant
+  if (BY_PATH[path]) return valueWords(path, e.suggestion);
+  return String(e.suggestion);
+}
+function applySuggestion(e, path) {
+  const f = BY_PATH[path];
+  unpin(path);
+  if (!f) { const input = inputOf(path); if (input) input.value = String(e.suggestion); changed(); return; }
+  if (path !== (e.path || "").replace(/\[\d+\]$/, "")) {  // a misspelt field: its value moves to the field meant
+    const [section, key] = e.path.split(".");
+    setValue(f, ((uploaded || {})[section] || {})[key]);
+  } else if (f.kind === "list") {
+    const box = inputOf(path).querySelector(`input[value="${CSS.escape(String(e.suggestion))}"]`);
+    if (box) box.checked = true;
+  } else setValue(f, e.suggestion);
+  if (f.conditions.length) revealed.add(f.path);
+  changed();
+}
+// problems of an uploaded card stay beside their fields until the field is edited or the suggestion used
+let pinned = [], uploaded = null;
+function unpin(path) { pinned = pinned.filter((e) => problemField(e) !== path); showUploadSummary(); }
+function showPinned() { for (const e of pinned) problemMsg(e); }
+function showUploadSummary() {
+  const box = document.getElementById("upload-msg");
+  box.innerHTML = pinned.length ? `${esc(T.bad_file)}<ul class="errors">${pinned.map((e) =>
+    `<li><b>${esc(pathName(problemField(e)))}</b>: ${esc(e.msg)} <code class="code">${esc(e.path || "")}</code></li>`).join("")}</ul>` : "";
 }
 function row(name, value, cls) { return `<tr class="${cls || ""}"><th>${esc(name)}</th><td>${value}</td></tr>`; }
 // a result value in words; its code only in the expert view
@@ -276,6 +332,7 @@ function renderResult(r, v) {
   document.getElementById("result").innerHTML = parts.join("");
   for (const x of r.violations) if (x.path) fieldMsg(x.path, txt(x.message), "violation");
   for (const x of warnings) if (x.path) fieldMsg(x.path, txt(x.message), "warning");
+  showPinned();
 }
 
 // the other regimes' blocks (any result object with its own explanation list: eu, us, jp) and the crosswalk
@@ -350,15 +407,40 @@ document.getElementById("start-from").addEventListener("change", async (e) => {
   const r = await fetch("/products/" + encodeURIComponent(id));
   if (r.ok) fillForm((await r.json()).card);
 });
+// where JSON.parse stopped, as line and column: the browser's message names them or the character's position
+function jsonWhere(err, text) {
+  const m = /line (\d+) column (\d+)/.exec(err.message);
+  if (m) return { line: +m[1], column: +m[2] };
+  const pos = /position (\d+)/.exec(err.message);
+  if (!pos) return null;
+  const before = text.slice(0, +pos[1]).split("\n");
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
 document.getElementById("upload").addEventListener("change", async (e) => {
   const file = e.target.files[0];
   showMsg("upload-msg", "");
+  pinned = []; uploaded = null;
   if (!file) return;
+  const text = await file.text();
   let card;
-  try { card = JSON.parse(await file.text()); } catch (err) { showMsg("upload-msg", `${T.bad_file} ${err.message}`); return; }
+  try { card = JSON.parse(text); } catch (err) {
+    const at = jsonWhere(err, text);
+    showMsg("upload-msg", at ? T.not_json_at.replace("{line}", at.line).replace("{column}", at.column) : T.not_json);
+    return;
+  }
   if (Array.isArray(card)) card = card[0];
-  if (!card || typeof card !== "object") { showMsg("upload-msg", `${T.bad_file} not a JSON object`); return; }
+  if (!card || typeof card !== "object" || Array.isArray(card)) { showMsg("upload-msg", T.not_a_card); return; }
+  uploaded = card;
+  // every problem of the card at once, each with what to type instead (the server reads it as atmp classify does)
+  const r = await post("/classify?explain=none", card);
+  if (r.status === 422) pinned = cardErrors((await r.json()).detail);
+  else if (r.ok) pinned = ((await r.json()).warnings || []).filter((w) => w.code === "unknown_field").map((w) => ({
+    path: w.field,
+    msg: (w.suggestion ? T.not_a_field_meant : T.not_a_field).replace("{key}", w.field.split(".").pop()).replace("{field}", w.suggestion ? fieldName(w.suggestion) : ""),
+    suggestion: w.suggestion,
+  }));
   fillForm(card);
+  showUploadSummary();
 });
 function saveBlob(blob, name) {
   const a = document.createElement("a");
@@ -386,7 +468,7 @@ async function report(accept, ext) {
 document.getElementById("report-html").addEventListener("click", () => report("text/html", "html"));
 document.getElementById("report-md").addEventListener("click", () => report("text/markdown", "md"));
 
-form.addEventListener("input", changed);
+form.addEventListener("input", (ev) => { const el = ev.target.closest(".field"); if (el) unpin(el.dataset.path); changed(); });
 form.addEventListener("change", changed);
 form.addEventListener("submit", (e) => e.preventDefault());
 (function start() {
