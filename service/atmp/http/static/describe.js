@@ -117,7 +117,7 @@ function fillForm(card) {
   }
   updateVisibility();
   // what the form cannot hold and the server did not already name (it names every problem of an uploaded card)
-  const named = new Set(pinned.map(problemField));
+  const named = new Set(pinned.flatMap((e) => [problemField(e), (e.path || "").replace(/\[\d+\]$/, "")]));
   for (const p of problems) if (!named.has(problemField(p))) pinned.push(p);
   changed();
 }
