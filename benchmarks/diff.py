@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000], help="generated card-set sizes (besides the catalogue)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
+    meta = run_meta()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -88,8 +90,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<18} {n:>6} cards  median {row['median_s']:>7.3f} s  peak RSS {row['peak_rss_mib']:>7.1f} MiB  moved {row['moved']}")
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"diff-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps({"benchmark": "atmp diff", "runs": args.runs, "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    meta["loadavg_at_end"] = os.getloadavg()
+    out.write_text(json.dumps({"benchmark": "atmp diff", "runs": args.runs, "meta": meta, "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    print(f"results: {out} (commit {meta['commit'][:10]}, load {meta['loadavg_at_start'][0]:.1f} -> {meta['loadavg_at_end'][0]:.1f}, {meta['cpus']} CPUs)")
     return 0
+
+
+def run_meta() -> dict:
+    """What a figure quoted from this run must name: when, which commit, how busy the machine was."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"started": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit, "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
 
 
 if __name__ == "__main__":

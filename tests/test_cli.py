@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -43,12 +44,33 @@ def test_array_gives_array_in_the_same_order_with_hermit(result_schema):
         jsonschema.validate(r, result_schema)
 
 
-def test_table_format_lists_every_card():
-    proc = run(["classify", str(FIXTURES / "examples" / "cards.json"), "--format", "table", "--engine", "compiled"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_table_format_speaks_in_labels_with_a_legend_of_the_criteria(lang):
+    """`make demo`'s table: every card on a line, each conclusion by its ontology label in --lang (no result code),
+    the criteria by number and, under the table, a legend naming each criterion met with its label and citation."""
+    from atmp.analysis.sources import source_text
+    from atmp.core.rules.ontology import load_model
+
+    path = FIXTURES / "examples" / "cards.json"
+    proc = run(["classify", str(path), "--format", "table", "--engine", "compiled", "--lang", lang])
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.decode()
-    assert "equecabtagene-autoleucel" in text and "ex_vivo_genetically_modified_ctmp" in text
-    assert len(text.strip().splitlines()) == 2 + 30
+    table, _, legend = text.partition("\n\n")
+    results = json.loads(run(["classify", str(path), "--explain", "none"]).stdout)
+    assert len(table.strip().splitlines()) == 2 + len(results)
+    model = load_model()
+    by_code = {(rc.field, rc.code): rc for rc in model.result_classes if rc.code}
+    codes = {rc.code for rc in model.result_classes if rc.code and "_" in rc.code}
+    assert not [c for c in codes if c in table], "a result code in the table"
+    for r in results:
+        field, code = ("nmpa.subclass", r["nmpa"]["subclass"]) if r["atmp"] else ("exclusion", r["exclusion"])
+        assert by_code[(field, code)].label[lang] in table
+    met = sorted({n for r in results for n in r["tianjin"]["criteria"]})
+    by_number = {rc.number: rc for rc in model.result_classes if rc.number is not None}
+    lines = legend.strip().splitlines()[1:]
+    assert [int(line.split()[0]) for line in lines] == met
+    for n, line in zip(met, lines, strict=True):
+        assert by_number[n].label[lang] in line and source_text(model, by_number[n].source, lang) in line
 
 
 def test_progress_bar_goes_to_stderr_only():
@@ -182,3 +204,73 @@ def test_validate_bad_input_exits_2(args):
     proc = run(args, "{not json")
     assert proc.returncode == 2
     assert proc.stderr.decode().startswith("atmp:") and b"Traceback" not in proc.stderr
+
+
+def test_serve_says_where_the_workbench_is():
+    """`atmp serve` names the workbench's address (/) and the API documentation first, at any log level."""
+    import select
+    import time
+
+    from .service_support import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atmp", "serve", "--port", str(port), "--log-level", "critical", "--sparql-workers", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        said, deadline = "", time.monotonic() + 90
+        while "API documentation" not in said and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([proc.stderr], [], [], 1.0)[0]:
+                said += proc.stderr.readline()
+        assert f"workbench: http://127.0.0.1:{port}/ " in said, said
+        assert f"http://127.0.0.1:{port}/docs" in said
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+# ============================================================================ issue 32: every error says what to type instead
+REGEX = ("^[", "]{", "{0,", "$", "\\d", "[A-Za-z")
+
+
+def test_exit_2_names_every_problem_with_what_to_type_instead():
+    """A card with a mistyped kind, field and manipulation and an id with a space: one line, every problem, each
+    with the nearest valid value (codes by spelling, the id by the id's rule), no regular expression."""
+    card = make_card("my product", substance={"kind": "cell", "orign": "autologous"}, process={"manipulations": ["culture-expansion"]})
+    proc = run(["classify", "-"], json.dumps(card))
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    line = proc.stderr.decode()
+    assert line.count("\n") == 1 and line.startswith("atmp: invalid input: ")
+    assert 'did you mean "cells"' in line and 'did you mean "culture_expansion"' in line and "did you mean substance.origin?" in line
+    assert '"my-product"' in line and "letters, digits" in line
+    assert not [r for r in REGEX if r in line], line
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_code_is_suggested_by_its_spelling_and_by_its_label_in_either_language(model, lang):
+    """Every code of every card field the ontology labels is found again from a respelling and from its label."""
+    from atmp.core.card.schema import suggest_code
+
+    for prop in model.properties:
+        codes = list(prop.codes)
+        for code in codes:
+            label = model.label(prop.codes[code]).get(lang)
+            assert suggest_code(prop.field, code.replace("_", "-").upper(), codes)[0] == code
+            if label and sum(model.label(prop.codes[c]).get(lang) == label for c in codes) == 1:  # a label of one code only
+                assert suggest_code(prop.field, label, codes)[0] == code, (prop.field, label)
+
+
+def test_the_nearest_valid_value_matches_the_pattern():
+    from atmp.core.card.schema import nearest_match
+    from atmp.core.rules.resources import CARD_SCHEMA, schema
+
+    pattern = schema(CARD_SCHEMA)["properties"]["id"]["pattern"]
+    for typed in ("my product", " -leading dash", "产品 1 (v2)", "a/b..c", "x" * 300, "ok-id"):
+        nearest = nearest_match(pattern, typed, 128)
+        if typed == "ok-id":
+            assert nearest is None  # already valid: nothing to suggest
+        else:
+            assert nearest and re.fullmatch(pattern, nearest), (typed, nearest)

@@ -88,6 +88,9 @@ def test_fixture_copy_matches_shared_examples():
     assert json.loads(shared.read_text(encoding="utf-8")) == json.loads((FIXTURES / "examples" / "products.json").read_text(encoding="utf-8"))
 
 
+ANNOTATIONS = {"title", "description", "examples", "$comment"}
+
+
 def _compatible(theirs: dict, ours: dict, where: str) -> list[str]:
     """Where ``ours`` is not a compatible extension of ``theirs``: every keyword of theirs unchanged (sub-schemas
     compared the same way) except an ``enum`` that keeps every value of theirs, in their order, and adds codes (a card
@@ -110,6 +113,8 @@ def _compatible(theirs: dict, ours: dict, where: str) -> list[str]:
         elif ours.get(key) != value:
             problems.append(f"{where}/{key}: changed")
     for key in set(ours) - set(theirs):
+        if key in ANNOTATIONS or key.startswith("x-"):
+            continue  # an annotation (what a value means, in words) accepts and refuses nothing
         problems.append(f"{where}/{key}: keyword added")
     added = set(ours.get("properties", {})) - set(theirs.get("properties", {}))
     if added and theirs.get("additionalProperties", True) is not True:

@@ -25,7 +25,7 @@ from atmp.core.card.facts import card_facts
 from atmp.core.card.schema import load_cards
 from atmp.core.classify import classify_cards
 from atmp.core.explain import proof
-from atmp.core.explain.words import render
+from atmp.core.explain.words import render, source_words
 from atmp.core.rules.namespaces import ATMP
 from atmp.core.rules.ontology import load_model
 from atmp.core.rules.resources import RESULT_SCHEMA, schema
@@ -118,7 +118,9 @@ def test_every_entry_reads_in_both_languages_and_cites_its_rule(brief):
         for e in entries(r):
             words = render(model, e)
             assert words["text"]["en"] and words["text"]["zh"] and words["headline"]["en"] and words["headline"]["zh"]
-            assert e["source"].split("; ")[0] in words["text"]["en"], (e["conclusion"], words["text"]["en"])
+            first = e["source"].split("; ")[0]  # the deciding rule's first citation, as each language writes it
+            for lang in ("en", "zh"):
+                assert source_words(model, first, lang) in words["text"][lang], (e["conclusion"], lang, words["text"][lang])
             assert "." not in words["headline"]["en"].split(":")[0] or "(" in words["headline"]["en"], words["headline"]  # words, not field paths
 
 

@@ -99,6 +99,8 @@ BREAKS = {
     "deprecated-without-replacement-violation": _add((ATMP.manip_washing, OWL.deprecated, Literal(True))),
     # an en dash instead of a hyphen
     "source-format-violation": _set_source(ATMP.PriorityGeneEditingApplied, "N 315\u2013317"),
+    # a message that names a card field by its path instead of in words
+    "field-path-in-text-violation": _add((ATMP.UsHomologousUseUnstated, SKOS.definition, Literal("The card does not state function.homologous_use.", lang="en"))),
 }
 
 # more ways to break the source format: each must fire on its own

@@ -48,6 +48,7 @@ PRIORITY_RULES = {
     "priority_novel_delivery_over_ctmp",
     "unmodified_oncolytic_in_gtmp",
     "genetically_modified_tissue_is_tissue_engineered",  # names tissue_engineered; first met by a catalogue card with ukidney
+    "epigenetic_editor_not_gene_editing",  # N's gene-editing definition files an epigenetic editor by its carrier (TUNE-401)
 }
 
 
@@ -206,7 +207,8 @@ def check_products_by_priority_rule(kg, cards, results):
 
 def check_gene_editing_products(kg, cards, results):
     rows = run(kg, "gene-editing-products").records()
-    expected = {i: c["substance"]["gene_editing_tool"] for i, c in cards.items() if c["substance"].get("gene_editing_tool") not in (None, "none")}
+    editing = load_model().grouping("ActualGeneEditingTool")  # sequence editors: an epigenetic editor is not one (N 129-131)
+    expected = {i: c["substance"]["gene_editing_tool"] for i, c in cards.items() if c["substance"].get("gene_editing_tool") in editing}
     assert {pid(r["product"]): r["tool"] for r in rows} == expected
     for r in rows:
         cellular = cards[pid(r["product"])]["substance"]["kind"] in ("cells", "tissue")
@@ -456,5 +458,5 @@ def test_cli_list_and_csv(tmp_path):
     proc = cli("query", "gene-editing-products", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.decode().splitlines()
-    edited = [c for c in catalogue_cards() if c["substance"].get("gene_editing_tool") not in (None, "none")]
+    edited = [c for c in catalogue_cards() if c["substance"].get("gene_editing_tool") in load_model().grouping("ActualGeneEditingTool")]
     assert lines[0] == "product,label,tool,where,subclass,tier" and len(lines) == 1 + len(edited) and len(edited) >= 5

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 from atmp.analysis.report import card_digest, gather, render, rule_version
+from atmp.analysis.sources import localise, source_text
 from atmp.cli import main as atmp_main
 from atmp.core.explain.words import render as in_words
 from atmp.core.rules.ontology import load_model
@@ -57,12 +58,12 @@ def expected_texts(model, data, lang: str) -> list[str]:
     ):
         if code is not None:
             rc = by_code[(field, code)]
-            wanted += [rc.label[lang], rc.source]
+            wanted += [rc.label[lang], source_text(model, rc.source, lang)]
     for n in r["tianjin"]["criteria"]:
-        wanted += [by_number[n].label[lang], by_number[n].source]
-    for entry in data.brief["explanation"]:
-        wanted.append(entry["source"])
-        wanted += [b["source"] for b in entry["because"] if b.get("source")]
+        wanted += [by_number[n].label[lang], source_text(model, by_number[n].source, lang)]
+    for entry in data.brief["explanation"]:  # the reasons quote their sources, written in the report's language
+        wanted.append(source_text(model, entry["source"], lang))
+        wanted += [source_text(model, b["source"], lang) for b in entry["because"] if b.get("source")]
     return wanted
 
 
@@ -98,7 +99,7 @@ def test_every_example_reports_its_conclusions_with_labels_and_citations(model, 
         assert not shown, f"{data.card['id']} ({lang}): raw codes {shown}"
         assert data.digest in text and rule_version(model)["info"] in text
         for entry in data.brief["explanation"]:
-            assert in_words(model, entry)["text"][lang] in text
+            assert localise(model, in_words(model, entry)["text"][lang], lang) in text
 
 
 def test_html_is_one_self_contained_printable_file(model, gathered):
@@ -222,7 +223,10 @@ def test_a_hostile_label_is_text_in_markdown_and_html(client, tmp_path, capsys):
         shown = MarkdownIt("commonmark", {"html": True}).render(text) if name.endswith("md") else text
         parser = Page()
         parser.feed(shown)
-        assert not {"script", "img", "svg", "a"} & set(parser.tags), f"{name}: the label became markup: {set(parser.tags)}"
+        assert not {"script", "img", "svg"} & set(parser.tags), f"{name}: the label became markup: {set(parser.tags)}"
+        # the only links are the report's own (to its appendix): none came from the label
+        assert all(u.startswith("#") for u in parser.urls if not u.startswith(("http://", "https://"))), (name, parser.urls)
+        assert not [u for u in parser.urls if "javascript" in u.lower()], name
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown and "&lt;img src=x onerror=alert(4)&gt;" in shown, name
     md = MarkdownIt("commonmark").render(documents["http md"])
     assert "[click](javascript:alert(2))" in md, "the link syntax is shown as written, not followed"
@@ -252,3 +256,19 @@ def test_the_workbench_pages_allow_only_their_own_script_files(client):
         hashes = {f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in inline}
         assert set(script[1:]) == hashes, f"{url}: the policy allows exactly the page's inline scripts"
         assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_report_in_one_language_cites_in_that_language(model, gathered, lang):
+    """The citation resources carry both languages: an English report writes T's paragraphs in arabic numerals and
+    its overall assessment in English, a Chinese one writes contract decisions in Chinese (issue 32)."""
+    import re
+
+    other = {
+        "en": [re.compile(r"T \d+\s*\([一二三四五六七八九十]+\)"), re.compile("综合判定"), re.compile("契约")],
+        "zh": [re.compile(r"Contract decision"), re.compile(r"Contract, "), re.compile("overall assessment"), re.compile(r"T \d+\(\d+\)")],
+    }[lang]
+    for data in gathered:
+        text = render(data, lang, "md", model=model)
+        found = [p.pattern for p in other if p.search(text)]
+        assert not found, (data.card["id"], lang, found, [text[max(0, m.start() - 60) : m.end() + 20] for p in other for m in [p.search(text)] if m][:2])

@@ -170,7 +170,7 @@ def test_classify_inconsistent_card_still_gets_a_result(client):
         (make_card("a", substance={"kind": ...}), ["body", "substance", "kind"], "required"),
         (make_card("a", function={"homologous_use": "yes"}), ["body", "function", "homologous_use"], "wrong type"),
         (make_card("a", process={"manipulations": ["washing", "blending"]}), ["body", "process", "manipulations", 1], "unknown code"),
-        (make_card("bad id!"), ["body", "id"], "does not match"),
+        (make_card("bad id!"), ["body", "id"], "is not allowed here"),
         (make_card("a..b"), ["body", "id"], "must not contain"),
         ([make_card("same"), make_card("same")], ["body", 1, "id"], "duplicate id"),
         ([], ["body"], "empty array"),
@@ -271,8 +271,10 @@ def test_products_are_the_classified_catalogue(client, app):
     catalogue = json.loads((ROOT / "catalogue" / "products.json").read_text(encoding="utf-8"))
     assert body["count"] == len(catalogue) == len(body["products"])
     assert [p["id"] for p in body["products"]] == [c["id"] for c in catalogue]
-    first = body["products"][0]
-    assert set(first) == {"id", "label", "provenance", "atmp", "exclusion", "nmpa", "tianjin", "borderline", "conforms"}
+    for summary, card in zip(body["products"], catalogue, strict=True):
+        indication = card["function"].get("indication")
+        assert set(summary) == {"id", "label", "provenance", "atmp", "exclusion", "nmpa", "tianjin", "borderline", "conforms"} | ({"indication"} if indication else set())
+        assert summary.get("indication") == indication  # the free text, shown beside the name
 
 
 @pytest.mark.parametrize(
@@ -653,3 +655,28 @@ def test_serve_refuses_bad_limits(capsys):
     assert atmp_main(["serve", "--sparql-timeout", "-1"]) == 2
     assert "sparql_timeout" in capsys.readouterr().err
     assert atmp_main(["serve", "--port", "0"]) == 2
+
+
+# ============================================================================ issue 32: the 422 answer says what to type instead
+def test_422_lists_every_problem_in_words_with_suggestions(client):
+    card = make_card("my product", substance={"kind": "cell", "orign": "autologous"}, process={"manipulations": ["culture-expansion"]})
+    del card["function"]["mechanism"]
+    r = client.post("/classify", json=card)
+    assert r.status_code == 422
+    found = {e["field"]: e for e in detail(r)}
+    assert set(found) == {"id", "substance.kind", "process.manipulations[0]", "function.mechanism", "substance.orign"}
+    assert found["substance.kind"]["suggestion"] == "cells" and found["process.manipulations[0]"]["suggestion"] == "culture_expansion"
+    assert found["substance.orign"]["suggestion"] == "substance.origin" and found["id"]["suggestion"] == "my-product"
+    assert found["substance.kind"]["loc"] == ["body", "substance", "kind"]
+    for e in found.values():
+        assert set(e["message"]) == {"en", "zh"} and all(e["message"].values())
+        for text in (e["msg"], *e["message"].values()):
+            assert not [x for x in ("^[", "]{", "{0,", "\\d") if x in text], text  # no regular expression shown
+        assert not [p for p in ("substance.origin", "substance.kind") if p in " ".join(e["message"].values())]  # words, not paths
+
+
+def test_a_batch_names_the_card_of_each_problem(client):
+    cards = [make_card("a"), make_card("b c", substance={"kind": "cell"})]
+    r = client.post("/validate", json=cards)
+    assert r.status_code == 422
+    assert [(e["loc"][:2], e.get("suggestion")) for e in detail(r)] == [(["body", 1], "b-c"), (["body", 1], "cells")]

@@ -193,6 +193,23 @@ def test_every_shape_is_annotated_and_tested():
     assert seen == set(VIOLATIONS) | set(WARNINGS)
 
 
+def test_messages_name_fields_and_codes_in_words(model):
+    """A shape's message is what a reviewer reads beside a field: it names fields and values in words, never a card
+    field's path (``substance.cell_type``) or a card code quoted as a program writes it (``'gene_editing'``). The
+    ontology's texts are held to the same by QC (``field-path-in-text-violation``)."""
+    import re
+
+    paths = {p.field for p in model.properties}
+    codes = {c for p in model.properties for c in p.codes if "_" in c}
+    shapes = load_shapes()
+    bad = []
+    for shape, message in shapes.subject_objects(SH.message):
+        text = str(message)
+        bad += [(str(shape), path) for path in paths if path in text]
+        bad += [(str(shape), code) for code in codes if re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text)]
+    assert not bad, bad
+
+
 def test_examples_conform(model):
     cards = json.loads((FIXTURES / "examples" / "cards.json").read_text(encoding="utf-8"))
     assert len(cards) == 30

@@ -177,3 +177,51 @@ def test_cli_bad_input_exits_2_with_one_line(stdin, args, needle):
     assert proc.returncode == 2, proc.stderr
     err = proc.stderr.decode()
     assert needle in err and len(err.strip().splitlines()) == 1 and not proc.stdout
+
+
+@pytest.mark.parametrize("card", [PLAIN_T_CELLS, CAR_T], ids=["plain-t-cells", "car-t"])
+def test_ranking_lists_each_change_once_with_every_boundary_it_crosses_in_the_sponsors_order(model, card):
+    """One entry per change; its boundaries are all those the change crosses; plausible changes (coherent, same kind
+    of product) first, then those staying in every scope, then by the first boundary in RANK_ORDER, size, count."""
+    from atmp.analysis.whatif import RANK_ORDER, nature_fields
+
+    report = whatif(card, model=model)
+    ranked = report["ranked"]
+    texts = [e["text"] for e in ranked]
+    assert ranked and len(texts) == len(set(texts))
+    # every option of every counterfactual is in the ranking, under every boundary it was found for
+    for cf in report["counterfactuals"]:
+        for o in cf["options"]:
+            (entry,) = [e for e in ranked if e["text"] == o["text"]]
+            assert any(x["boundary"] == cf["boundary"] and x["to"] == cf["to"] for x in entry["crosses"])
+    # a single change lists exactly the boundaries it crosses (the variant's own summary)
+    singles = {e["text"]: e for e in report["changes"]}
+    for entry in ranked:
+        if entry["size"] == 1:
+            assert [x["boundary"] for x in entry["crosses"]] == [b for b in BOUNDARIES if b in singles[entry["text"]]["crosses"]]
+    # the nature of the product is the schema's required substance fields
+    schema = json.loads(schema_file("product-card.schema.json").read_text())
+    assert nature_fields() == tuple(f"substance.{k}" for k in schema["properties"]["substance"]["required"])
+    for e in ranked:
+        assert e["keeps_nature"] == (not any(c["field"] in nature_fields() for c in e["changes"]))
+        assert e["plausible"] == (e["conforms"] and e["keeps_nature"])
+
+    def key(e):
+        crossed = [x["boundary"] for x in e["crosses"]]
+        leaves = "exclusion" in crossed or any(x["to"] is None for x in e["crosses"])
+        return (not e["plausible"], leaves, min(RANK_ORDER.index(b) for b in crossed), e["size"], len(crossed))
+
+    keys = [key(e) for e in ranked]
+    assert keys == sorted(keys)
+    assert ranked[0]["plausible"]  # the head is a change a sponsor could make
+
+
+def test_the_endpoint_and_the_report_show_the_same_head_of_the_ranking(model):
+    """The workbench's list (POST /whatif) and the report's nearest boundaries are one ranking: the coherent
+    entries in order; the report shows the first ten, as the page does before "more"."""
+    from atmp.analysis.report import NEAREST_SHOWN, gather
+
+    report = whatif(CAR_T, model=model)
+    (data,) = gather([CAR_T], model=model)
+    coherent = [e["text"] for e in report["ranked"] if e["conforms"]]
+    assert [e["text"] for e in data.nearest] == coherent[:NEAREST_SHOWN]

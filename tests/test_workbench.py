@@ -9,11 +9,12 @@ import json
 import re
 
 import pytest
+from atmp.analysis import sources
 from atmp.analysis.whatif import nearest, whatif
 from atmp.core.rules import resources
 from atmp.core.rules.ontology import load_model
 from atmp.http.app import Settings, create_app
-from atmp.http.workbench_data import _passages, field_conditions, form_spec, rule_book
+from atmp.http.workbench_data import field_conditions, form_spec, rule_book
 from atmp.kg.queries import load_queries
 from fastapi.testclient import TestClient
 
@@ -44,10 +45,12 @@ def test_the_form_is_the_schema_with_the_ontologys_labels(client, model):
     schema = resources.schema(resources.CARD_SCHEMA)
     fields = {f["path"]: f for s in spec["sections"] for f in s["fields"]}
     wanted = {f"{sec}.{key}" for sec, sub in schema["properties"].items() if sub.get("type") == "object" and sec != "label" for key in sub.get("properties", {})}
+    assert fields["function.indication"]["kind"] == "texts" and fields["function.indication"]["langs"] == ["en", "zh"]  # free text, no rule reads it
     assert set(fields) == wanted
     for prop in model.properties:
         f = fields[prop.field]
         assert f["label"] == model.label(prop.iri) and set(f["label"]) == {"en", "zh"}
+        assert set(f["name"]) == {"en", "zh"} and not f["name"]["en"].startswith("has ")  # words, as the report writes them
         if prop.is_object:
             assert [o["code"] for o in f["options"]] == [
                 c
@@ -72,10 +75,32 @@ def test_every_page_renders_without_naming_another_host(client):
         r = client.get(url)
         assert r.status_code == 200, url
         hosts = {m for m in re.findall(r'(?:src|href|action)="(https?://[^"/]+)', r.text)}
-        if url.startswith("/catalogue/"):  # provenance links are anchors the user may follow, marked external
-            hosts -= set(re.findall(r'class="external" rel="noreferrer noopener external" href="(https?://[^"/]+)', r.text))
+        # anchors the user may follow (a product's provenance, a cited document), marked external; never an asset
+        hosts -= set(re.findall(r'class="external" rel="noreferrer noopener external" href="(https?://[^"/]+)', r.text))
         assert not hosts, (url, hosts)
         assert "cdn." not in r.text and "fonts.googleapis" not in r.text, url
+
+
+PYTHON_REPR = ("<built-in", " object at 0x", "{&#39;", "[{&#39;", "{'", "[{'", "<function ", "<bound method")
+
+
+def test_no_page_prints_a_python_object(client):
+    """Every page, every catalogue product's page included, in both languages: words, never a repr."""
+    for lang in ("en", "zh"):
+        for url in [*PAGES, *(f"/catalogue/{cid}" for cid in CATALOGUE)]:
+            html = client.get(url, params={"lang": lang}).text
+            body = html.split("<main>", 1)[-1].split("</main>", 1)[0]  # the page, not its embedded JSON data
+            found = [r for r in PYTHON_REPR if r in body]
+            assert not found, (url, lang, found)
+    client.cookies.clear()  # ?lang= set the language cookie; the other tests start without one
+
+
+def test_api_docs_carry_a_real_card_as_the_example_body(client):
+    schema = client.get("/openapi.json").json()
+    first = {k: v for k, v in CATALOGUE[next(iter(CATALOGUE))].items() if k != "provenance"}
+    for path in ("/classify", "/validate", "/whatif", "/report"):
+        content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert content["examples"]["one card"]["value"] == first, path
 
 
 def test_offline_docs_assets_are_served_here(client):
@@ -113,6 +138,9 @@ def test_whatif_endpoint_is_the_library(client, model):
     assert got["result"] == report["result"] and got["variants"] == report["variants"]
     assert [(n["boundary"], n["to"], [o["text"] for o in n["options"]]) for n in got["nearest"]] == [(n["boundary"], n["to"], n["changes"]) for n in nearest(report)]
     assert all(ch["op"] in ("set", "add", "remove") and "field_label" in ch for n in got["nearest"] for o in n["options"] for ch in o["changes"])
+    # the page's list: every coherent change once, in the library's ranking, with all the boundaries it crosses
+    assert [e["text"] for e in got["ranked"]] == [e["text"] for e in report["ranked"] if e["conforms"]]
+    assert all(e["crosses"] for e in got["ranked"])
 
 
 @pytest.mark.parametrize(
@@ -153,19 +181,43 @@ def test_sparql_without_a_query_is_the_editor_for_browsers_and_400_for_clients(c
     assert client.get("/sparql", headers={"accept": "application/sparql-results+json"}).status_code == 400
 
 
-def test_rule_book_orders_passages_and_names_deciding_products(client, model):
+def test_rule_book_groups_by_cited_document_in_order_and_names_deciding_products(client, model):
     book = rule_book(model, client.app.state.service.products, "en")
     docs = [d["document"] for d in book]
-    assert docs[:2] == ["N", "T"] and all(d["numbered"] for d in book[:2])
-    for d in book[:2]:
-        refs = [p["ref"] for p in d["passages"]]
-        assert len(refs) == len(set(refs))
-    n_starts = [int(p["ref"].split("-")[0]) for p in book[0]["passages"]]
-    assert n_starts == sorted(n_starts)
+    documents = sources.documents(model)
+    # one group per cited atmp:SourceDocument, in the ontology's order (the documents it is about first), each with its
+    # title; what cites no document last, under one heading
+    assert docs == [k for k in documents if k in docs] + (["other"] if "other" in docs else [])
+    assert docs[:2] == ["N", "T"] and all(d["title"] == documents[d["document"]]["label"] for d in book if d["document"] != "other")
+    assert not any(d.startswith(("21 ", "Reg ", "Dir ", "Issue", "Project")) and d not in documents for d in docs)  # no first-token groups
+    for d in book:
+        anchors = [p["anchor"] for p in d["passages"]]
+        assert len(anchors) == len(set(anchors))
+        assert [p["order"] for p in d["passages"]] == sorted(p["order"] for p in d["passages"])
+    n_starts = [p["order"][0][0] for p in book[0]["passages"]]
+    assert n_starts == sorted(n_starts) and n_starts[0] > 0
     # every class citing a passage is listed under it, with the products whose explanation it concludes
     ctmp = [c for p in book[0]["passages"] for c in p["classes"] if c["name"] == "CellTherapyMedicinalProduct"]
     assert ctmp and set(ctmp[0]["products"]) == {pid for pid, e in client.app.state.service.products.items() if e["result"]["nmpa"]["class"] == "CTMP"}
-    assert _passages("N 263-271, 313-315; T 6(二)9") == [("N", "263-271"), ("N", "313-315"), ("T", "6(二)9")]
+    # the contract's group carries every decision with its label and text, and each decision passage names its decisions
+    (contract,) = [d for d in book if d["decisions"]]
+    assert [x["name"] for x in contract["decisions"]] == [x["name"] for x in sources.decisions(model)]
+    assert all(x["label"]["en"] and x["label"]["zh"] and x["text"]["en"] and x["text"]["zh"] for x in contract["decisions"])
+    cited = [p for p in contract["passages"] if p["decisions"]]
+    assert cited and all(p["label"]["en"].startswith(("Contract decision", "Contract decisions")) for p in cited)
+
+
+def test_rules_page_anchors_every_link_the_pages_make(client, model):
+    """Every citation link a page draws (/rules#anchor) lands on an element of the rule book."""
+    rules = client.get("/rules").text
+    ids = set(re.findall(r'id="([^"]+)"', rules))
+    for url in ("/", "/catalogue/tisagenlecleucel"):
+        html = client.get(url).text
+        hrefs = set(re.findall(r'href="/rules#([^"]+)"', html))
+        embedded = re.search(r'<script id="citations" type="application/json">(.*?)</script>', html, re.S)
+        if embedded:  # the describe page's script draws its links from this index
+            hrefs |= {p[2] for pieces in json.loads(embedded.group(1))["literals"].values() for p in pieces if p[2]}
+        assert hrefs and hrefs <= ids, (url, sorted(hrefs - ids)[:5])
 
 
 def test_catalogue_page_lists_every_product_with_filters(client):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -138,6 +139,10 @@ def fill_card(page, card: dict) -> None:
     for section in ("substance", "process", "function"):
         for key, value in card[section].items():
             path = f"{section}.{key}"
+            if isinstance(value, dict):  # free text per language (the indication)
+                for lang, text in value.items():
+                    page.fill(field(f"{path}.{lang}"), text)
+                continue
             box = page.locator(f'.field[data-path="{path}"]')
             if box.is_hidden():
                 page.click(f'button[data-reveal="{path}"]')
@@ -231,7 +236,7 @@ def test_bad_input_shows_the_fields_message_and_no_server_error(page):
     page.fill(field("id"), "not a valid id!")
     settle(page)
     message = page.locator('[data-msg-for="id"] .violation').inner_text()
-    assert "id" in message or "pattern" in message or "match" in message, message
+    assert "letters, digits" in message and "not-a-valid-id" in message, message  # the rule in words, the nearest valid id
     assert page.locator(".incomplete").is_visible()
     page.fill(field("id"), "fixed-id")
     settle(page)
@@ -251,7 +256,7 @@ def test_bad_input_shows_the_fields_message_and_no_server_error(page):
     page.set_input_files("#upload", files=[{"name": "odd.json", "mimeType": "application/json", "buffer": json.dumps(odd).encode()}])
     page.wait_for_function("document.getElementById('upload-msg').textContent.includes('polishing')")
     message = page.inner_text("#upload-msg")
-    assert all(part in message for part in ("substance.kind", '"cell"', "substance.colour", "notes")), message
+    assert all(part in message for part in ('"cell"', "“colour”", "“notes”", "polishing")), message
     shot(page, "describe-bad-input")
 
 
@@ -289,7 +294,7 @@ def test_language_follows_the_browser_and_switches(page):
     page.wait_for_load_state()
     settle(page)
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator('label[for="in-substance.kind"]').inner_text().startswith("has substance kind")
+    assert page.locator('label[for="in-substance.kind"]').inner_text().startswith("substance kind")
     assert page.input_value(field("substance.cell_type")) == "t_cell"  # the card survives the switch
     page.goto("/catalogue")
     assert page.locator("html").get_attribute("lang") == "en"  # the choice is remembered
@@ -300,14 +305,18 @@ def test_a_whatif_change_applies_to_the_form(page):
     page.select_option("#start-from", "tisagenlecleucel")
     settle(page)
     before = shown(page)
-    button = page.locator('#whatif .boundary[data-boundary="tier"] button.change').first
-    target_field, target = button.get_attribute("data-field"), json.loads(button.get_attribute("data-to"))
+    entry = page.locator("#whatif-ranked > li").first
+    move = entry.locator(".move").first
+    boundary, target = move.get_attribute("data-boundary"), json.loads(move.get_attribute("data-to"))
+    from atmp.analysis.whatif import BOUNDARIES
+
+    result_field = BOUNDARIES[boundary]
     page.locator("#whatif").scroll_into_view_if_needed()
     shot(page, "describe-whatif")
-    button.click()
+    entry.locator("button.change").click()
     settle(page)
     after = shown(page)
-    assert after[target_field] == target != before[target_field]
+    assert after[result_field] == target != before[result_field]
 
 
 def test_report_buttons_post_the_card_to_the_report_route(page, server):
@@ -354,9 +363,9 @@ def test_rule_book_lists_passages_in_order_with_their_classes(page):
     no_foreign_references(page)
     documents = page.eval_on_selector_all("section.document", "els => els.map(e => e.dataset.document)")
     assert documents[:2] == ["N", "T"]
-    n_first = page.eval_on_selector_all('section[data-document="N"] article', "els => els.slice(0, 5).map(e => e.dataset.cite)")
+    n_first = page.eval_on_selector_all('section[data-document="N"] details.passage', "els => els.slice(0, 8).map(e => e.dataset.cite)")
     starts = [int(c.split()[1].split("-")[0]) for c in n_first]
-    assert starts == sorted(starts)
+    assert len(starts) == 8 and starts == sorted(starts)
     passage = page.locator('details.passage:has(.rule[data-class="CellTherapyMedicinalProduct"])').first
     passage.locator("summary").first.click()
     rule = passage.locator('.rule[data-class="CellTherapyMedicinalProduct"]')
@@ -441,3 +450,300 @@ def test_the_pages_work_under_their_content_security_policy(strict_page):
     page.wait_for_selector("h1")
     blocked = [t for t in page.console_texts if "Content Security Policy" in t or t.startswith("pageerror")]
     assert not blocked, blocked
+
+
+# ============================================================================ issue 30: the workbench as a reviewer meets it
+EXAMPLES = json.loads((ROOT / "tests" / "fixtures" / "examples" / "cards.json").read_text(encoding="utf-8"))
+I18N = json.loads((ROOT / "service" / "atmp" / "http" / "static" / "i18n.json").read_text(encoding="utf-8"))
+# what a Python object looks like when a template prints it instead of its words
+PYTHON_REPR = ("<built-in", " object at 0x", "{'", "[{'", "': '", "<function ", "<bound method")
+
+
+def card_fields() -> set[str]:
+    from atmp.core.rules.ontology import load_model
+
+    return {p.field for p in load_model().properties} | {"function.indication"}
+
+
+def upload(page, card: dict) -> None:
+    page.set_input_files("#upload", files=[{"name": f"{card['id']}.json", "mimeType": "application/json", "buffer": json.dumps(card).encode()}])
+    page.wait_for_function(f"document.getElementById('in-id').value === {json.dumps(card['id'])}")
+    settle(page)
+
+
+def visible_text(page, selector: str) -> str:
+    """What a user reads there: innerText leaves out what the page hides (the codes of the expert view)."""
+    return page.locator(selector).inner_text() if page.locator(selector).count() else ""
+
+
+@pytest.mark.parametrize("page", ["en-GB", "zh-CN"], indirect=True)
+def test_the_copy_button_says_copy_and_copies(page):
+    page.goto("/?from=tisagenlecleucel")
+    settle(page)
+    lang = page.locator("body").get_attribute("data-lang")
+    assert page.inner_text("#copy-json") == I18N[lang]["copy"]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#copy-json")
+    page.wait_for_function("document.getElementById('export-msg').textContent.length > 0")
+    assert json.loads(page.evaluate("navigator.clipboard.readText()"))["id"] == "tisagenlecleucel"
+    page.locator("#copy-json").scroll_into_view_if_needed()
+    shot(page, f"issue30-copy-button-{lang}")
+
+
+@pytest.mark.parametrize("page", ["en-GB", "zh-CN"], indirect=True)
+def test_no_page_shows_a_python_object(page):
+    pages = ["/", "/?from=tisagenlecleucel", "/catalogue", "/rules", "/sparql"]
+    pages += [f"/catalogue/{cid}" for cid in list(CATALOGUE)[::9]]  # every ninth product page, decisions and approvals included
+    for url in pages:
+        page.goto(url)
+        if url.startswith("/?"):
+            settle(page)
+        text = page.inner_text("body")
+        found = [r for r in PYTHON_REPR if r in text]
+        assert not found, (url, found, text[text.find(found[0]) - 80 : text.find(found[0]) + 80] if found else "")
+
+
+def test_product_page_shows_the_agencies_decisions_in_words(page, server):
+    with_decisions = [cid for cid, c in CATALOGUE.items() if (c.get("provenance") or {}).get("decisions")]
+    cid = with_decisions[0]
+    page.goto(f"/catalogue/{cid}")
+    rows = page.locator("#decisions tbody tr")
+    assert rows.count() == len(CATALOGUE[cid]["provenance"]["decisions"])
+    text = page.inner_text("#decisions")
+    for d in CATALOGUE[cid]["provenance"]["decisions"]:
+        assert d["source"] in text
+        assert d["field"] not in text  # the question in words; the field only in the expert view
+    assert page.inner_text('#provenance tr[data-key="agency"] th') == I18N["en"]["agency"]
+    page.locator("#decisions").scroll_into_view_if_needed()
+    shot(page, "issue30-product-decisions")
+
+
+def test_rule_book_groups_by_document_with_titles_and_decision_links_land_on_their_text(page, server):
+    from atmp.analysis.sources import decisions, documents
+    from atmp.core.rules.ontology import load_model
+
+    model = load_model()
+    page.goto("/rules")
+    headings = page.eval_on_selector_all("section.document h2", "els => els.map(e => e.innerText)")
+    docs = documents(model)
+    groups = page.eval_on_selector_all("section.document", "els => els.map(e => e.dataset.document)")
+    assert [g for g in groups if g != "other"] == [k for k in docs if k in groups]
+    for key, heading in zip(groups, headings, strict=True):
+        if key != "other":
+            assert heading == f"{key}: {docs[key]['label']['en']}"
+    tokens = {g.split()[0] for g in groups}
+    assert not {"21", "Reg", "Dir", "Issue", "Project"} & {g for g in groups}, groups  # not the first token of a citation
+    assert len(tokens) >= 2
+    # on the describe page a contract decision is named by its label and links to its text
+    page.goto("/?from=tisagenlecleucel")
+    settle(page)
+    link = page.locator("#summary a.cite", has_text="Contract decision").first
+    name = link.inner_text()
+    assert any(name == d["label"]["en"] for d in decisions(model)), name
+    link.click()
+    page.wait_for_url("**/rules#decision_*")
+    target = page.locator(f"#{page.url.rsplit('#', 1)[1]}")
+    assert target.is_visible() and name in target.inner_text()
+    assert target.locator("p.def[lang=en]").inner_text() and target.locator("p.def[lang=zh]").inner_text()
+    shot(page, "issue30-rules-decision")
+
+
+def test_no_message_of_the_examples_names_a_field_by_its_path(page):
+    """Every example card uploaded: the messages (borderline, contradictions, warnings, the regimes' notes, the
+    crosswalk, beside the fields) name no card field by its path and no result code; the codes are the expert's."""
+    from atmp.core.rules.ontology import load_model
+
+    paths = card_fields()
+    codes = {rc.code for rc in load_model().result_classes if rc.code and "_" in rc.code}
+    page.goto("/")
+    for card in EXAMPLES:
+        upload(page, card)
+        texts = [visible_text(page, "#result")] + page.locator("form .msg").all_inner_texts()
+        text = "\n".join(texts)
+        assert not [p for p in paths if p in text], (card["id"], [p for p in paths if p in text])
+        assert not [c for c in codes if c in text], (card["id"], [c for c in codes if c in text])
+    page.locator("#result").evaluate("e => e.scrollIntoView()")
+    shot(page, "issue30-messages-in-words")
+
+
+def test_words_by_default_codes_in_the_expert_view(page):
+    page.goto("/?from=tisagenlecleucel")
+    settle(page)
+    summary = page.locator('#summary [data-result="nmpa.subclass"]')
+    code = summary.locator("code.code")
+    assert code.count() == 1 and code.is_hidden()
+    assert page.locator('label[for="in-id"]').inner_text().startswith(I18N["en"]["field_id"])
+    assert not page.locator('label[for="in-substance.kind"] code.code').is_visible()
+    assert "·" not in page.locator(field("substance.kind")).inner_text()  # an option is its label, not "label · code"
+    page.check("#expert-view")
+    assert code.is_visible() and page.locator('label[for="in-substance.kind"] code.code').is_visible()
+    shot(page, "issue30-expert-view")
+    page.reload()
+    settle(page)
+    assert page.locator("#expert-view").is_checked()  # remembered
+    page.uncheck("#expert-view")
+
+
+@pytest.mark.parametrize("page", ["en-GB", "zh-CN"], indirect=True)
+def test_the_report_follows_the_pages_language(page):
+    page.goto("/?from=tisagenlecleucel")
+    settle(page)
+    lang = page.locator("body").get_attribute("data-lang")
+    with page.expect_download() as download:
+        page.click("#report-html")
+    html = Path(download.value.path()).read_text(encoding="utf-8")
+    sections = re.findall(r'<section class="lang" lang="([^"]+)"', html)
+    assert sections == ["zh-CN" if lang == "zh" else "en"], sections
+    with page.expect_download() as download:
+        page.click("#report-md")
+    md = Path(download.value.path()).read_text(encoding="utf-8")
+    headings = [line for line in md.splitlines() if line.startswith("# ")]
+    assert len(headings) == 1 and ("先进治疗药品" in headings[0]) == (lang == "zh")  # one language: one document
+
+
+@pytest.mark.parametrize("product_id", ["tisagenlecleucel", "amimestrocel", "onasemnogene-abeparvovec"])
+def test_whatif_ranking_puts_changes_a_sponsor_could_make_first(page, server, product_id):
+    """One entry per change with every boundary it moves; coherent changes that keep the kind of product first,
+    among them those staying in scope and moving the tier or subclass; ten shown, the rest behind "more"."""
+    from atmp.analysis.whatif import RANK_ORDER
+
+    card = {k: v for k, v in CATALOGUE[product_id].items() if k != "provenance"}
+    ranked = httpx.post(f"{server}/whatif", json=card).json()["ranked"]
+    page.goto(f"/?from={product_id}")
+    settle(page)
+    shown_ranked = page.locator("#whatif-ranked > li")
+    assert shown_ranked.count() == min(10, len(ranked))
+    texts = page.locator("#whatif button.change").evaluate_all("els => els.map(e => e.dataset.text)")
+    assert texts == [e["text"] for e in ranked] and len(texts) == len(set(texts))  # each change once, in order
+    if len(ranked) > 10:
+        more = page.locator("#whatif-more")
+        assert more.locator("li").first.is_hidden()
+        more.locator("summary").click()
+        assert more.locator("li").count() == len(ranked) - 10
+    for i, e in enumerate(ranked[:10]):
+        moves = page.locator(f'#whatif li[data-rank="{i}"] .move')
+        assert moves.count() == len(e["crosses"])
+    plausible = [e["plausible"] for e in ranked]
+    assert plausible == sorted(plausible, reverse=True) and plausible[0]  # plausible changes first
+    head = [e for e in ranked if e["plausible"]]
+    stays = [not any(x["to"] is None or x["boundary"] == "exclusion" for x in e["crosses"]) for e in head]
+    assert stays == sorted(stays, reverse=True)
+    firsts = [min(RANK_ORDER.index(x["boundary"]) for x in e["crosses"]) for e, s in zip(head, stays, strict=True) if s]
+    assert firsts == sorted(firsts)
+    assert "substance.kind" not in {c["field"] for e in head for c in e["changes"]}  # the same kind of product
+    page.locator("#whatif").scroll_into_view_if_needed()
+    shot(page, f"issue30-whatif-{product_id}")
+
+
+def test_indication_in_the_form_the_report_and_the_catalogue(page, server):
+    with_indication = [cid for cid, c in CATALOGUE.items() if (c["function"].get("indication"))]
+    assert with_indication
+    cid = with_indication[0]
+    indication = CATALOGUE[cid]["function"]["indication"]
+    page.goto(f"/?from={cid}")
+    settle(page)
+    assert page.input_value(field("function.indication.en")) == indication["en"]
+    assert json.loads(page.input_value("#card-json"))["function"]["indication"] == indication
+    page.fill(field("function.indication.en"), "a changed indication")
+    settle(page)
+    assert json.loads(page.input_value("#card-json"))["function"]["indication"]["en"] == "a changed indication"
+    with page.expect_download() as download:
+        page.click("#report-md")
+    assert "a changed indication" in Path(download.value.path()).read_text(encoding="utf-8")
+    page.goto(f"/catalogue/{cid}")
+    assert indication["en"] in page.inner_text("#indication")
+    page.goto("/catalogue")
+    assert indication["en"] in page.inner_text(f'#catalogue tr[data-id="{cid}"]')
+    shot(page, "issue30-catalogue-indication")
+
+
+def test_api_docs_show_a_real_card_as_the_example_body(page, server):
+    first = json.loads((ROOT / "catalogue" / "products.json").read_text(encoding="utf-8"))[0]
+    page.goto("/docs")
+    page.wait_for_selector(".opblock-summary")
+    page.locator('.opblock-summary-path[data-path="/classify"]').first.click()
+    page.wait_for_selector(".opblock-body .body-param__example, .opblock-body .example, .opblock-body pre")
+    body = page.locator(".opblock.is-open .opblock-body").inner_text()
+    assert first["id"] in body and "[ ]" not in body.split(first["id"])[0][-20:]
+    shot(page, "issue30-docs-example")
+
+
+# ============================================================================ issue 32: every error says what to type instead
+def messages(page) -> list[str]:
+    """Every message the page shows: beside the fields, in the answer panel, under the upload."""
+    return [m for m in page.locator("form .msg, #result .errors li, #upload-msg").all_inner_texts() if m.strip()]
+
+
+@pytest.mark.parametrize("page", ["en-GB", "zh-CN"], indirect=True)
+def test_every_problem_of_the_card_shows_at_once_beside_its_field(page):
+    from atmp.core.card.schema import nearest_match
+    from atmp.core.rules.resources import CARD_SCHEMA, schema
+
+    card_schema = schema(CARD_SCHEMA)
+    required = [f"{s}.{k}" for s in ("substance", "process", "function") for k in card_schema["properties"][s].get("required", ())]
+    page.goto("/")
+    settle(page)
+    for key in ("process.manipulations", "function.mechanism"):  # the empty form sends these as empty lists
+        required.remove(key)
+    page.fill(field("id"), "my product")
+    settle(page)
+    beside = {path: page.locator(f'[data-msg-for="{path}"] .violation').all_inner_texts() for path in ["id", *required, "function.mechanism"]}
+    assert all(beside.values()), beside  # each problem beside its own field, all at once
+    assert not [m for m in messages(page) if any(r in m for r in ("^[", "]{", "{0,", "\\d", "[A-Za-z"))]  # no regular expression
+    lang = page.locator("body").get_attribute("data-lang")
+    assert I18N[lang]["use"] in beside["id"][0]
+    shot(page, f"issue32-all-problems-{lang}")
+    page.locator('[data-msg-for="id"] button.use').click()
+    settle(page)
+    assert page.input_value(field("id")) == nearest_match(card_schema["properties"]["id"]["pattern"], "my product", 128)
+    assert page.locator('[data-msg-for="id"]').inner_text() == ""
+
+
+def test_an_uploaded_card_with_typos_gets_a_suggestion_for_each_and_one_click_fixes_it(page):
+    card = {k: v for k, v in CATALOGUE["tisagenlecleucel"].items() if k != "provenance"}
+    typed = json.loads(json.dumps(card))
+    typed["substance"]["kind"] = "cell"
+    typed["substance"]["orign"] = typed["substance"].pop("origin")
+    typed["process"]["manipulations"] = ["culture-expansion" if m == "culture_expansion" else m for m in card["process"]["manipulations"]]
+    page.goto("/")
+    upload(page, typed)
+    for path in ("substance.kind", "process.manipulations", "substance.origin"):
+        assert page.locator(f'[data-msg-for="{path}"] button.use').count() == 1, path
+    summary = page.inner_text("#upload-msg")
+    assert '"cell"' in summary and '"culture-expansion"' in summary and "“orign”" in summary
+    shot(page, "issue32-upload-typos")
+    for path in ("substance.kind", "process.manipulations", "substance.origin"):
+        page.locator(f'[data-msg-for="{path}"] button.use').click()
+        settle(page)
+    fixed = json.loads(page.input_value("#card-json"))
+    assert fixed["substance"]["kind"] == card["substance"]["kind"] and fixed["substance"]["origin"] == card["substance"]["origin"]
+    assert sorted(fixed["process"]["manipulations"]) == sorted(card["process"]["manipulations"])
+    assert page.inner_text("#upload-msg").strip() == ""
+    assert page.locator(".ok").is_visible()
+
+
+@pytest.mark.parametrize("page", ["en-GB", "zh-CN"], indirect=True)
+def test_a_file_that_is_not_json_says_so_and_where_reading_stopped(page):
+    text = '{"id": "x",\n  "substance": {kind: "cells"}}'
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        line, column = exc.lineno, exc.colno
+    page.goto("/")
+    page.set_input_files("#upload", files=[{"name": "broken.json", "mimeType": "application/json", "buffer": text.encode()}])
+    page.wait_for_function("document.getElementById('upload-msg').textContent.length > 0")
+    lang = page.locator("body").get_attribute("data-lang")
+    said = page.inner_text("#upload-msg")
+    assert said == I18N[lang]["not_json_at"].replace("{line}", str(line)).replace("{column}", str(column)), said
+    shot(page, f"issue32-not-json-{lang}")
+
+
+def test_the_sparql_page_after_an_error_shows_no_stale_table(page):
+    page.goto("/sparql")
+    page.click("#run")
+    page.wait_for_selector("#result-table")
+    page.fill("#query", "SELECT ?x WHERE { ?x ?y }")
+    page.click("#run")
+    page.wait_for_function("document.getElementById('sparql-status').textContent.startsWith('HTTP')")
+    assert page.locator("#result-table").count() == 0 and page.inner_text("#results").strip() == ""
+    shot(page, "issue32-sparql-error")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,9 @@ from atmp.core.explain.words import render as in_words
 from atmp.core.rules import layout
 from atmp.core.rules.layout import SINGLE_FIELDS
 from atmp.core.rules.ontology import OntologyModel, load_model
+
+from . import sources
+from .whatif import BOUNDARIES, DEFAULT_MAX_PAIRS
 
 LANGS = ("zh", "en")
 FORMATS = ("md", "html")
@@ -63,7 +67,20 @@ T = {
     "borderline": {"zh": "四、边界情形与审评关注点", "en": "4. Borderline situations and what a reviewer should look at"},
     "no_borderline": {"zh": "未发现边界情形。", "en": "No borderline situation found."},
     "boundaries": {"zh": "五、最近的分类边界（假设分析）", "en": "5. Nearest boundaries (what-if)"},
+    "boundaries_note": {
+        "zh": "下列改动保持产品卡自洽，按申请人可实际作出的改动排序：不改变产品种类者在前，其中保持在适用范围内并改变风险等级或亚类者在前。",
+        "en": "Changes that keep the card coherent, in the order a sponsor could actually make them: those that keep the kind of product first, "
+        "and among them those that stay in scope and move the tier or the subclass.",
+    },
     "no_boundaries": {"zh": "单项或两项改动均不改变类别或等级。", "en": "No one- or two-field change moves the class or the tier."},
+    "moves": {"zh": "改变", "en": "Moves"},
+    "appendix": {"zh": "附录：本意见所依据的解释性决定", "en": "Appendix: the interpretation decisions this summary relies on"},
+    "appendix_note": {
+        "zh": "契约决定是产品卡契约在种子文件未规定或相互矛盾之处所作的解释，以本体中的原文为准。",
+        "en": "A contract decision is how the product-card contract reads the seed documents where they are silent or disagree; the text is the ontology's.",
+    },
+    "documents": {"zh": "引用文件", "en": "Documents cited"},
+    "indication": {"zh": "适应症", "en": "Indication"},
     "would": {"zh": "则", "en": "would move"},
     "shacl": {"zh": "六、SHACL一致性检查", "en": "6. SHACL findings"},
     "regimes": {"zh": "七、欧盟、美国、日本规则下的结论与分歧", "en": "7. Under the EU, US and Japanese rules, and where the regimes disagree"},
@@ -91,7 +108,7 @@ T = {
         "tier": {"zh": "风险等级", "en": "risk tier"},
     },
 }
-REPORT_BOUNDARIES = ("exclusion", "class", "subclass", "tier")  # what moves a committee's decision
+NEAREST_SHOWN = 10  # the head of the what-if ranking, as the workbench shows it before "more"
 RESULT_FIELDS = SINGLE_FIELDS  # the conclusions table, in the result layout's order
 
 
@@ -123,7 +140,7 @@ class ReportData:
     extra: dict = field(default_factory=dict)
 
 
-def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: int = 150) -> list[ReportData]:
+def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: int = DEFAULT_MAX_PAIRS) -> list[ReportData]:
     """Classify ``cards`` (full and brief explanations) and run the what-if analysis of each."""
     from atmp.analysis.whatif import nearest, whatif
     from atmp.core.classify import classify_cards
@@ -134,8 +151,8 @@ def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: 
     version = rule_version(model)
     out = []
     for card, result, brief in zip(cards, results, briefs, strict=True):
-        report = whatif(card, model=model, boundaries=list(REPORT_BOUNDARIES), max_pairs=whatif_pairs)
-        near = [cf for cf in report["counterfactuals"] if any(o["conforms"] for o in cf["options"])]
+        report = whatif(card, model=model, max_pairs=whatif_pairs)
+        near = [e for e in report["ranked"] if e["conforms"]][:NEAREST_SHOWN]  # the workbench's ranking and its first ten
         out.append(ReportData(card, result, brief, near, card_digest(card), version, {"nearest": nearest(report)}))
     return out
 
@@ -177,14 +194,143 @@ class Glossary:
         prop = self.props.get(card_field)
         return field_text(self.model, prop)[lang] if prop else card_field
 
+    def code_words(self, text: str, lang: str) -> str:
+        """``text`` with each code it quotes in backticks (```genetic_modification```, ```first_human_use```,
+        ```payload: genetic_material```) written as its label in ``lang``: a card code or a result code by its label,
+        a card field by its name. A quoted token the ontology does not name is kept as written."""
+        if "`" not in text:
+            return text
+        codes = self.model.memo.get("report_code_words")
+        if codes is None:
+            codes = {}
+            for rc in self.model.result_classes:
+                if rc.code:
+                    codes.setdefault(rc.code, rc.label)
+            for prop in self.model.properties:
+                codes[prop.key] = field_text(self.model, prop)
+            for prop in self.model.properties:  # a card code reads as the card's word, before a field or a result code
+                for code, iri in prop.codes.items():
+                    codes[code] = self.model.label(iri)
+            self.model.memo["report_code_words"] = codes
+
+        def word(token: str) -> str | None:
+            if token in codes:
+                return codes[token].get(lang) or codes[token].get("en")
+            key, sep, value = token.partition(": ")
+            if sep and key in codes and value in codes:
+                return f"{codes[key].get(lang)}{'：' if lang == 'zh' else ': '}{codes[value].get(lang)}"
+            return None
+
+        return re.sub(r"`([^`]+)`", lambda m: word(m.group(1)) or m.group(0), text)
+
 
 # ---------------------------------------------------------------------------------------------- document
-# A report is a list of blocks: ("h1"|"h2"|"p", text) | ("table", headers, rows) | ("ul", items);
-# Markdown and HTML are two renderings of the same blocks, so they never say different things.
+# A report is a list of blocks: ("h1"|"h2"|"p", text) | ("table", headers, rows) | ("ul", items) | ("dl", [(anchor, term,
+# text)]); Markdown and HTML are two renderings of the same blocks, so they never say different things. A piece of text is
+# a str, a Cited source, or a Line of both; in HTML a cited contract decision links to its text in the appendix.
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A source literal as it reads in the report's language (:func:`atmp.analysis.sources.segments`)."""
+
+    segments: tuple[tuple[str, str, str | None], ...]  # (separator, words, anchor of the decision it names, if any)
+
+    def __str__(self) -> str:
+        return "".join(sep + words for sep, words, _ in self.segments)
+
+
+@dataclass(frozen=True)
+class Line:
+    """Text made of plain parts and citations."""
+
+    parts: tuple[Any, ...]
+
+    def __str__(self) -> str:
+        return "".join(str(p) for p in self.parts)
+
+
+class Writer:
+    """What one report says in one language, and every source literal it cited (for the appendix)."""
+
+    def __init__(self, g: Glossary, lang: str):
+        self.g, self.model, self.lang = g, g.model, lang
+        self.cited: list[str] = []
+
+    def cite(self, literal: str | None) -> Cited:
+        if literal:
+            self.cited.append(literal)
+        return Cited(tuple((s["sep"], s["text"], s["decisions"][0] if s["decisions"] else None) for s in sources.segments(self.model, literal, self.lang)))
+
+    def said(self, text: str, *, source: str | None = None) -> Line:
+        """``text (source)`` as the language writes it."""
+        if not source:
+            return Line((text,))
+        return Line((text, "（" if self.lang == "zh" else " (", self.cite(source), "）" if self.lang == "zh" else ")"))
+
+    def sentence(self, text: str) -> str:
+        """A sentence that quotes sources verbatim (an explanation's text) with each written in this language."""
+        return sources.localise(self.model, text, self.lang)
+
+
+def entry_text(w: Writer, entry: dict) -> str:
+    """One explanation entry as the report's reasons write it: the one place the report reads an entry.
+
+    The entry is data (conclusion, rule, the facts that satisfy it); :func:`atmp.core.explain.words.render` turns it
+    into a sentence, and the sources it quotes are written in this language. Every source the entry rests on, its
+    reasons' included, counts for the appendix.
+    """
+    words = in_words(w.model, entry)["text"]
+
+    def sources_of(item: object) -> None:
+        if isinstance(item, dict):
+            if item.get("source"):
+                w.cited.append(item["source"])
+            for value in item.values():
+                if isinstance(value, list):
+                    sources_of(value)
+        elif isinstance(item, list):
+            for x in item:
+                sources_of(x)
+
+    sources_of(entry)
+    return w.sentence(words.get(w.lang) or words.get("en") or "")
+
+
+def _description(w: Writer, card: dict) -> list[list]:
+    """The card in words, in the form's order (the card schema's sections and fields), defaults marked."""
+    from atmp.core.rules.resources import CARD_SCHEMA, schema
+
+    model, lang = w.model, w.lang
+    facts = card_facts(model, card)
+    props = {p.field: p for p in model.properties}
+    rows = []
+    for section, sschema in schema(CARD_SCHEMA)["properties"].items():
+        for key, fschema in (sschema.get("properties") or {}).items() if sschema.get("type") == "object" else ():
+            path = f"{section}.{key}"
+            stated = card.get(section, {}).get(key) if isinstance(card.get(section), dict) else None
+            prop = props.get(path)
+            if prop is None:
+                if isinstance(stated, dict) and fschema.get("type") == "object" and path in FREE_TEXT:
+                    text = stated.get(lang) or next(iter(stated.values()), "")
+                    if text:
+                        rows.append([T[FREE_TEXT[path]][lang], text])
+                continue
+            values = facts.values.get(prop.iri, ())
+            if stated is None and not values:
+                continue
+            text = fact_text(model, prop, values)[lang].split("：" if lang == "zh" else ": ", 1)[-1]
+            rows.append([field_text(model, prop)[lang], text + ("" if stated is not None else T["default_note"][lang])])
+    return rows
+
+
+#: card fields of free text that no rule reads, and the report's words for them
+FREE_TEXT = {"function.indication": "indication"}
 
 
 def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
-    model, card, result = g.model, data.card, data.result
+    w = Writer(g, lang)
+    card, result = data.card, data.result
     name = (card.get("label") or {}).get(lang) or (card.get("label") or {}).get("en") or card["id"]
     b: list[tuple] = [("h1", f"{T['title'][lang]}：{name}" if lang == "zh" else f"{T['title'][lang]}: {name}")]
     b.append(
@@ -199,33 +345,24 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
         )
     )
     # 1. description in words
-    facts = card_facts(model, card)
-    rows = []
-    for prop in model.properties:
-        values = facts.values.get(prop.iri, ())
-        stated = card.get(prop.section, {}).get(prop.key) is not None
-        if not stated and not values:
-            continue
-        text = fact_text(model, prop, values)[lang].split("：" if lang == "zh" else ": ", 1)[-1]
-        rows.append([field_text(model, prop)[lang], text + ("" if stated else T["default_note"][lang])])
-    b += [("h2", T["description"][lang]), ("table", [T["characteristic"][lang], T["value"][lang]], rows)]
+    b += [("h2", T["description"][lang]), ("table", [T["characteristic"][lang], T["value"][lang]], _description(w, card))]
     # 2. conclusions
     atmp_entry = next((e for e in data.brief["explanation"] if e.get("field") == "atmp"), None)  # the rule that decides it, as every level cites it
-    rows = [[T["atmp"][lang], T["yes" if result["atmp"] else "no"][lang], atmp_entry["source"] if atmp_entry else ""]]
+    rows = [[T["atmp"][lang], T["yes" if result["atmp"] else "no"][lang], w.cite(atmp_entry["source"]) if atmp_entry else ""]]
     values = {f: layout.get(result, f) for f in SINGLE_FIELDS}
     for f in RESULT_FIELDS:
         if values[f] is None and f == "exclusion":
             continue
         rc = g.result(f, values[f])
-        rows.append([T[f][lang], rc.label.get(lang, "") if rc else T["none"][lang], rc.source if rc else ""])
+        rows.append([T[f][lang], rc.label.get(lang, "") if rc else T["none"][lang], w.cite(rc.source) if rc else ""])
     for n in result["tianjin"]["criteria"]:
         rc = g.criterion(n)
         if rc is not None:
-            rows.append([T["tianjin.criteria"][lang], rc.label.get(lang, ""), rc.source])
+            rows.append([T["tianjin.criteria"][lang], rc.label.get(lang, ""), w.cite(rc.source)])
     b += [("h2", T["conclusions"][lang]), ("table", [T["item"][lang], T["outcome"][lang], T["source"][lang]], rows)]
     # 3. reasons in prose
     b.append(("h2", T["reasons"][lang]))
-    b.append(("ul", [in_words(model, e)["text"][lang] for e in data.brief["explanation"]]))
+    b.append(("ul", [entry_text(w, e) for e in data.brief["explanation"]]))
     # 4. borderline
     b.append(("h2", T["borderline"][lang]))
     items = []
@@ -233,33 +370,59 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
         rc = g.borderline(entry["code"])
         title = rc.label.get(lang, "") if rc else T["warning"][lang]
         message = (entry.get("message") or {}).get(lang, "")
-        src = entry.get("source") or (rc.source if rc else "")
-        items.append(f"{title}：{message}（{src}）" if lang == "zh" else f"{title}: {message} ({src})")
+        items.append(w.said(f"{title}：{message}" if lang == "zh" else f"{title}: {message}", source=entry.get("source") or (rc.source if rc else "")))
     b.append(("ul", items) if items else ("p", T["no_borderline"][lang]))
-    # 5. nearest boundaries
+    # 5. nearest boundaries: the head of the what-if ranking (atmp.analysis.whatif.ranked), as the workbench shows it
     b.append(("h2", T["boundaries"][lang]))
     rows = []
-    for cf in data.nearest:
-        field_name = {"exclusion": "exclusion", "class": "nmpa.class", "subclass": "nmpa.subclass", "tier": "tianjin.risk_tier"}[cf["boundary"]]
-        to = g.result_label(field_name, cf["to"], lang) if cf["to"] is not None else T["none"][lang]
-        options = [o for o in cf["options"] if o["conforms"]][:3]
-        changes = [("；" if lang == "zh" else "; ").join(_change_text(g, c, lang) for c in o["changes"]) for o in options]
-        rows.append([T["boundary_names"][cf["boundary"]][lang], to, (" / ").join(changes)])
-    b.append(("table", [T["boundary"][lang], T["to"][lang], T["change"][lang]], rows) if rows else ("p", T["no_boundaries"][lang]))
+    for e in data.nearest:
+        change = ("；" if lang == "zh" else "; ").join(_change_text(g, c, lang) for c in e["changes"])
+        moves = []
+        for x in e["crosses"]:
+            field_name = BOUNDARIES[x["boundary"]]
+            old = g.result_label(field_name, x["from"], lang) if x["from"] is not None else T["none"][lang]
+            new = g.result_label(field_name, x["to"], lang) if x["to"] is not None else T["none"][lang]
+            arrow = f"{T['boundary_names'][x['boundary']][lang]}：{old} → {new}" if lang == "zh" else f"{T['boundary_names'][x['boundary']][lang]}: {old} → {new}"
+            rule = x.get("rule") or {}
+            moves.append(w.said(arrow, source=rule.get("source")))
+        rows.append([change, Line(tuple(p for i, m in enumerate(moves) for p in ((("；" if lang == "zh" else "; "),) if i else ()) + (m,)))])
+    if rows:
+        b += [("p", T["boundaries_note"][lang]), ("table", [T["change"][lang], T["moves"][lang]], rows)]
+    else:
+        b.append(("p", T["no_boundaries"][lang]))
     # 6. SHACL
     b.append(("h2", T["shacl"][lang]))
     items = []
     for v in result["violations"]:
         msg = (v.get("message") or {}).get(lang, "")
-        items.append(f"{T['violation'][lang]}：{msg}" if lang == "zh" else f"{T['violation'][lang]}: {msg}")
+        items.append(w.said(f"{T['violation'][lang]}：{msg}" if lang == "zh" else f"{T['violation'][lang]}: {msg}", source=v.get("source")))
     b.append(("ul", items) if items else ("p", T["conforms"][lang]))
     # 7. the other regimes (present when the result carries them: --regimes)
-    b += _regimes(g, result, lang)
+    b += _regimes(w, result)
+    # appendix: the contract decisions cited anywhere above, with their text; the documents cited, by title
+    b += _appendix(w)
     return b
 
 
-def _regimes(g: Glossary, result: dict, lang: str) -> list:
+def _appendix(w: Writer) -> list[tuple]:
+    lang = w.lang
+    decisions = sources.cited_decisions(w.model, w.cited)
+    docs = sources.documents(w.model)
+    cited_docs = [k for k in docs if any(p["document"] == k for lit in dict.fromkeys(w.cited) for p in sources.pieces(w.model, lit))]
+    out: list[tuple] = [("h2", T["appendix"][lang])]
+    if decisions:
+        out += [("p", T["appendix_note"][lang]), ("dl", [(d["anchor"], d["label"].get(lang, ""), w.g.code_words(d["text"].get(lang, ""), lang)) for d in decisions])]
+    # a document by the key its citations use in this language ("N 263-271"), else by its title alone ("契约决定1")
+    said = [s["text"] for lit in dict.fromkeys(w.cited) for s in sources.segments(w.model, lit, lang)]
+    sep = "：" if lang == "zh" else ": "
+    items = [f"{k}{sep}{docs[k]['label'].get(lang, '')}" if any(x.startswith(k) for x in said) else docs[k]["label"].get(lang, "") for k in cited_docs]
+    out += [("p", T["documents"][lang]), ("ul", items)]
+    return out
+
+
+def _regimes(w: Writer, result: dict) -> list:
     """EU/US/JP conclusions and the crosswalk, labelled by the result classes that fill each field (``atmp:resultField``)."""
+    g, lang = w.g, w.lang
     fields = [rc.field for rc in g.model.result_classes]
     prefixes = {f.split(".", 1)[0] for f in fields if "." in f}
     blocks = [k for k, v in result.items() if k in prefixes and isinstance(v, dict) and k not in ("nmpa", "tianjin")]  # in the result's order
@@ -275,15 +438,13 @@ def _regimes(g: Glossary, result: dict, lang: str) -> list:
             if isinstance(value, bool):
                 rc = next((r for r in g.model.result_classes if r.field == field), None)
                 if rc is not None:
-                    rows.append([rc.label.get(lang, ""), T["yes" if value else "no"][lang], rc.source])
+                    rows.append([rc.label.get(lang, ""), T["yes" if value else "no"][lang], w.cite(rc.source)])
                 continue
             rc = g.result(field, value)
             item = T[field][lang] if field in T else (rc.label.get(lang, "") if rc else field)
-            rows.append([item, rc.label.get(lang, "") if rc else T["none"][lang], rc.source if rc else ""])
+            rows.append([item, rc.label.get(lang, "") if rc else T["none"][lang], w.cite(rc.source) if rc else ""])
         for entry in block.get("borderline", []):
-            src = entry.get("source", "")
-            message = (entry.get("message") or {}).get(lang, "")
-            notes.append(f"{message}（{src}）" if lang == "zh" else f"{message} ({src})")
+            notes.append(w.said((entry.get("message") or {}).get(lang, ""), source=entry.get("source", "")))
     out: list = [("h2", T["regimes"][lang]), ("table", [T["item"][lang], T["outcome"][lang], T["source"][lang]], rows)]
     if notes:
         out.append(("ul", notes))
@@ -291,7 +452,7 @@ def _regimes(g: Glossary, result: dict, lang: str) -> list:
     items = []
     for entry in result.get("crosswalk", []):
         summary, message = (entry.get("summary") or {}).get(lang, ""), (entry.get("message") or {}).get(lang, "")
-        items.append(f"{summary}：{message}（{entry.get('source', '')}）" if lang == "zh" else f"{summary}: {message} ({entry.get('source', '')})")
+        items.append(w.said(f"{summary}：{message}" if lang == "zh" else f"{summary}: {message}", source=entry.get("source", "")))
     out.append(("ul", items) if items else ("p", T["no_disagreement"][lang]))
     return out
 
@@ -334,6 +495,9 @@ def _markdown(blocks: list[tuple]) -> str:
             out += [md_text(block[1]), ""]
         elif kind == "ul":
             out += [f"- {_md_cell(i)}" for i in block[1]] + [""]
+        elif kind == "dl":
+            for _anchor, term, text in block[1]:
+                out += [f"**{_md_cell(term)}**", "", _md_cell(text), ""]
         else:
             headers, rows = block[1], block[2]
             out.append("| " + " | ".join(_md_cell(h) for h in headers) + " |")
@@ -349,22 +513,36 @@ max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111;line-height:1.5}
 h1{font-size:1.5rem;border-bottom:2px solid #333;padding-bottom:.3rem}h2{font-size:1.15rem;margin-top:1.6rem;border-bottom:1px solid #bbb}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #999;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#eee}code{font-size:.85em}section.lang{page-break-after:always}nav a{margin-right:1rem}
+dt{font-weight:600;margin-top:.6rem}dd{margin:.2rem 0 .4rem 1.2rem}a{color:inherit}
 @media print{body{margin:0;max-width:none;font-size:10.5pt}h2{page-break-after:avoid}tr,li{page-break-inside:avoid}a{color:#000;text-decoration:none}}
 """
 
 
+def _html(text: Any, anchors: set[str]) -> str:
+    """A piece of text as HTML: a cited contract decision links to its text in the appendix (``anchors``)."""
+    e = html.escape
+    if isinstance(text, Line):
+        return "".join(_html(p, anchors) for p in text.parts)
+    if isinstance(text, Cited):
+        return "".join(e(sep) + (f'<a href="#{e(a)}">{e(words)}</a>' if a in anchors else e(words)) for sep, words, a in text.segments)
+    return e(str(text))
+
+
 def _html_blocks(blocks: list[tuple]) -> str:
     e = html.escape
+    anchors = {a for block in blocks if block[0] == "dl" for a, _, _ in block[1]}
     out: list[str] = []
     for block in blocks:
         kind = block[0]
         if kind in ("h1", "h2", "p"):
-            out.append(f"<{kind}>{e(block[1])}</{kind}>")
+            out.append(f"<{kind}>{_html(block[1], anchors)}</{kind}>")
         elif kind == "ul":
-            out.append("<ul>" + "".join(f"<li>{e(str(i))}</li>" for i in block[1]) + "</ul>")
+            out.append("<ul>" + "".join(f"<li>{_html(i, anchors)}</li>" for i in block[1]) + "</ul>")
+        elif kind == "dl":
+            out.append("<dl>" + "".join(f'<dt id="{e(a)}">{e(term)}</dt><dd>{e(text)}</dd>' for a, term, text in block[1]) + "</dl>")
         else:
-            head = "".join(f"<th>{e(str(h))}</th>" for h in block[1])
-            body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in block[2])
+            head = "".join(f"<th>{_html(h, anchors)}</th>" for h in block[1])
+            body = "".join("<tr>" + "".join(f"<td>{_html(c, anchors)}</td>" for c in row) + "</tr>" for row in block[2])
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     return "\n".join(out)
 

@@ -19,6 +19,13 @@ with the rule (ontology class, its label and source) that concludes the new valu
 are searched only where no single change reaches a neighbouring tier (the tiers are an ordered scale)
 or no single change crosses a boundary at all; the search is bounded (``max_pairs``) and screened with
 the compiled evaluation before the hits are classified in full.
+
+The *ranking* (:func:`ranked`, the report's ``ranked``) lists each change once, with every boundary it crosses
+and the rule that concludes each new value, in the order a sponsor would read them: first the changes that keep
+the card coherent (it still conforms to the shapes) and keep the product's nature (the substance section's
+required fields: its kind — a sponsor changes how a product is made or used, not what it is), and among those the
+ones that stay in scope (no exclusion, no result field emptied) and move the tier or the subclass; then the rest. The workbench shows the first
+ten and the rest behind "more"; the report's nearest boundaries are the head of the same list.
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ BOUNDARIES: dict[str, str] = {
     "subcategory": "tianjin.subcategory",
     "tier": "tianjin.risk_tier",
 }
+#: the order in which a crossed boundary ranks a change: a tier or subclass move is what a sponsor asks about first
+RANK_ORDER = ("tier", "subclass", "class", "subcategory", "exclusion")
 ABSENT = "(absent)"
 DEFAULT_MAX_PAIRS = 150
 VARIANT_ID = "whatif-{:04d}"
@@ -379,6 +388,7 @@ def whatif(card: dict, model: OntologyModel | None = None, engine: str = "compil
         "changes": entries,
         "skipped": skipped,
         "counterfactuals": counterfactuals,
+        "ranked": ranked(counterfactuals),
         "pairs": pair_info,
         "rule_version": {"iri": model.version_iri, "info": model.version_info},
         "unreached": unreached,
@@ -413,6 +423,61 @@ def _counterfactual(name: str, field: str, old: Any, new: Any, hits: list[tuple[
         "coherent_options": sum(1 for o in options if o["conforms"]),
         "options": options,
     }
+
+
+@lru_cache(maxsize=1)
+def nature_fields() -> tuple[str, ...]:
+    """The fields that say what the product *is* (its substance section's required fields: the kind), read from
+    the card schema: a change of one of them is a different product, not a change a sponsor makes to this one."""
+    schema, _ = _schemas()
+    substance = schema["properties"].get("substance", {})
+    return tuple(f"substance.{key}" for key in substance.get("required", ()))
+
+
+def _rank_key(entry: dict) -> tuple:
+    crossed = [c["boundary"] for c in entry["crosses"]]
+    first = min((RANK_ORDER.index(b) for b in crossed if b in RANK_ORDER), default=len(RANK_ORDER))
+    return (
+        not entry["plausible"],  # coherent and the same kind of product first
+        "exclusion" in crossed or any(c["to"] is None for c in entry["crosses"]),  # then those that keep the product in each scope it is in
+        first,  # tier, then subclass, class, subcategory moves
+        entry["size"],  # one change before two
+        len(crossed),  # the nearest: fewest boundaries moved at once
+        entry["text"],
+    )
+
+
+def ranked(counterfactuals: list[dict]) -> list[dict]:
+    """Every change that crosses a boundary, once, with all the boundaries it crosses, in the sponsor's order.
+
+    Each entry: ``changes`` (field, op, value and their labels), ``text``, ``size``, ``conforms``, ``keeps_nature``
+    (no field of :func:`nature_fields` changed), ``plausible`` (both), and ``crosses``: per boundary ``{boundary,
+    field, from, to, rule}`` (the rule that concludes the new value). The order is :func:`_rank_key`'s: plausible
+    changes first; among them those that stay in the ATMP scope; then by the first boundary they cross in
+    :data:`RANK_ORDER` (tier, subclass, …); then single changes before pairs, fewer boundaries before more.
+    """
+    nature = set(nature_fields())
+    by_text: dict[str, dict] = {}
+    for cf in counterfactuals:
+        for option in cf["options"]:
+            entry = by_text.get(option["text"])
+            if entry is None:
+                keeps = not any(c["field"] in nature for c in option["changes"])
+                entry = by_text[option["text"]] = {
+                    "changes": option["changes"],
+                    "text": option["text"],
+                    "size": len(option["changes"]),
+                    "conforms": option["conforms"],
+                    "keeps_nature": keeps,
+                    "plausible": option["conforms"] and keeps,
+                    "crosses": [],
+                }
+            if not any(c["boundary"] == cf["boundary"] for c in entry["crosses"]):
+                entry["crosses"].append({"boundary": cf["boundary"], "field": cf["field"], "from": cf["from"], "to": cf["to"], "rule": option["rule"]})
+    order = {n: i for i, n in enumerate(BOUNDARIES)}
+    for entry in by_text.values():
+        entry["crosses"].sort(key=lambda c: order[c["boundary"]])
+    return sorted(by_text.values(), key=_rank_key)
 
 
 def nearest(report: dict, coherent_only: bool = True) -> list[dict]:

@@ -61,26 +61,94 @@ class Progress:
         self.stream.flush()
 
 
-def _table(results: list[dict]) -> str:
-    headers = ["id", "ATMP", "exclusion / NMPA subclass", "Tianjin subcategory", "tier", "criteria", "borderline", "ok"]
+#: the table's own words; every value in it is the ontology's label in the same language
+TABLE_WORDS = {
+    "en": {
+        "product": "product",
+        "atmp": "ATMP",
+        "class": "NMPA class: subclass / exclusion",
+        "subcategory": "Tianjin subcategory",
+        "tier": "risk tier",
+        "criteria": "T 6 criteria",
+        "borderline": "borderline situations",
+        "ok": "coherent",
+        "yes": "yes",
+        "no": "no",
+        "NO": "NO",
+        "legend": "T 6 criteria met above:",
+        "excluded": "not an ATMP",
+    },
+    "zh": {
+        "product": "产品",
+        "atmp": "ATMP",
+        "class": "NMPA类别：亚类 / 排除情形",
+        "subcategory": "天津亚类",
+        "tier": "风险等级",
+        "criteria": "T六标准",
+        "borderline": "边界情形",
+        "ok": "自洽",
+        "yes": "是",
+        "no": "否",
+        "NO": "否",
+        "legend": "上表中符合的T六标准：",
+        "excluded": "不属于ATMP",
+    },
+}
+
+
+def _table(results: list[dict], model, lang: str = "en", names: dict[str, dict] | None = None) -> str:
+    """The batch for people: each product by its name, each conclusion by its label in ``lang``, the criteria by
+    number with a legend of those met below the table (label and citation), so the table reads without T at hand."""
+    from atmp.analysis.render import table, width
+    from atmp.analysis.sources import source_text
+
+    words = TABLE_WORDS[lang]
+    by_code = {(rc.field, rc.code): rc for rc in model.result_classes if rc.code is not None}
+    by_number = {rc.number: rc for rc in model.result_classes if rc.number is not None}
+
+    def named(field: str, code) -> str:
+        if code is None:
+            return "-"
+        rc = by_code.get((field, code))
+        return rc.label.get(lang, code) if rc else str(code)
+
+    def clip(text: str, most: int) -> str:
+        """At most ``most`` columns of a terminal (the JSON output has every word)."""
+        if width(text) <= most:
+            return text
+        while width(text) > most - 1:
+            text = text[:-1]
+        return text.rstrip() + "…"
+
+    headers = [words[k] for k in ("product", "atmp", "class", "subcategory", "tier", "criteria", "borderline", "ok")]
     rows = []
+    met: set[int] = set()
     for r in results:
-        nm = r["exclusion"] if not r["atmp"] else f"{r['nmpa']['class']}: {r['nmpa']['subclass']}"
+        if r["atmp"]:
+            nm = f"{named('nmpa.class', r['nmpa']['class'])}: {named('nmpa.subclass', r['nmpa']['subclass'])}"
+        else:
+            nm = named("exclusion", r["exclusion"])
+        met.update(r["tianjin"]["criteria"])
         rows.append(
             [
-                r["id"],
-                "yes" if r["atmp"] else "no",
-                nm or "-",
-                r["tianjin"]["subcategory"] or "-",
-                r["tianjin"]["risk_tier"] or "-",
+                clip(((names or {}).get(r["id"]) or {}).get(lang) or r["id"], 40),
+                words["yes"] if r["atmp"] else words["no"],
+                nm,
+                named("tianjin.subcategory", r["tianjin"]["subcategory"]),
+                named("tianjin.risk_tier", r["tianjin"]["risk_tier"]),
                 ",".join(map(str, r["tianjin"]["criteria"])) or "-",
-                ",".join(b["code"] for b in r["borderline"]) or "-",
-                "yes" if r["conforms"] else "NO",
+                clip("; ".join(named("borderline", b["code"]) for b in r["borderline"]) or "-", 60),
+                words["yes"] if r["conforms"] else words["NO"],
             ]
         )
-    from atmp.analysis.render import table
-
-    return table(headers, rows)
+    lines = [table(headers, rows)]
+    if met:
+        lines += ["", words["legend"]]
+        for n in sorted(met):
+            rc = by_number.get(n)
+            if rc is not None:
+                lines.append(f"  {n:>2}  {rc.label.get(lang, '')} ({source_text(model, rc.source, lang)})")
+    return "\n".join(lines)
 
 
 # cards classified and written per step: bounds memory (10,000 brief cards, 2 workers: 1,000 a step peaked
@@ -169,6 +237,9 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
         if total:
             progress(done[0], total)
 
+    names: dict[str, dict] = {}  # the table names each product by its label, which the result does not carry
+    if args.format == "table":
+        source_cards = _named(source_cards, names)
     option = orjson.OPT_INDENT_2 if args.pretty and not jsonl else 0
     stream.warm(model, args.engine)  # freezes what start-up made, so the collections resumed here never scan it
     if collecting:
@@ -179,7 +250,7 @@ def _classify(args: argparse.Namespace, collecting: bool) -> int:
     try:
         if args.format == "table":
             rows = [orjson.loads(piece) for chunk in pieces for piece in chunk]
-            print(_table(rows))
+            print(_table(rows, model, args.lang, names))
             for r in rows:  # the table has no column for them: say them on stderr, one line each
                 for w in r.get("warnings", []):
                     print(f"atmp: warning: {r['id']}: {w['message']['en']}", file=sys.stderr)
@@ -218,6 +289,13 @@ def _problems_exit(problems: list) -> int:
     if any(code == INTERNAL_ERROR for _, code, _ in problems):
         return EXIT_INTERNAL
     return EXIT_NONCONFORMING if problems else EXIT_OK
+
+
+def _named(cards, names: dict[str, dict]):
+    """The cards unchanged, each one's label noted by id on the way."""
+    for card in cards:
+        names[card["id"]] = card.get("label") or {}
+        yield card
 
 
 def explain_default(stream) -> str:
@@ -356,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="classify one card or a JSON array of cards")
     p.add_argument("path", help="JSON file, or - for standard input")
     p.add_argument("--format", choices=["json", "table"], default="json")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="table: the language of its labels and legend (default en)")
     p.add_argument(
         "--engine",
         choices=ENGINES,
@@ -432,7 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_command(sub, InputError)
 
-    p = sub.add_parser("serve", help="HTTP lookup service: POST /classify and /validate, GET /products, /classes, /criteria, /sparql (read-only), /health; OpenAPI at /docs")
+    p = sub.add_parser(
+        "serve",
+        help="the workbench at / (describe a product, catalogue, rule book, SPARQL) and the HTTP API "
+        "(POST /classify, /validate, /report, GET /products, /sparql …; OpenAPI at /docs)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--max-batch", type=int, help="cards per POST /classify or /validate (env ATMP_MAX_BATCH, default 1000)")

@@ -8,6 +8,7 @@ cards (classify, validate), catalogue (products), taxonomy (classes, criteria), 
 
 import json
 import logging
+import sys
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         title="ATMP-KG lookup service",
         version=__version__,
         description=(
-            "Classify advanced therapy product cards under Chinese regulation (NMPA draft N and Tianjin standard T), "
+            "The workbench for people is at `/` (describe a product, the catalogue, the rule book, SPARQL). "
+            "Classify advanced therapy product cards under Chinese regulation (NMPA draft N and Tianjin standard T), with the EU, US and Japanese rules beside them, "
             "validate them with SHACL, browse the classified catalogue and the taxonomy, and query the knowledge graph "
             f"with read-only SPARQL. Limits: {settings.max_batch} cards per request, {settings.max_body_bytes} bytes per body, "
             f"SPARQL {settings.sparql_timeout:g} s and {settings.sparql_max_results} results per query."
@@ -86,5 +88,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, log_lev
     )
     from .connections import uvicorn_options
 
+    print(workbench_banner(host, port), file=sys.stderr, flush=True)  # at any log level: where a person starts
     # the header time limit, the connection cap and uvicorn's own limits (keep-alive, header bytes, concurrency)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, **uvicorn_options(settings))
+
+
+def workbench_banner(host: str, port: int) -> str:
+    """What ``atmp serve`` says first: where the workbench and the API documentation are."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - naming the address, not binding it
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    return f"ATMP-KG workbench: {base}/  (describe a product, catalogue, rule book, SPARQL)\nAPI documentation: {base}/docs  (ReDoc: {base}/redoc)"

@@ -209,7 +209,7 @@ class CardPool:
         if kind == "ok":
             return reply[1]
         if kind == "card_error":
-            raise CardError(reply[1], reply[2], reply[3])
+            raise CardError.from_data(reply[1])
         if kind == "too_large":
             raise TooLarge(reply[1])
         raise RuntimeError(f"card worker failed:\n{reply[1]}")

@@ -10,7 +10,7 @@ bytes (:mod:`atmp.http.card_pool`). The worker also parses the body (the one dec
 
 A job is a dict with ``op`` and either ``body`` (the request body: parse it, refuse it with the field named, and
 do the first chunk) or ``cards`` (a JSON array of cards an earlier job parsed: do them). Replies are
-``("ok", value)``, ``("card_error", field, detail, index)``, ``("too_large", message)`` or ``("error", text)``;
+``("ok", value)``, ``("card_error", problems)`` (:meth:`CardError.to_data`), ``("too_large", message)`` or ``("error", text)``;
 the server turns them into the answer, a 422, a 413 or a logged 500.
 """
 
@@ -124,7 +124,8 @@ class CardWork:
                         "options": [{"text": o["text"], "changes": o["changes"], "rule": o["rule"]} for o in coherent[:options]],
                     }
                 )
-        answer = {"id": report["id"], "result": report["result"], "variants": report["variants"], "nearest": nearest, "unreached": report["unreached"]}
+        ranked = [{k: e[k] for k in ("text", "changes", "size", "keeps_nature", "plausible", "crosses")} for e in report["ranked"] if e["conforms"]]
+        answer = {"id": report["id"], "result": report["result"], "variants": report["variants"], "ranked": ranked, "nearest": nearest, "unreached": report["unreached"]}
         # as starlette's JSONResponse writes it (the route answered that before)
         return {**reply, "out": json.dumps(answer, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")}
 
@@ -147,7 +148,7 @@ class CardWork:
         try:
             return ("ok", getattr(self, op)(job))
         except CardError as exc:
-            return ("card_error", exc.field, exc.detail, exc.index)
+            return ("card_error", exc.to_data())
         except TooLarge as exc:
             return ("too_large", str(exc))
         except Exception:  # noqa: BLE001 - the worker answers every job; the server logs it as an incident

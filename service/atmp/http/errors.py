@@ -37,8 +37,16 @@ _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 
 def _card_error(exc: CardError) -> JSONResponse:
-    """422 in FastAPI's shape; ``field`` is the path as the CLI prints it (``[3].substance.kind``)."""
-    return SafeJSONResponse(status_code=422, content={"detail": [{"loc": _loc(exc), "msg": exc.detail, "type": "card_error", "field": exc.where}]})
+    """422 in FastAPI's shape, one entry per problem of the card (all at once, so a form shows each beside its field):
+    ``field`` is the path as the CLI prints it (``[3].substance.kind``), ``message`` the problem in words in en and
+    zh, ``suggestion`` what to type instead when there is one (the nearest valid id, the code a misspelt one meant)."""
+    detail = []
+    for problem in exc.problems:
+        entry = {"loc": _loc(problem), "msg": problem.detail, "type": "card_error", "field": problem.where, "message": problem.words}
+        if problem.suggestion is not None:
+            entry["suggestion"] = problem.suggestion
+        detail.append(entry)
+    return SafeJSONResponse(status_code=422, content={"detail": detail})
 
 
 class SafeJSONResponse(JSONResponse):

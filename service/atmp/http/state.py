@@ -100,9 +100,11 @@ class Service:
     def product_summary(self, card_id: str) -> dict:
         entry = self.products[card_id]
         card, result = entry["card"], entry["result"]
+        indication = (card.get("function") or {}).get("indication")
         return {
             "id": card_id,
             "label": card.get("label", {}),
+            **({"indication": indication} if indication else {}),  # free text no rule reads, shown beside the name
             "provenance": card.get("provenance"),
             "atmp": result["atmp"],
             "exclusion": result["exclusion"],

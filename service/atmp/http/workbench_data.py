@@ -12,8 +12,10 @@ products whose result each class concludes.
 
 from __future__ import annotations
 
-import re
+import json
 from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from rdflib import OWL, RDF, Graph, Literal, URIRef
@@ -24,14 +26,51 @@ from atmp.core.rules import resources
 from atmp.core.rules.ontology import ATMP, DCT, OntologyModel
 
 CARD_SECTIONS_SKIP = ("id", "label")  # the card's identity, rendered as text inputs rather than from the vocabulary
+STATIC = Path(str(files("atmp.http") / "static"))
+
+
+@lru_cache(maxsize=1)
+def page_words() -> dict[str, dict[str, str]]:
+    """The pages' own words (``static/i18n.json``: headings, buttons, and the names of the card fields no rule
+    reads, which therefore have no ontology property to take a label from: the id, the name, the indication)."""
+    return json.loads((STATIC / "i18n.json").read_text(encoding="utf-8"))
+
+
+def _words(key: str) -> dict[str, str]:
+    return {lang: texts[key] for lang, texts in page_words().items() if texts.get(key)}
 
 
 def _text_field(name: str, fschema: dict, required: bool) -> dict:
-    return {"path": name, "kind": "text", "required": required, "pattern": fschema.get("pattern"), "max_length": fschema.get("maxLength")}
+    return {
+        "path": name,
+        "kind": "text",
+        "required": required,
+        "pattern": fschema.get("pattern"),
+        "max_length": fschema.get("maxLength"),
+        "name": _words("field_" + name) or {"en": name, "zh": name},
+        "help": _words("help_" + name),
+    }
+
+
+def _field_name(model: OntologyModel, path: str) -> dict[str, str]:
+    """A card field in words, as the report writes it (the property's label; "has X" reads "X")."""
+    from atmp.analysis.report import Glossary
+
+    g = model.memo.get("workbench_glossary")
+    if g is None:
+        g = model.memo["workbench_glossary"] = Glossary(model)
+    return {lang: g.card_field(path, lang) for lang in ("en", "zh")}
 
 
 def form_spec(model: OntologyModel) -> dict:
     """The card form: identity fields, then per card section its fields with labels, help, codes and defaults."""
+    found = model.memo.get("workbench_form")
+    if found is None:
+        found = model.memo["workbench_form"] = _form_spec(model)
+    return found
+
+
+def _form_spec(model: OntologyModel) -> dict:
     schema = resources.schema(resources.CARD_SCHEMA)
     props = {p.field: p for p in model.properties}
     conditions = field_conditions(model)
@@ -48,15 +87,37 @@ def form_spec(model: OntologyModel) -> dict:
         for key, fschema in sschema.get("properties", {}).items():
             path = f"{section}.{key}"
             prop = props.get(path)
+            if prop is None and fschema.get("type") == "object":
+                # free text per language that no rule reads (function.indication): named by the page's words
+                langs = list(fschema.get("properties", {}))
+                fields.append(
+                    {
+                        "path": path,
+                        "section": section,
+                        "key": key,
+                        "kind": "texts",
+                        "langs": langs,
+                        "required": key in required,
+                        "max_length": max((s.get("maxLength") or 0 for s in fschema.get("properties", {}).values()), default=None) or None,
+                        "name": _words("field_" + path) or {"en": key, "zh": key},
+                        "help": _words("help_" + path),
+                        "conditions": [],
+                        "default": None,
+                    }
+                )
+                continue
             entry: dict[str, Any] = {
                 "path": path,
                 "section": section,
                 "key": key,
                 "required": key in required,
                 "label": model.label(prop.iri) if prop else {"en": key, "zh": key},
+                "name": _field_name(model, path) if prop else {"en": key, "zh": key},
                 "definition": model.definition(prop.iri) if prop else {},
                 "source": model.source(prop.iri) if prop else "",
-                "conditions": conditions.get(path, []),
+                "conditions": [
+                    [{**c, "field_label": _field_name(model, c["path"]), "value_label": _code_label(model, props, c)} for c in cond] for cond in conditions.get(path, [])
+                ],
             }
             if "enum" in fschema or "enum" in fschema.get("items", {}):
                 enum = fschema.get("enum") or fschema["items"]["enum"]
@@ -76,6 +137,12 @@ def form_spec(model: OntologyModel) -> dict:
             fields.append(entry)
         sections.append({"name": section, "fields": fields})
     return {"ontology": model.version_iri, "identity": identity, "sections": sections}
+
+
+def _code_label(model: OntologyModel, props: dict, condition: dict) -> dict[str, str]:
+    prop = props.get(condition["path"])
+    iri = prop.codes.get(condition["code"]) if prop else None
+    return model.label(iri) if iri is not None else {"en": condition["code"], "zh": condition["code"]}
 
 
 def _option(model: OntologyModel, prop, code: str) -> dict:
@@ -135,46 +202,27 @@ def _field_conditions(model: OntologyModel, shapes: Graph) -> dict[str, list[lis
 
 
 # ============================================================================================ the rule book
-_NUMERALS = "一二三四五六七八九十"
-_NUMBER = re.compile(r"\d+|[" + _NUMERALS + "]+")
-
-
-def _sort_key(ref: str) -> tuple:
-    """Passage order: every number in the reference in turn (Chinese item numerals by their value)."""
-    key = []
-    for token in _NUMBER.findall(ref):
-        key.append(int(token) if token.isdigit() else sum(_NUMERALS.index(ch) + 1 for ch in token))
-    return (tuple(key), ref)
-
-
-def _passages(source: str) -> list[tuple[str, str]]:
-    """``"N 263-271, 313-315; T 6(二)9"`` -> ``[("N", "263-271"), ("N", "313-315"), ("T", "6(二)9")]``."""
-    out: list[tuple[str, str]] = []
-    for segment in source.split(";"):
-        segment = segment.strip()
-        if not segment:
-            continue
-        doc, _, rest = segment.partition(" ")
-        if not any(ch.isdigit() for ch in rest):  # "Project convention": a document of its own, no passages
-            out.append((segment, ""))
-            continue
-        parts = [p.strip() for p in rest.split(",") if p.strip()]
-        if not parts[0][:1].isdigit():  # "Contract decisions 3, 6": one passage
-            out.append((doc, rest))
-            continue
-        out.extend((doc, part) for part in parts)
-    return out
-
-
 def rule_book(model: OntologyModel, products: dict[str, dict], lang: str) -> list[dict]:
-    """Documents (those cited by numbered passages first), their passages in order, each with the classes citing it."""
+    """The documents the rules cite, in reading order, each with its title and its passages in order; each passage
+    (one cited piece: a line range of N, an item of T, a contract decision, an article of a foreign instrument)
+    with the classes citing it and, for a contract decision, its text. Read from the ``atmp:citation``
+    resources (:mod:`atmp.analysis.sources`): grouping and titles come from the cited ``atmp:SourceDocument``s;
+    pieces that cite no document (project conventions, guidance notes) are gathered under "other sources"."""
+    from atmp.analysis import sources
+
     decided: dict[str, list[str]] = {}
     for card_id, entry in products.items():
         for line in entry["result"].get("explanation", []):
             decided.setdefault(line["rule"], [])
             if card_id not in decided[line["rule"]]:
                 decided[line["rule"]].append(card_id)
-    docs: dict[str, dict[str, list[dict]]] = {}
+    from atmp.analysis.report import Glossary
+
+    docs = sources.documents(model)
+    g = Glossary(model)
+    # a decision's text quotes card codes in backticks: the book writes them as their labels
+    by_decision = {d["name"]: {**d, "words": {lg: g.code_words(x, lg) for lg, x in d["text"].items()}} for d in sources.decisions(model)}
+    passages: dict[str | None, dict[str, dict]] = {}
     graph = model.graph
     for cls in sorted(set(graph.subjects(RDF.type, OWL.Class))):
         if not isinstance(cls, URIRef) or (cls, DCT.source, None) not in graph:
@@ -182,22 +230,105 @@ def rule_book(model: OntologyModel, products: dict[str, dict], lang: str) -> lis
         name = str(cls).rsplit("/", 1)[-1]
         source = model.source(cls)
         entry = {"name": name, "iri": str(cls), "label": model.label(cls), "definition": model.definition(cls), "source": source, "products": decided.get(name, [])}
-        for doc, ref in _passages(source):
-            docs.setdefault(doc, {}).setdefault(ref, []).append(entry)
-    numbered = [d for d in docs if any(r[:1].isdigit() for r in docs[d])]
-    # the documents the ontology is about (its header's dcterms:references, by atmp:citationKey: N, T) lead;
-    # the other regimes' instruments (Reg, Dir, 21 CFR, ASRM ...) follow, numbered ones first
-    about = sorted(str(k) for o in graph.subjects(RDF.type, OWL.Ontology) for d in graph.objects(o, DCT.references) for k in graph.objects(d, ATMP.citationKey))
-    lead = [d for d in about if d in docs]
-    order = lead + sorted(d for d in numbered if d not in lead) + sorted(d for d in docs if d not in numbered and d not in lead)
+        for piece in sources.pieces(model, source):
+            doc = piece["document"] if piece["document"] in docs else None
+            anchor = piece["anchor"] or source
+            passage = passages.setdefault(doc, {}).setdefault(
+                anchor,
+                {"anchor": anchor, "label": piece["label"], "order": piece["order"], "classes": [], "decisions": [by_decision[n] for n in piece["decisions"] if n in by_decision]},
+            )
+            if entry not in passage["classes"]:
+                passage["classes"].append(entry)
     out = []
-    for doc in order:
-        passages = [
-            {"ref": ref, "cite": f"{doc} {ref}".strip(), "classes": sorted(docs[doc][ref], key=lambda e: e["label"].get(lang, e["name"]))}
-            for ref in sorted(docs[doc], key=_sort_key)
-        ]
-        out.append({"document": doc, "numbered": doc in numbered, "passages": passages})
+    for key in [*(k for k in docs if k in passages), None]:
+        if key not in passages:
+            continue
+        doc = docs.get(key)
+        ordered = sorted(passages[key].values(), key=lambda p: p["order"])
+        for p in ordered:
+            p["classes"].sort(key=lambda e: e["label"].get(lang, e["name"]))
+        out.append(
+            {
+                "document": key or "other",
+                "anchor": doc["anchor"] if doc else "doc-other",
+                "title": doc["label"] if doc else None,
+                "definition": doc["definition"] if doc else {},
+                "url": doc["url"] if doc else None,
+                "decisions": [d for d in by_decision.values()] if any(p["decisions"] for p in ordered) else [],
+                "passages": ordered,
+            }
+        )
     return out
+
+
+def page_citations(model: OntologyModel, lang: str) -> dict[str, Any]:
+    """Every source literal the pages may show (ontology and shapes), as the page's script writes it:
+    ``{"titles": [hover text, ...], "literals": {literal: [[separator, words, anchor in /rules, title index], ...]}}`` in the
+    page's language, decisions named by their labels (titles are shared: most pieces cite one of a few documents)."""
+    from atmp.analysis import sources
+
+    memo = model.memo.setdefault("workbench_citations", {})
+    if lang in memo:
+        return memo[lang]
+    titles: dict[str, int] = {}
+    literals = {}
+    for literal in sorted(sources.all_literals(model, _shapes_graph())):
+        literals[literal] = [
+            [s["sep"], s["text"], _href(model, s)[len("/rules#") :], titles.setdefault(s["title"], len(titles))] for s in sources.segments(model, literal, lang, named=True)
+        ]
+    memo[lang] = {"titles": list(titles), "literals": literals}
+    return memo[lang]
+
+
+def _href(model: OntologyModel, segment: dict) -> str:
+    """Where a cited piece is explained: its decision's text; its passage in the rule book, when a rule cites it
+    (the book lists the classes); else the section of its document; a source that is no document has no link."""
+    from atmp.analysis import sources
+
+    if segment["decisions"]:
+        return "/rules#" + segment["decisions"][0]
+    if segment["anchor"] and segment["anchor"] in _book_anchors(model):
+        return "/rules#" + segment["anchor"]
+    docs = sources.documents(model)
+    if segment["document"] in docs:
+        return "/rules#" + docs[segment["document"]]["anchor"]
+    return ""
+
+
+def _book_anchors(model: OntologyModel) -> frozenset[str]:
+    """The passages the rule book shows: the pieces cited by the ontology's classes (see :func:`rule_book`)."""
+    from atmp.analysis import sources
+
+    found = model.memo.get("workbench_book_anchors")
+    if found is None:
+        graph = model.graph
+        found = frozenset(
+            p["anchor"] or model.source(c)
+            for c in set(graph.subjects(RDF.type, OWL.Class))
+            if isinstance(c, URIRef) and (c, DCT.source, None) in graph
+            for p in sources.pieces(model, model.source(c))
+        )
+        model.memo["workbench_book_anchors"] = found
+    return found
+
+
+def cite_html(model: OntologyModel, literal: str | None, lang: str, local: bool = False) -> str:
+    """A source literal as HTML for a page: each piece in words, linked to its text in the rule book (``local``: on
+    the rule book itself, a link within the page and no hover text, which the page already shows)."""
+    from html import escape
+
+    from atmp.analysis import sources
+
+    parts = []
+    for s in sources.segments(model, literal, lang, named=True):
+        href = _href(model, s)
+        if local and href:
+            href = href[len("/rules") :]
+        inner = escape(s["text"])
+        title = "" if local else f' title="{escape(s["title"])}"'
+        link = f'<a class="cite" href="{escape(href)}"{title}>{inner}</a>' if href else inner
+        parts.append(escape(s["sep"]) + link)
+    return f'<span class="src">{"".join(parts)}</span>' if parts else ""
 
 
 @lru_cache(maxsize=1)
@@ -247,3 +378,70 @@ def catalogue_filters(summaries: list[dict], model: OntologyModel, lang: str) ->
                 seen.setdefault(o["code"], o)
         out[fld] = sorted(seen.values(), key=lambda o: o["label"])
     return out
+
+
+def provenance_decisions(model: OntologyModel, provenance: dict, result: dict) -> list[dict]:
+    """A catalogue card's published agency decisions (``provenance.decisions``) in words, each beside what the rules
+    answer for the same result field: the question (the field's name), the agency's answer and ours as labels, the
+    agency, the certainty, the source and any known limit. Labels come from the result classes that fill each field
+    and from the catalogue vocabulary (agencies, certainties)."""
+    from atmp.core.rules import layout
+
+    words = page_words()
+    vocab = vocabulary_labels()
+    by_code = {(rc.field, rc.code): rc.label for rc in model.result_classes if rc.code is not None}
+    flags = {rc.field: rc.label for rc in model.result_classes if rc.code is None and rc.number is None}
+
+    def name(fld: str) -> dict[str, str]:
+        named = {lang: texts[fld] for lang, texts in words.items() if fld in texts}
+        return named or flags.get(fld) or {"en": fld, "zh": fld}
+
+    def value(fld: str, v: Any) -> dict[str, str]:
+        if isinstance(v, bool) or v is None:
+            key = "yes" if v else "no" if v is False else "none"
+            return {lang: texts[key] for lang, texts in words.items()}
+        return by_code.get((fld, v)) or {"en": str(v), "zh": str(v)}
+
+    out = []
+    for d in provenance.get("decisions") or []:
+        fld = d.get("field", "")
+        ours = layout.get(result, fld)
+        out.append(
+            {
+                "field": fld,
+                "question": name(fld),
+                "value": d.get("value"),
+                "agency_answer": value(fld, d.get("value")),
+                "our_answer": value(fld, ours),
+                "agree": ours == d.get("value"),
+                "agency": vocab.get("agency", {}).get(d.get("agency"), {"en": d.get("agency", ""), "zh": d.get("agency", "")}),
+                "agency_code": d.get("agency"),
+                "certainty": vocab.get("certainty", {}).get(d.get("certainty"), {"en": d.get("certainty", ""), "zh": d.get("certainty", "")}),
+                "source": d.get("source", ""),
+                "known_limit": d.get("known_limit", ""),
+            }
+        )
+    return out
+
+
+def reason_text(model: OntologyModel, item: dict, lang: str) -> str:
+    """One reason of an explanation entry in words: a card fact as the field's name and the value's label (never
+    the field path: that is the expert view's), anything else by the words the entry carries."""
+    field_path = item.get("field")
+    if field_path:
+        spec = {f["path"]: f for s in form_spec(model)["sections"] for f in s["fields"]}.get(field_path)
+        if spec is not None:
+            name = spec["name"].get(lang) or spec["name"].get("en", field_path)
+            return f"{name}{'：' if lang == 'zh' else ': '}{_value_words(spec, item.get('value'), lang)}"
+    return item.get(lang) or item.get("en") or ""
+
+
+def _value_words(spec: dict, value: Any, lang: str) -> str:
+    words = page_words()[lang]
+    if value is None:
+        return words.get("not_stated", "")
+    if isinstance(value, bool):
+        return words["yes" if value else "no"]
+    values = value if isinstance(value, list) else [value]
+    labels = {o["code"]: o["label"] for o in spec.get("options", [])}
+    return ("、" if lang == "zh" else ", ").join((labels.get(v) or {}).get(lang) or str(v) for v in values)

@@ -75,24 +75,204 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _describe(error) -> tuple[str, str]:
-    """Turn a jsonschema error into (field, message) a user can act on."""
+def _describe(error) -> CardError:
+    """Turn a jsonschema error into a :class:`CardError` a user can act on: the field, the message for the command
+    line, the same in words in en and zh (no regular expression, no schema keyword), and what to type instead where
+    it can be worked out (the code a misspelt one meant, by spelling or by label in either language; the nearest
+    value a pattern accepts)."""
     path = _path(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return (f"{path}.{missing}" if path else missing), "required field is missing"
+        field = f"{path}.{missing}" if path else missing
+        return CardError(field, "required field is missing", words={"en": "required: this field must be given", "zh": "必填：必须填写此字段"})
     if error.validator == "enum":
-        allowed = ", ".join("null" if v is None else str(v) for v in error.validator_value)
-        return path, f"unknown code {_short(error.instance)}; expected one of: {allowed}"
+        allowed = [v for v in error.validator_value if v is not None]
+        listed = ", ".join("null" if v is None else str(v) for v in error.validator_value)
+        code, label = suggest_code(path, error.instance, allowed)
+        if code is not None:
+            shown = f'"{code}"' + (f" ({label['en']})" if label.get("en") and label["en"] != code else "")
+            shown_zh = f"“{code}”" + (f"（{label['zh']}）" if label.get("zh") else "")
+            return CardError(
+                path,
+                f"unknown code {_short(error.instance)}; did you mean {shown}? expected one of: {listed}",
+                words={"en": f"unknown code {_short(error.instance)}: did you mean {shown}?", "zh": f"未知代码 {_short(error.instance)}：是否应为{shown_zh}？"},
+                suggestion=code,
+            )
+        return CardError(
+            path,
+            f"unknown code {_short(error.instance)}; expected one of: {listed}",
+            words={"en": f"unknown code {_short(error.instance)}: choose one of the listed values", "zh": f"未知代码 {_short(error.instance)}：请从所列取值中选择"},
+        )
     if error.validator == "type":
-        return path, f"wrong type: expected {error.validator_value}, got {_short(error.instance)}"
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        en = " or ".join(TYPE_WORDS.get(w, {"en": w})["en"] for w in wanted)
+        zh = "或".join(TYPE_WORDS.get(w, {"zh": w})["zh"] for w in wanted)
+        hint = _boolean_meant(error.instance) if "boolean" in wanted else None
+        return CardError(
+            path,
+            f"wrong type: expected {error.validator_value}, got {_short(error.instance)}" + (f"; did you mean {str(hint).lower()}?" if hint is not None else ""),
+            words={"en": f"expected {en}, got {_short(error.instance)}", "zh": f"应为{zh}，实际为 {_short(error.instance)}"},
+            suggestion=hint,
+        )
     if error.validator == "pattern":
-        return path, f"{_short(error.instance)} does not match {error.validator_value}"
+        rule = schema.get("x-words") or {}
+        nearest = nearest_match(error.validator_value, error.instance, schema.get("maxLength"))
+        en = rule.get("en", "a value of the required form")
+        zh = rule.get("zh", "符合要求格式的值")
+        tail_en = f'; for example "{nearest}"' if nearest else ""
+        tail_zh = f"；例如“{nearest}”" if nearest else ""
+        return CardError(
+            path,
+            f"{_short(error.instance)} is not allowed here: use {en}{tail_en}",
+            words={"en": f"use {en}{tail_en}", "zh": f"请使用{zh}{tail_zh}"},
+            suggestion=nearest,
+        )
     if error.validator == "maxLength":
-        return path, f"string too long ({len(error.instance)} > {error.validator_value} characters)"
+        n, most = len(error.instance), error.validator_value
+        return CardError(path, f"string too long ({n} > {most} characters)", words={"en": f"too long: {n} characters, at most {most}", "zh": f"过长：{n}个字符，最多{most}个"})
     if error.validator == "uniqueItems":
-        return path, "duplicate items in list"
-    return path, error.message
+        return CardError(path, "duplicate items in list", words={"en": "a value is listed twice", "zh": "列表中有重复的取值"})
+    if error.validator == "minItems":
+        most = error.validator_value
+        return CardError(path, f"at least {most} item(s) needed", words={"en": f"choose at least {most}", "zh": f"至少选择{most}项"})
+    if error.validator == "additionalProperties":
+        return CardError(path, error.message, words={"en": "only the listed fields are allowed here", "zh": "此处只允许所列字段"})
+    return CardError(path, error.message, words={"en": error.message, "zh": f"不符合产品卡约定：{error.message}"})
+
+
+def _unknown_field_problems(card: dict) -> list[CardError]:
+    """The card's fields the contract does not define, as problems beside the schema's (a card refused for a
+    misspelt code is often refused with a misspelt field: both are named at once), with the field meant."""
+    from atmp.core.card.decode import unknown_fields
+
+    out = []
+    for w in unknown_fields(card):
+        meant = w.get("suggestion")
+        key = w["field"].rsplit(".", 1)[-1]
+        name = _field_names().get(meant or "", {})
+        said_en = f"“{name.get('en') or (meant or '').rsplit('.', 1)[-1]}”"  # the field by its name; its path is the suggestion
+        said_zh = f"“{name.get('zh') or (meant or '').rsplit('.', 1)[-1]}”"
+        out.append(
+            CardError(
+                w["field"],
+                f"not a field of the product-card contract{f'; did you mean {meant}?' if meant else ''}",
+                words={
+                    "en": f"“{key}” is not a field of the card" + (f": did you mean {said_en}?" if meant else ""),
+                    "zh": f"“{key}”不是产品卡字段" + (f"：是否应为{said_zh}？" if meant else ""),
+                },
+                suggestion=meant,
+            )
+        )
+    return out
+
+
+def _field_names() -> dict[str, dict[str, str]]:
+    """Card fields in words (the ontology's property labels; "has X" reads "X"), for suggestions."""
+    try:
+        from atmp.core.rules.ontology import load_model
+
+        model = load_model()
+    except Exception:  # noqa: BLE001 - a suggestion is a help, never a second error
+        return {}
+    names = {}
+    for prop in model.properties:
+        label = model.label(prop.iri)
+        en = label.get("en", "")
+        names[prop.field] = {"en": en[4:] if en.startswith("has ") else en, "zh": label.get("zh", "")}
+    return names
+
+
+#: JSON Schema's type names in words
+TYPE_WORDS = {
+    "boolean": {"en": "true or false (yes or no)", "zh": "true 或 false（是或否）"},
+    "string": {"en": "text", "zh": "文本"},
+    "array": {"en": "a list", "zh": "列表"},
+    "object": {"en": "an object of fields", "zh": "字段对象"},
+    "integer": {"en": "a whole number", "zh": "整数"},
+    "number": {"en": "a number", "zh": "数字"},
+    "null": {"en": "null", "zh": "null"},
+}
+
+
+def _boolean_meant(value: Any) -> bool | None:
+    """The yes/no a string or a number stands for (``"yes"``, ``"false"``, ``"是"``, ``0``), if it plainly does."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "yes", "y", "1", "是", "真"):
+            return True
+        if text in ("false", "no", "n", "0", "否", "假"):
+            return False
+    if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    return None
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
+
+
+def _code_labels(path: str, allowed: list) -> dict[str, dict[str, str]]:
+    """The ontology's labels of the codes a field allows (none where the field is not the ontology's)."""
+    try:
+        from atmp.core.rules.ontology import load_model
+
+        model = load_model()
+        field = path.split("[", 1)[0]
+        prop = next((p for p in model.properties if p.field == field), None)
+    except Exception:  # noqa: BLE001 - a suggestion is a help, never a second error
+        return {}
+    if prop is None:
+        return {}
+    return {code: model.label(prop.codes[code]) for code in allowed if isinstance(code, str) and code in prop.codes}
+
+
+def suggest_code(path: str, value: Any, allowed: list) -> tuple[str | None, dict[str, str]]:
+    """The code ``value`` most likely meant, and its label: the same code written another way (``culture-expansion``,
+    ``Cells``), a label in either language (``nucleated living cells``, ``有核活细胞``), then the nearest by spelling
+    (``cell`` → ``cells``) or by label. None when nothing is close."""
+    if not isinstance(value, str) or not value.strip():
+        return None, {}
+    import difflib
+
+    codes = [c for c in allowed if isinstance(c, str)]
+    labels = _code_labels(path, codes)
+    wanted = _normal(value)
+    by_form = {_normal(c): c for c in codes}
+    by_label = {_normal(text): code for code, label in labels.items() for text in label.values() if text}
+    for table in (by_form, by_label):
+        if wanted in table:
+            return table[wanted], labels.get(table[wanted], {})
+    for table in (by_form, by_label):
+        close = difflib.get_close_matches(wanted, list(table), n=1, cutoff=0.6)
+        if close:
+            return table[close[0]], labels.get(table[close[0]], {})
+    return None, {}
+
+
+def nearest_match(pattern: str, value: Any, max_length: int | None = None) -> str | None:
+    """The value nearest to ``value`` that ``pattern`` accepts, built a character at a time: each character kept if
+    the pattern still accepts the text so far, else written as ``-`` when that is allowed (``my product`` →
+    ``my-product``), else dropped. None when nothing acceptable is left."""
+    import re
+
+    if not isinstance(value, str):
+        return None
+    rx = re.compile(pattern)
+
+    def ok(text: str) -> bool:
+        return bool(rx.fullmatch(text))
+
+    out = ""
+    for ch in value.strip():
+        if ok(out + ch):
+            out += ch
+        elif out and not out.endswith("-") and ok(out + "-"):
+            out += "-"
+    out = out.rstrip("-")
+    if max_length:
+        out = out[:max_length].rstrip("-")
+    return out if out and ok(out) and out != value else None
 
 
 def _check_strings(value: Any, path: str) -> None:
@@ -140,12 +320,18 @@ def _validate_card(card: Any) -> dict:
 
     if not _passes_gate(card):
         errors = sorted(_validator().iter_errors(card), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-        if errors:
-            field, message = _describe(errors[0])
-            raise CardError(field, message)
+        if errors:  # every problem of the card at once, the first (shallowest) leading; unknown fields too
+            problems = [_describe(e) for e in errors] + _unknown_field_problems(card)
+            raise CardError(problems[0].field, problems[0].detail, words=problems[0].words, suggestion=problems[0].suggestion, others=problems[1:])
     card_id = card["id"]
     if ".." in card_id or "/" in card_id:
-        raise CardError("id", f"{_short(card_id)} must not contain '/' or '..'")
+        nearest = nearest_match(_schema()["properties"]["id"].get("pattern", ".*"), card_id.replace("/", "-").replace("..", "-"))
+        raise CardError(
+            "id",
+            f"{_short(card_id)} must not contain '/' or '..'",
+            words={"en": "an id must not contain “/” or “..”", "zh": "标识不得包含“/”或“..”"},
+            suggestion=nearest,
+        )
     _check_strings(card, "")
     check_patterns(card)
     return card
@@ -178,7 +364,7 @@ def load_cards(data: Any) -> tuple[list[dict], bool]:
             try:
                 validate_card(card)
             except CardError as exc:
-                raise CardError(exc.field, exc.detail, index) from None
+                raise exc.at(index) from None
             if card["id"] in seen:
                 raise CardError("id", f"duplicate id {card['id']!r} (also at index {seen[card['id']]})", index)
             seen[card["id"]] = index

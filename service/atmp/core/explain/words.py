@@ -14,7 +14,7 @@ import re
 from rdflib import URIRef
 
 from atmp.core.rules.namespaces import ATMP, local_name
-from atmp.core.rules.ontology import CardProperty, OntologyModel
+from atmp.core.rules.ontology import CardProperty, OntologyModel, bilingual
 
 CACHE_LIMIT = 200_000  # remembered phrases per kind and model (bounded memory over an unbounded stream)
 
@@ -121,7 +121,8 @@ def any_text(parts: list[dict[str, str]]) -> dict[str, str]:
 # ------------------------------------------------------------------------------------------ a brief entry in words
 def source_words(model: OntologyModel, source: str, lang: str, cls: URIRef | None = None) -> str:
     """A ``dcterms:source`` literal for people: each contract decision it cites named by its label in ``lang``
-    ("Contract decision 5" -> "Contract decision 5: Exclusions, in this order"); the other pieces as written.
+    ("Contract decision 5" -> "Contract decision 5: Exclusions, in this order"); the other pieces by their citation
+    label in ``lang`` (``atmp:citationLabel``), or as written where the ontology has none.
 
     A piece is matched to the generated citation resources by its text; a piece naming several decisions
     ("Contract decisions 4, 6") is matched through the decisions the class cites (``cls``), by their numbers.
@@ -142,7 +143,10 @@ def source_words(model: OntologyModel, source: str, lang: str, cls: URIRef | Non
             named = sorted(graph.objects(citation, ATMP.decision), key=str) if citation is not None else []
             if not named and numbered and citation is None:
                 named = [numbered[n] for n in dict.fromkeys(re.findall(r"\d+", piece)) if n in numbered]
-            pieces.extend(model.label(d).get(lang, piece) for d in named) if named else pieces.append(piece)
+            if named:
+                pieces.extend(model.label(d).get(lang, piece) for d in named)
+            else:  # the citation as this language writes it (``T 6(1) item 3`` / ``T 6(一)3``), else as written
+                pieces.append(bilingual(graph, citation, ATMP.citationLabel).get(lang, piece) if citation is not None else piece)
         found = memo[key] = ("；" if lang == "zh" and any(not p.isascii() for p in pieces) else "; ").join(pieces)
     return found
 

@@ -14,6 +14,8 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ..openapi import CARD_REF, card_examples
+
 router = APIRouter()
 
 MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
@@ -47,6 +49,13 @@ async def build_report(service, body: bytes, lang: str, fmt: str) -> str:
         200: {"description": "The `atmp report` document", "content": {"text/html": {}, "text/markdown": {}}},
         413: {"description": "Body or batch over the limit"},
         422: {"description": "A card fails the contract; `loc` names the field"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "One product card (product-card.schema.json) or a JSON array of cards with distinct ids.",
+            "content": {"application/json": {"schema": {"oneOf": [CARD_REF, {"type": "array", "items": CARD_REF, "minItems": 1}]}, "examples": card_examples()}},
+        }
     },
 )
 async def report(request: Request, lang: Literal["zh", "en", "both"] = "both", format: Literal["md", "html"] | None = None) -> Response:  # noqa: A002 - the query parameter's public name

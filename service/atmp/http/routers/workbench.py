@@ -25,11 +25,13 @@ from fastapi import Path as PathParam
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from atmp.core.card.decode import decode_bytes
 from atmp.core.card.schema import CardError
 
 from .. import workbench_data as data
+from ..openapi import card_examples
 
 router = APIRouter()
 
@@ -60,9 +62,8 @@ def _vendor_dir() -> Path:
     return Path(fastapi_offline.__file__).resolve().parent / "static"
 
 
-@cache
 def strings() -> dict[str, dict[str, str]]:
-    return json.loads((STATIC / "i18n.json").read_text(encoding="utf-8"))
+    return data.page_words()
 
 
 def page_lang(request: Request) -> str:
@@ -91,15 +92,48 @@ def _service(request: Request):
     return request.app.state.service
 
 
+class Words:
+    """The page's words by name, for the templates: ``t.copy`` is the string of the key ``copy``.
+
+    Jinja looks an attribute up before an item, so with a plain dict ``t.copy`` was the dict's own ``copy``
+    method and the button read ``<built-in method copy of dict object at 0x…>``; any key named like a dict
+    method (``items``, ``keys``, ``get``, ``update`` …) did the same. A missing key reads as "" (the templates
+    fall back with ``or``).
+    """
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, texts: dict[str, str]):
+        self._texts = texts
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._texts.get(name, "")
+
+    def __getitem__(self, name: str) -> str:
+        return self._texts.get(name, "")
+
+
 def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = page_lang(request)
-    t = strings()[lang]
+    texts = strings()[lang]
+    model = _service(request).model
 
     def txt(texts: dict | None) -> str:
         texts = texts or {}
         return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
 
-    response = TEMPLATES.TemplateResponse(request, template, {"lang": lang, "t": t, "txt": txt, "path": request.url.path, **context}, status_code=status)
+    def cite(source: str | None) -> Markup:
+        """A source literal in words, each piece linked to its text in the rule book (see workbench_data.cite_html)."""
+        return Markup(data.cite_html(model, source, lang, local=request.url.path == "/rules"))  # noqa: S704 - built from escaped parts
+
+    def reason(item: dict) -> str:
+        """One reason of an explanation entry in words (see workbench_data.reason_text)."""
+        return data.reason_text(model, item, lang)
+
+    context = {"lang": lang, "t": Words(texts), "words": texts, "txt": txt, "cite": cite, "reason": reason, "path": request.url.path, **context}
+    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
     if request.query_params.get("lang") in LANGS:
         response.set_cookie(LANG_COOKIE, lang, samesite="lax")
     response.headers["Content-Security-Policy"] = CSP
@@ -123,7 +157,10 @@ def result_labels(model) -> dict[str, dict[str, dict[str, str]]]:
 def describe_page(request: Request) -> HTMLResponse:
     service = _service(request)
     catalogue = sorted(((cid, e["card"].get("label", {})) for cid, e in service.products.items()), key=lambda x: (x[1].get("en") or x[0]).lower())
-    return _render(request, "describe.html", form=data.form_spec(service.model), catalogue=catalogue, labels=result_labels(service.model))
+    lang = page_lang(request)
+    return _render(
+        request, "describe.html", form=data.form_spec(service.model), catalogue=catalogue, labels=result_labels(service.model), citations=data.page_citations(service.model, lang)
+    )
 
 
 @router.get("/catalogue", include_in_schema=False)
@@ -148,6 +185,7 @@ def product_page(request: Request, product_id: Annotated[str, PathParam(max_leng
         card=card,
         card_json=json.dumps(card, ensure_ascii=False, indent=2),
         provenance=entry["card"].get("provenance") or {},
+        decisions=data.provenance_decisions(service.model, entry["card"].get("provenance") or {}, entry["result"]),
         result=entry["result"],
         labels=result_labels(service.model),
     )
@@ -158,7 +196,9 @@ def rules_page(request: Request) -> HTMLResponse:
     service = _service(request)
     lang = page_lang(request)
     names = {cid: e["card"].get("label", {}) for cid, e in service.products.items()}
-    return _render(request, "rules.html", book=data.rule_book(service.model, service.products, lang), names=names, version=service.model.version_iri)
+    return _render(
+        request, "rules.html", book=data.rule_book(service.model, service.products, lang), names=names, version=service.model.version_iri, version_info=service.model.version_info
+    )
 
 
 def sparql_page(request: Request) -> HTMLResponse:
@@ -272,6 +312,29 @@ WHATIF_RESPONSE = {
                                 },
                             },
                         },
+                        "ranked": {
+                            "type": "array",
+                            "description": "Every coherent change that crosses a boundary, once, with all the boundaries it crosses, in the order a sponsor "
+                            "reads them (atmp.analysis.whatif.ranked): changes that keep the kind of product first, those that stay in scope and move the "
+                            "tier or the subclass first among them",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "text": {"type": "string"},
+                                    "changes": {"type": "array"},
+                                    "size": {"type": "integer"},
+                                    "keeps_nature": {"type": "boolean"},
+                                    "plausible": {"type": "boolean"},
+                                    "crosses": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {"boundary": {"type": "string"}, "field": {"type": "string"}, "from": {}, "to": {}, "rule": {"type": ["object", "null"]}},
+                                        },
+                                    },
+                                },
+                            },
+                        },
                         "unreached": {"type": "array"},
                     },
                 }
@@ -287,7 +350,9 @@ WHATIF_RESPONSE = {
     tags=["cards"],
     summary="What if? The nearest classification boundaries of one card",
     responses=WHATIF_RESPONSE,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProductCard"}}}}},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProductCard"}, "examples": card_examples(one_only=True)}}}
+    },
 )
 async def whatif_endpoint(
     request: Request,

@@ -38,9 +38,10 @@ async function boundQuery() {
 async function run(accept) {
   $("sparql-status").textContent = "…";
   const query = await boundQuery();
-  if (query === null) { $("sparql-status").textContent = ""; return null; }
+  if (query === null) { $("sparql-status").textContent = ""; $("results").innerHTML = ""; return null; }
   const r = await fetch("/sparql", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept }, body: new URLSearchParams({ query }) });
   if (!r.ok) {
+    $("results").innerHTML = "";  // the previous answer's table does not belong to this query
     let msg = `HTTP ${r.status}`;
     try { msg += ": " + (await r.json()).detail; } catch (e) { /* not JSON */ }
     $("sparql-status").textContent = msg;
