@@ -25,6 +25,7 @@ from atmp.core.card.facts import ProductFacts, card_facts
 from atmp.core.classify import evaluator_for
 from atmp.core.rules.namespaces import ATMP
 from atmp.core.rules.ontology import CardProperty, OntologyModel
+from rdflib import URIRef
 
 MAX_COMBINATIONS = 400  # changes tried for one group reason ("any one of these")
 
@@ -147,6 +148,17 @@ def unnecessary(model: OntologyModel, card: dict, entry: dict, refs: dict | None
     return [r for r in reasons if not any(moved(model, facts, entry, k) for k in kills(model, facts, r, refs)[:MAX_COMBINATIONS])]
 
 
+_ORDERS: dict[tuple[int, URIRef], tuple[object, ClassOrder]] = {}  # the evaluator kept alive beside its order
+
+
+def _order(ev, cls: URIRef) -> ClassOrder:
+    """The dependency order of one deciding class: a property of the rule book, built once per class, not per entry."""
+    key = (id(ev), cls)
+    if key not in _ORDERS:
+        _ORDERS[key] = (ev, ClassOrder(ev, frozenset({ev.canon.get(ATMP.Product, ATMP.Product)}), [cls]))
+    return _ORDERS[key][1]
+
+
 def sufficient(model: OntologyModel, entry: dict) -> bool:
     """Does the deciding definition give the conclusion on the reasons alone (every other fact unknown)?"""
     ev = evaluator_for(model)
@@ -180,6 +192,5 @@ def sufficient(model: OntologyModel, entry: dict) -> bool:
         if item["kind"] in ("fact", "default", "any", "rule"):
             add(item)
     cls = ev.canon.get(ATMP[entry["rule"]], ATMP[entry["rule"]])
-    order = ClassOrder(ev, frozenset({ev.canon.get(ATMP.Product, ATMP.Product)}), [cls])
-    truth, _ = order.evaluate(partial)
+    truth, _ = _order(ev, cls).evaluate(partial)
     return truth.get(cls) is entry.get("holds", True)
