@@ -12,6 +12,7 @@ is read from the ontology, so a new document, decision or label needs no code he
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rdflib import OWL, RDF, URIRef
@@ -191,6 +192,19 @@ def localise(model: OntologyModel, text: str, lang: str) -> str:
     return text
 
 
+_T_CITATION = re.compile(r"T \d+(?:\([一二三四五六七八九十]+\)(?:\d+(?:-\d+)?)?)?(?![\w(])")
+
+
+def citations_in_words(model: OntologyModel, text: str, lang: str) -> str:
+    """``text`` (the contract's own words, which cite T as ``T 8(一)``) with each T citation as ``lang`` writes it.
+
+    The decisions keep the contract's wording in the ontology; a page or report in English cites T in English.
+    """
+    if not text or lang == "zh":
+        return text
+    return _T_CITATION.sub(lambda m: source_text(model, m.group(0), lang) or m.group(0), text)
+
+
 def _literals_by_length(model: OntologyModel) -> list[str]:
     memo = _memo(model, "literals")
     if "all" not in memo:
@@ -208,4 +222,4 @@ def all_literals(model: OntologyModel, *graphs) -> set[str]:
     return out
 
 
-__all__ = ["LANGS", "all_literals", "cited_decisions", "decisions", "documents", "localise", "pieces", "segments", "source_text"]
+__all__ = ["LANGS", "all_literals", "citations_in_words", "cited_decisions", "decisions", "documents", "localise", "pieces", "segments", "source_text"]
