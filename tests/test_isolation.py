@@ -181,3 +181,14 @@ def test_http_answers_200_with_the_finding_for_a_conflict(overlapping, monkeypat
     assert response.status_code == 200, response.text[:300]
     body = response.json()
     assert all(any(v["code"] == RULE_CONFLICT for v in r["violations"]) for r in body)
+
+
+def test_an_integer_beyond_64_bits_in_an_open_field_is_no_internal_error(service):
+    """The schema leaves unknown fields open, so ``{"x": 2**70}`` is valid input; the card workers' fast JSON writer
+    cannot write such an integer and must not turn it into a 500 (found by schemathesis on /report?lang=both)."""
+    card = {**OVERLAP_CARD, "id": "big", "extra": {"n": 2**70}}
+    batch = json.dumps([card, {**card, "id": "big-2"}])
+    for path in ("/classify", "/validate", "/validate?format=turtle", "/report?lang=both", "/workbench/decode"):
+        response = service.post(path, content=batch, headers={"content-type": "application/json"})
+        assert response.status_code == 200, (path, response.text[:300])
+    assert service.post("/similar", content=json.dumps(card), headers={"content-type": "application/json"}).status_code == 200

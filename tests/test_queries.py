@@ -239,6 +239,24 @@ def check_explain_product(kg, cards, results):
     assert run(kg, "explain-product", product="no-such-product").rows == []
 
 
+def check_precedents_of_a_product(kg, cards, results):
+    rows = run(kg, "precedents-of-a-product", product="tisagenlecleucel").records()
+    assert 0 < len(rows) <= 10 and "tisagenlecleucel" not in {pid(r["precedent"]) for r in rows}
+    assert [r["shared"] for r in rows] == sorted((r["shared"] for r in rows), reverse=True)
+    assert all(0 < r["shared"] <= r["of"] for r in rows) and rows[0]["shared"] == rows[0]["of"]
+    # the precedents sharing every class are decided as the product is (same NMPA subclass and tier)
+    for r in rows:
+        if r["shared"] == r["of"]:
+            other = results[pid(r["precedent"])]
+            assert (other["nmpa"]["subclass"], other["tianjin"]["risk_tier"]) == (
+                results["tisagenlecleucel"]["nmpa"]["subclass"],
+                results["tisagenlecleucel"]["tianjin"]["risk_tier"],
+            )
+    with_decisions = [r for r in rows if (cards[pid(r["precedent"])].get("provenance") or {}).get("decisions")]
+    assert all(r["decisions"] for r in with_decisions)
+    assert run(kg, "precedents-of-a-product", product="no-such-product").rows == []
+
+
 def check_investigational_products(kg, cards, results):
     rows = run(kg, "investigational-products").records()
     assert {pid(r["product"]) for r in rows} == {i for i, c in cards.items() if c["provenance"]["status"] == "investigational"}

@@ -74,6 +74,16 @@ T = {
     },
     "no_boundaries": {"zh": "单项或两项改动均不改变类别或等级。", "en": "No one- or two-field change moves the class or the tier."},
     "moves": {"zh": "改变", "en": "Moves"},
+    "precedents": {"zh": "八、先例（目录中规则上最相近的真实产品）", "en": "8. Precedents (the catalogue's real products nearest under the rules)"},
+    "precedents_note": {
+        "zh": "距离由规则读取的事实及两者结论的差别计算；每项差别注明其单独改变的结论。",
+        "en": "The distance counts the facts the rules read and the conclusions that differ; each difference names the conclusions it alone moves.",
+    },
+    "precedent": {"zh": "先例", "en": "Precedent"},
+    "decisions": {"zh": "已公布的认定", "en": "Published decisions"},
+    "differences": {"zh": "与本产品的差别", "en": "Where it differs"},
+    "red_flags": {"zh": "先例与规则不一致之处", "en": "Where precedent and rule disagree"},
+    "no_red_flags": {"zh": "最近先例的已公布认定与本产品的结论一致。", "en": "The published decisions of the nearest precedents agree with this card's answers."},
     "appendix": {"zh": "附录：本意见所依据的解释性决定", "en": "Appendix: the interpretation decisions this summary relies on"},
     "appendix_note": {
         "zh": "契约决定是产品卡契约在种子文件未规定或相互矛盾之处所作的解释，以本体中的原文为准。",
@@ -140,8 +150,9 @@ class ReportData:
     extra: dict = field(default_factory=dict)
 
 
-def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: int = DEFAULT_MAX_PAIRS) -> list[ReportData]:
-    """Classify ``cards`` (full and brief explanations) and run the what-if analysis of each."""
+def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: int = DEFAULT_MAX_PAIRS, with_precedents: bool = True) -> list[ReportData]:
+    """Classify ``cards`` (full and brief explanations), run the what-if analysis of each and find its precedents."""
+    from atmp.analysis.similar import similar
     from atmp.analysis.whatif import nearest, whatif
     from atmp.core.classify import classify_cards
 
@@ -153,7 +164,8 @@ def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: 
     for card, result, brief in zip(cards, results, briefs, strict=True):
         report = whatif(card, model=model, max_pairs=whatif_pairs)
         near = [e for e in report["ranked"] if e["conforms"]][:NEAREST_SHOWN]  # the workbench's ranking and its first ten
-        out.append(ReportData(card, result, brief, near, card_digest(card), version, {"nearest": nearest(report)}))
+        precedents = similar(card, model=model) if with_precedents else None
+        out.append(ReportData(card, result, brief, near, card_digest(card), version, {"nearest": nearest(report), "similar": precedents}))
     return out
 
 
@@ -399,9 +411,28 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
     b.append(("ul", items) if items else ("p", T["conforms"][lang]))
     # 7. the other regimes (present when the result carries them: --regimes)
     b += _regimes(w, result)
+    # 8. precedents: the nearest real products, their decisions, the differences, red flags
+    if data.extra.get("similar"):
+        b += _precedents(w, data.extra["similar"])
     # appendix: the contract decisions cited anywhere above, with their text; the documents cited, by title
     b += _appendix(w)
     return b
+
+
+def _precedents(w: Writer, report: dict) -> list[tuple]:
+    """Section 8: ``atmp similar`` as a committee reads it (the words are the analysis's own, in this language)."""
+    lang = w.lang
+    rows = []
+    for p in report["precedents"]:
+        decisions = "; ".join(d["text"][lang] for d in p["decisions"]) or "—"
+        labels = report["field_labels"]
+        diffs = "; ".join(d["text"][lang] + (f" → {', '.join(labels.get(m, {}).get(lang, m) for m in d['moves'])}" if d["moves"] else "") for d in p["differences"])
+        rows.append([f"{p['rank']}. {p['label'][lang]}", decisions, diffs or "—"])
+    out: list[tuple] = [("h2", T["precedents"][lang]), ("p", T["precedents_note"][lang]), ("table", [T["precedent"][lang], T["decisions"][lang], T["differences"][lang]], rows)]
+    out.append(("h2", T["red_flags"][lang]))
+    flags = [f["text"][lang] for f in report["red_flags"]]
+    out.append(("ul", flags) if flags else ("p", T["no_red_flags"][lang]))
+    return out
 
 
 def _appendix(w: Writer) -> list[tuple]:
@@ -411,7 +442,10 @@ def _appendix(w: Writer) -> list[tuple]:
     cited_docs = [k for k in docs if any(p["document"] == k for lit in dict.fromkeys(w.cited) for p in sources.pieces(w.model, lit))]
     out: list[tuple] = [("h2", T["appendix"][lang])]
     if decisions:
-        out += [("p", T["appendix_note"][lang]), ("dl", [(d["anchor"], d["label"].get(lang, ""), w.g.code_words(d["text"].get(lang, ""), lang)) for d in decisions])]
+        out += [
+            ("p", T["appendix_note"][lang]),
+            ("dl", [(d["anchor"], d["label"].get(lang, ""), w.g.code_words(sources.citations_in_words(w.model, d["text"].get(lang, ""), lang), lang)) for d in decisions]),
+        ]
     # a document by the key its citations use in this language ("N 263-271"), else by its title alone ("契约决定1")
     said = [s["text"] for lit in dict.fromkeys(w.cited) for s in sources.segments(w.model, lit, lang)]
     sep = "：" if lang == "zh" else ": "

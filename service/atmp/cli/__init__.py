@@ -355,21 +355,47 @@ def cmd_qc(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.passed for r in results) else EXIT_NONCONFORMING
 
 
-def cmd_whatif(args: argparse.Namespace) -> int:
-    """Every single-field change of one card and the smallest changes that cross each boundary."""
-    from atmp.analysis.whatif import render_table, whatif
-    from atmp.core.rules.ontology import load_model
-
+def _one_card(args: argparse.Namespace, command: str) -> dict:
+    """The one card a command analyses: the file's card, or the one ``--id`` names in an array."""
     cards, _ = parse_cards(_read_input(args.path))
     if args.id is not None:
         picked = [c for c in cards if c["id"] == args.id]
         if not picked:
             raise CardError("id", f"no card with id {args.id!r} in {args.path}")
-        card = picked[0]
-    elif len(cards) > 1:
-        raise CardError("", f"whatif takes one card; the array holds {len(cards)} (pick one with --id)")
+        return picked[0]
+    if len(cards) > 1:
+        raise CardError("", f"{command} takes one card; the array holds {len(cards)} (pick one with --id)")
+    return cards[0]
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    """The catalogue's precedents nearest to one card under the rules, their decisions, differences and red flags."""
+    from atmp.analysis.similar import render_markdown, render_table, similar
+    from atmp.core.rules.ontology import load_model
+
+    card = _one_card(args, "similar")
+    if args.k < 1:
+        raise CardError("k", f"-k must be at least 1, not {args.k}")
+    model = load_model(Path(args.ontology) if args.ontology else None)
+    try:
+        report = similar(card, k=args.k, regime=args.regime, model=model)
+    except ValueError as exc:  # a regime the ontology does not define
+        raise CardError("regime", str(exc)) from None
+    if args.format == "table":
+        print(render_table(report, args.lang), end="")
+    elif args.format == "md":
+        print(render_markdown(report, args.lang), end="")
     else:
-        card = cards[0]
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Every single-field change of one card and the smallest changes that cross each boundary."""
+    from atmp.analysis.whatif import render_table, whatif
+    from atmp.core.rules.ontology import load_model
+
+    card = _one_card(args, "whatif")
     model = load_model(Path(args.ontology) if args.ontology else None)
     report = whatif(card, model=model, engine=args.engine, boundaries=args.boundary, max_pairs=args.max_pairs)
     if args.format == "table":
@@ -498,6 +524,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--brief", action="store_true", help="table: counterfactuals only, not every change")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_whatif)
+
+    p = sub.add_parser("similar", help="the catalogue's real products nearest to one card as the rules see it: decisions, differences in words, red flags")
+    p.add_argument("path", help="JSON file with one card (or an array and --id), or - for standard input")
+    p.add_argument("--id", help="the card to compare when the file holds an array")
+    p.add_argument("-k", type=int, default=5, help="how many precedents (default 5)")
+    p.add_argument("--regime", help="weigh facts and conclusions under one regime only: n, t, eu, us or jp (the ontology's regime codes)")
+    p.add_argument("--format", choices=["json", "table", "md"], default="table")
+    p.add_argument("--lang", choices=["en", "zh"], default="en")
+    p.set_defaults(func=cmd_similar)
 
     from atmp.cli.kg import add_commands as add_kg_commands  # export, query, publish: the knowledge graph
 

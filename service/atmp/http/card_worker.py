@@ -47,11 +47,14 @@ class CardWork:
         compiled_shapes()
         import atmp.analysis.report  # noqa: F401 - imported before saying ready, not on the first report
         import atmp.analysis.whatif  # noqa: F401
+        from atmp.analysis.similar import precedent_base
+
+        precedent_base(self.model)  # the catalogue classified once, before saying ready: /similar answers warm
 
         gc.freeze()  # what start-up made lives as long as the worker: collections need not scan it
 
     # -- the steps every job shares
-    def parse(self, body: bytes, strict: bool, one: bool = False) -> tuple[list[dict], bool]:
+    def parse(self, body: bytes, strict: bool, one: str | None = None) -> tuple[list[dict], bool]:
         """The body -> validated cards (the one decoder; CardError naming the field, TooLarge over the batch limit)."""
         from atmp.core.card.decode import decode_bytes, refuse_unknown
         from atmp.core.card.schema import load_cards
@@ -61,7 +64,7 @@ class CardWork:
             raise TooLarge(f"too many cards ({len(data)} > {self.limits['max_batch']}); split the batch")
         cards, was_array = load_cards(data)
         if one and was_array:
-            raise CardError("", "POST /whatif takes one card (a JSON object), not an array")
+            raise CardError("", f"POST /{one} takes one card (a JSON object), not an array")
         if strict:
             refuse_unknown(cards)
         return cards, was_array
@@ -69,10 +72,10 @@ class CardWork:
     def _cards(self, job: dict) -> tuple[list[dict], dict]:
         """The cards to work on now, and what the reply says besides (for a body: was it an array, the cards left)."""
         if job.get("body") is None:
-            return orjson.loads(job["cards"]), {}
-        cards, was_array = self.parse(job["body"], job.get("strict", False), one=job["op"] == "whatif")
+            return _loads(job["cards"]), {}
+        cards, was_array = self.parse(job["body"], job.get("strict", False), one=job["op"] if job["op"] in ("whatif", "similar") else None)
         first = job.get("first", len(cards))
-        return cards[:first], {"was_array": was_array, "rest": [orjson.dumps(c) for c in cards[first:]]}
+        return cards[:first], {"was_array": was_array, "rest": [_dumps(c) for c in cards[first:]]}
 
     # -- the jobs
     def classify(self, job: dict) -> dict:
@@ -81,7 +84,7 @@ class CardWork:
 
         cards, reply = self._cards(job)
         results = with_warnings(classify_cards(cards, engine="compiled", model=self.model, explain=job.get("explain", "full")), cards)
-        return {**reply, "out": [orjson.dumps(r) for r in results]}
+        return {**reply, "out": [_dumps(r) for r in results]}
 
     def validate(self, job: dict) -> dict:
         from atmp.core.classify import memberships_for
@@ -89,7 +92,7 @@ class CardWork:
 
         cards, reply = self._cards(job)
         reports = validate_cards(self.model, cards, memberships_for(cards, engine="compiled", model=self.model))
-        return {**reply, "out": [orjson.dumps(r) for r in reports]}
+        return {**reply, "out": [_dumps(r) for r in reports]}
 
     def turtle(self, job: dict) -> dict:
         """The standard sh:ValidationReport of the whole batch, in one pyshacl run (its set-up dominates a small one)."""
@@ -129,6 +132,16 @@ class CardWork:
         # as starlette's JSONResponse writes it (the route answered that before)
         return {**reply, "out": json.dumps(answer, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")}
 
+    def similar(self, job: dict) -> dict:
+        from atmp.analysis.similar import similar
+
+        cards, reply = self._cards(job)
+        try:
+            answer = similar(cards[0], k=job["k"], regime=job.get("regime"), model=self.model)
+        except ValueError as exc:  # a regime the ontology does not define
+            raise CardError("regime", str(exc)) from None
+        return {**reply, "out": json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")}
+
     def report(self, job: dict) -> dict:
         from atmp.analysis.report import gather, render
 
@@ -139,7 +152,7 @@ class CardWork:
         """A file the workbench uploads, as the one decoder reads it (no card check: a draft may be incomplete)."""
         from atmp.core.card.decode import decode_bytes
 
-        return {"out": orjson.dumps(decode_bytes(job["body"], limit=self.limits["max_body_bytes"], what="file"))}
+        return {"out": _dumps(decode_bytes(job["body"], limit=self.limits["max_body_bytes"], what="file"))}
 
     def answer(self, job: dict) -> tuple:
         op = job.get("op")
@@ -155,7 +168,23 @@ class CardWork:
             return ("error", traceback.format_exc(limit=20))
 
 
-OPS = ("classify", "validate", "turtle", "whatif", "report", "decode")
+def _dumps(value: object) -> bytes:
+    """orjson's bytes, or the standard library's where orjson cannot (an integer beyond 64 bits in a field the schema
+    leaves open: valid input, so never an internal error)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _loads(data: bytes) -> object:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+OPS = ("classify", "validate", "turtle", "whatif", "similar", "report", "decode")
 
 
 def worker_main(read_fd: int, write_fd: int, parent: int, memory_bytes: int = 0) -> None:

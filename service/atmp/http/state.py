@@ -86,6 +86,11 @@ class Service:
         [answer], _ = await self.cards.batch("whatif", body, long=True, chunk=1, max_pairs=max_pairs, options=options)
         return answer
 
+    async def similar(self, body: bytes, k: int, regime: str | None) -> bytes:
+        """The precedents of one card (``atmp similar``), as JSON bytes."""
+        [answer], _ = await self.cards.batch("similar", body, chunk=1, k=k, regime=regime)
+        return answer
+
     async def decode(self, body: bytes) -> bytes:
         """A workbench upload decoded by the one decoder, as JSON bytes (a 4 MiB file is no event-loop work either)."""
         value = await self.cards.run({"op": "decode", "body": body}, time.monotonic() + self.settings.card_timeout)

@@ -24,6 +24,7 @@ from rdflib.namespace import SH
 
 from atmp.core.rules import resources
 from atmp.core.rules.ontology import ATMP, DCT, OntologyModel
+from atmp.kg.catalogue import vocabulary_labels
 
 CARD_SECTIONS_SKIP = ("id", "label")  # the card's identity, rendered as text inputs rather than from the vocabulary
 STATIC = Path(str(files("atmp.http") / "static"))
@@ -221,7 +222,7 @@ def rule_book(model: OntologyModel, products: dict[str, dict], lang: str) -> lis
     docs = sources.documents(model)
     g = Glossary(model)
     # a decision's text quotes card codes in backticks: the book writes them as their labels
-    by_decision = {d["name"]: {**d, "words": {lg: g.code_words(x, lg) for lg, x in d["text"].items()}} for d in sources.decisions(model)}
+    by_decision = {d["name"]: {**d, "words": {lg: g.code_words(sources.citations_in_words(model, x, lg), lg) for lg, x in d["text"].items()}} for d in sources.decisions(model)}
     passages: dict[str | None, dict[str, dict]] = {}
     graph = model.graph
     for cls in sorted(set(graph.subjects(RDF.type, OWL.Class))):
@@ -329,26 +330,6 @@ def cite_html(model: OntologyModel, literal: str | None, lang: str, local: bool 
         link = f'<a class="cite" href="{escape(href)}"{title}>{inner}</a>' if href else inner
         parts.append(escape(s["sep"]) + link)
     return f'<span class="src">{"".join(parts)}</span>' if parts else ""
-
-
-@lru_cache(maxsize=1)
-def vocabulary_labels() -> dict[str, dict[str, dict[str, str]]]:
-    """Labels of the catalogue's provenance codes (``catalogue/kg-vocabulary.ttl``): ``{"agency"|"status": {code: {en, zh}}}``,
-    keyed by the lower-cased local name of each coded individual's class."""
-    from rdflib import RDFS
-
-    from atmp.core.rules.files import read_file
-    from atmp.core.rules.ontology import bilingual
-    from atmp.kg.catalogue import VOCABULARY_FILE
-    from atmp.kg.terms import KG_NS
-
-    graph = Graph().parse(data=read_file(resources.catalogue_dir() / VOCABULARY_FILE, what="vocabulary"), format="turtle")
-    out: dict[str, dict[str, dict[str, str]]] = {}
-    for individual, code in graph.subject_objects(URIRef(KG_NS + "code")):
-        for cls in graph.objects(individual, RDF.type):
-            if isinstance(cls, URIRef) and cls != OWL.NamedIndividual:
-                out.setdefault(str(cls).rsplit("/", 1)[-1].lower(), {})[str(code)] = bilingual(graph, individual, RDFS.label)
-    return out
 
 
 def catalogue_filters(summaries: list[dict], model: OntologyModel, lang: str) -> dict[str, list[dict]]:

@@ -137,3 +137,23 @@ def load_catalogue(path: Path | None = None, vocab: Vocabulary | None = None) ->
     for index, card in enumerate(cards):
         check_provenance(card, vocab, index)
     return cards
+
+
+@lru_cache(maxsize=1)
+def vocabulary_labels() -> dict[str, dict[str, dict[str, str]]]:
+    """Labels of the catalogue's provenance codes (``catalogue/kg-vocabulary.ttl``): ``{"agency"|"status": {code: {en, zh}}}``,
+    keyed by the lower-cased local name of each coded individual's class."""
+    from rdflib import OWL, RDF, RDFS, Graph, URIRef
+
+    from atmp.core.rules.files import read_file
+    from atmp.core.rules.ontology import bilingual
+
+    from .terms import KG_NS
+
+    graph = Graph().parse(data=read_file(paths.catalogue_dir() / VOCABULARY_FILE, what="vocabulary"), format="turtle")
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for individual, code in graph.subject_objects(URIRef(KG_NS + "code")):
+        for cls in graph.objects(individual, RDF.type):
+            if isinstance(cls, URIRef) and cls != OWL.NamedIndividual:
+                out.setdefault(str(cls).rsplit("/", 1)[-1].lower(), {})[str(code)] = bilingual(graph, individual, RDFS.label)
+    return out

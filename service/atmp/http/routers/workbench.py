@@ -364,6 +364,32 @@ async def whatif_endpoint(
     return Response(await _service(request).whatif(body, max_pairs, options), media_type="application/json")  # made by a card worker
 
 
+@router.post(
+    "/similar",
+    tags=["cards"],
+    summary="Precedents: the catalogue's real products nearest to one card as the rules see it",
+    responses={
+        200: {
+            "description": "As `atmp similar --format json`: the k nearest precedents (rank, id, label, distance, decisions with the card's own answer on "
+            "each field, answers, differences in words with the conclusions each moves) and red flags where a near precedent's published decision "
+            "and the card's answer differ"
+        },
+        422: {"description": "The body is not one card of the contract (`loc` names the field), or `regime` is not one of the ontology's"},
+    },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProductCard"}, "examples": card_examples(one_only=True)}}}
+    },
+)
+async def similar_endpoint(
+    request: Request,
+    k: Annotated[int, Query(ge=1, le=50, description="how many precedents")] = 5,
+    regime: Annotated[str | None, Query(description="weigh facts and conclusions under one regime only (n, t, eu, us, jp)", max_length=16)] = None,
+) -> Response:
+    """As ``atmp similar``: distances from the rules, differences in words, red flags."""
+    body = await request.body()
+    return Response(await _service(request).similar(body, k, regime), media_type="application/json")  # made by a card worker
+
+
 @cache
 def _queries_cached(stamp: tuple) -> list[dict]:
     from atmp.kg.queries import load_queries

@@ -222,7 +222,7 @@ async function classify(card) {
   renderResult(res, val);
   document.body.dataset.busy = "whatif";
   clearTimeout(whatifTimer);
-  whatifTimer = setTimeout(() => whatif(card, mine), 150);
+  whatifTimer = setTimeout(() => { whatif(card, mine); precedents(card, mine); }, 150);
 }
 function showIncomplete(errors) {
   document.getElementById("status").textContent = "";
@@ -385,6 +385,26 @@ async function whatif(card, mine) {
   box.innerHTML = `<ol class="ranked" id="whatif-ranked">${head}</ol>` +
     (rest ? `<details class="more" id="whatif-more"><summary>${report.ranked.length - WHATIF_SHOWN} ${esc(T.whatif_more)}</summary><ol class="ranked" start="${WHATIF_SHOWN + 1}">${rest}</ol></details>` : "");
   box.querySelectorAll("button.change").forEach((b) => b.addEventListener("click", () => applyChanges(report.ranked[+b.dataset.rank].changes)));
+}
+// Precedents (POST /similar, atmp.analysis.similar): the catalogue's nearest products under the rules, their published
+// decisions, the differences in words with what each moves, and red flags where a precedent's decision and this answer differ
+async function precedents(card, mine) {
+  const box = document.getElementById("precedents");
+  let r;
+  try { r = await post("/similar", card); } catch (e) { return; }
+  if (mine !== seq) return;
+  if (!r.ok) { box.innerHTML = ""; return; }
+  const report = await r.json();
+  if (mine !== seq) return;
+  const fieldWords = (f) => (report.field_labels[f] || {})[LANG] || f;
+  const item = (p) => {
+    const decisions = p.decisions.map((d) => `<li class="decision">${esc(d.text[LANG])} <span class="src">${esc(d.source || "")}</span></li>`).join("");
+    const diffs = p.differences.map((d) => `<li data-field="${esc(d.field)}">${esc(d.text[LANG])}${d.moves.length ? ` <span class="moves">⟶ ${esc(d.moves.map(fieldWords).join(", "))}</span>` : ""} <code class="code">${esc(d.field)}</code></li>`).join("");
+    return `<li data-precedent="${esc(p.id)}"><a href="/catalogue/${encodeURIComponent(p.id)}">${esc(p.label[LANG])}</a> <code class="code">${esc(p.id)} ${esc(p.distance)}</code>` +
+      (decisions ? `<ul class="decisions">${decisions}</ul>` : "") + `<ul class="differences">${diffs || `<li>${esc(T.precedent_same)}</li>`}</ul></li>`;
+  };
+  const flags = report.red_flags.map((f) => `<li class="red-flag" data-precedent="${esc(f.precedent)}" data-field="${esc(f.field)}">${esc(f.text[LANG])}</li>`).join("");
+  box.innerHTML = `<ol id="precedent-list">${report.precedents.map(item).join("")}</ol>` + (flags ? `<h4>${esc(T.red_flags)}</h4><ul class="red-flags" id="red-flags">${flags}</ul>` : "");
 }
 function applyChanges(changes) {
   for (const c of changes) {
