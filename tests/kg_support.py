@@ -19,6 +19,7 @@ PARAM_CASES: dict[str, list[dict[str, str]]] = {
     "products-by-priority-rule": [{}, {"rule": "priority_neoantigen"}],
     "approvals-by-year": [{}, {"year": "2021"}, {"jurisdiction": "US"}, {"jurisdiction": INJECTIONS[1]}],
     "explain-product": [{"product": "gendicine"}, {"product": "h101-oncorine"}],
+    "precedents-of-a-product": [{"product": "tisagenlecleucel"}, {"product": "holoclar"}],
     "catalogue-provenance": [{}, {"status": "investigational"}],
 }
 

@@ -253,7 +253,7 @@ def check_precedents_of_a_product(kg, cards, results):
                 results["tisagenlecleucel"]["tianjin"]["risk_tier"],
             )
     with_decisions = [r for r in rows if (cards[pid(r["precedent"])].get("provenance") or {}).get("decisions")]
-    assert all(r["decisions"] for r in with_decisions)
+    assert all(r["decisions"] == len(cards[pid(r["precedent"])]["provenance"]["decisions"]) for r in with_decisions)
     assert run(kg, "precedents-of-a-product", product="no-such-product").rows == []
 
 
