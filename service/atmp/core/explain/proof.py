@@ -48,6 +48,7 @@ from atmp.core.rules.ontology import OntologyModel
 Reason = tuple
 
 CACHE_LIMIT = 200_000  # proofs kept per model (bounded memory over an unbounded stream)
+SHARE_MAX_READS = 8  # a proof is shared between products only for a class that reads at most this many fields
 
 
 def hidden(model: OntologyModel) -> frozenset:
@@ -116,8 +117,10 @@ class Prover:
 
     def _key(self, cls: URIRef, holds: bool):
         reads = self.ev.reads(cls, self.ctx.types, explaining=True)
-        if reads is None:
-            return None  # an enumeration of products: the proof is this product's own
+        if reads is None or len(reads) > SHARE_MAX_READS:
+            # an enumeration of products: the proof is this product's own; a class reading many fields: its
+            # projection is as good as unique (40,034 misses for 336 hits on 3,000 cards), and the key costs 10 %
+            return None
         reach = self._reach(cls)
         return (cls, holds, self.ctx.signature(reads), self.cited & reach)
 
