@@ -110,7 +110,7 @@ def test_one_deciding_change_ranks_below_all_non_deciding_ones(model, catalogue,
         if conclusions(classify_cards([ok], model=model, explain="none")[0]) == mine:
             quiet.append(ok)
     assert deciding and quiet, (len(deciding), len(quiet))
-    base = PrecedentBase(model, deciding + quiet)
+    base = PrecedentBase(model, [(v, {}) for v in deciding + quiet])
     facts = base._facts(card)
     far = {p.card["id"]: base.distance(facts, mine, p)[0] for p in base.precedents}
     assert max(far[v["id"]] for v in quiet) < min(far[v["id"]] for v in deciding)

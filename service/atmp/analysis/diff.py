@@ -623,8 +623,8 @@ def product_changes(before: list[dict], after: list[dict], names: dict[str, dict
 # --------------------------------------------------------------------------- the report
 
 
-def catalogue_cards(path: Path | None = None) -> list[dict]:
-    """The catalogue's cards without their ``provenance`` (the card schema does not know it)."""
+def catalogue_entries(path: Path | None = None) -> list[tuple[dict, dict]]:
+    """The catalogue's (card, provenance) pairs, read by the one decoder and each card checked by the card schema."""
     from atmp.core.card.decode import decode_bytes
     from atmp.core.card.schema import MAX_INPUT_BYTES
     from atmp.core.rules.files import FileRefused, read_file
@@ -639,7 +639,12 @@ def catalogue_cards(path: Path | None = None) -> list[dict]:
     if not isinstance(raw, list):
         raw = [raw]
     cards, _ = load_cards([{k: v for k, v in c.items() if k != "provenance"} if isinstance(c, dict) else c for c in raw])
-    return cards
+    return [(card, (c.get("provenance") or {}) if isinstance(c, dict) else {}) for card, c in zip(cards, raw, strict=True)]
+
+
+def catalogue_cards(path: Path | None = None) -> list[dict]:
+    """The catalogue's cards without their ``provenance`` (the card schema does not know it)."""
+    return [card for card, _ in catalogue_entries(path)]
 
 
 def _codes(value: object) -> set[str]:

@@ -20,7 +20,6 @@ the card's deciding rule and the differences that move that field.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,15 +29,15 @@ from rdflib import URIRef
 
 from atmp.core.card.facts import card_facts
 from atmp.core.classify import classify_cards, evaluator_for
-from atmp.core.engines.expressions import And, HasValue, MaxZero, Named, Not, Only, Or, Some
+from atmp.core.engines.expressions import HasValue, MaxZero, Named, Only, Some, parts
 from atmp.core.explain.words import field_text, render, value_text
 from atmp.core.rules import layout
-from atmp.core.rules.layout import CRITERIA
+from atmp.core.rules.layout import BORDERLINE, CRITERIA, EXCLUSION
 from atmp.core.rules.ontology import CardProperty, OntologyModel, load_model
 from atmp.core.rules.regimes import regimes
 from atmp.core.rules.resources import catalogue_file
 
-from .diff import decided_fields
+from .diff import catalogue_entries, decided_fields
 
 DEFAULT_K = 5
 LANGS = ("en", "zh")
@@ -78,7 +77,7 @@ def conclusions(result: dict) -> dict[str, Any]:
 
     Borderline lists, findings and conformance are what a reviewer reads next to a conclusion, not conclusions.
     """
-    return {k: v for k, v in decided_fields(result).items() if not (k.endswith("borderline") or k in ("violations", "conforms"))}
+    return {k: v for k, v in decided_fields(result).items() if not (k.endswith(BORDERLINE) or k in ("violations", "conforms"))}
 
 
 def regime_fields(model: OntologyModel, regime: str | None, fields: list[str]) -> list[str]:
@@ -95,12 +94,13 @@ def regime_fields(model: OntologyModel, regime: str | None, fields: list[str]) -
 class PrecedentBase:
     """The catalogue classified once, with its facts, and the weights the rule book gives each card property."""
 
-    def __init__(self, model: OntologyModel, catalogue: list[dict]):
+    def __init__(self, model: OntologyModel, catalogue: list[tuple[dict, dict]]):
+        """``catalogue``: (card, provenance) pairs, as :func:`atmp.analysis.diff.catalogue_entries` reads them."""
         self.model = model
         self.props: list[CardProperty] = list(model.properties)
-        cards = [{k: v for k, v in c.items() if k != "provenance"} for c in catalogue]
+        cards = [card for card, _ in catalogue]
         results = classify_cards(cards, model=model, explain="none")
-        self.precedents = [Precedent(card, c.get("provenance") or {}, self._facts(card), conclusions(r)) for card, c, r in zip(cards, catalogue, results, strict=True)]
+        self.precedents = [Precedent(card, prov, self._facts(card), conclusions(r)) for (card, prov), r in zip(catalogue, results, strict=True)]
         self._weights: dict[str | None, dict] = {}
 
     def _facts(self, card: dict) -> dict:
@@ -126,19 +126,10 @@ class PrecedentBase:
                 if cls in seen:
                     continue
                 seen.add(cls)
-                direct: set[URIRef] = set()
-                exprs = list(ev.defs.equivalents.get(cls, ()))
                 todo.extend(ev.defs.subclasses.get(cls, ()))
-                while exprs:
-                    e = exprs.pop()
-                    if isinstance(e, Named):
-                        todo.append(e.iri)
-                    elif isinstance(e, (And, Or)):
-                        exprs.extend(e.items)
-                    elif isinstance(e, Not):
-                        exprs.append(e.item)
-                    elif isinstance(e, (Some, Only, HasValue, MaxZero)):
-                        direct.add(e.prop)
+                found = [p for e in ev.defs.equivalents.get(cls, ()) for p in parts(e)]
+                todo.extend(p.iri for p in found if isinstance(p, Named))
+                direct = {p.prop for p in found if isinstance(p, (Some, Only, HasValue, MaxZero))}
                 for iri in direct & counts.keys():
                     counts[iri] += 1
             top = max(counts.values()) or 1
@@ -163,21 +154,14 @@ class PrecedentBase:
         return len(moved) * (1 + sum(weights.values())) + fact_part, unread, differing, moved
 
 
-@lru_cache(maxsize=4)
-def _base(model_key: int, path: str) -> PrecedentBase:
-    model = _MODELS[model_key]
-    raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    return PrecedentBase(model, raw if isinstance(raw, list) else [raw])
-
-
-_MODELS: dict[int, OntologyModel] = {}
-
-
 def precedent_base(model: OntologyModel | None = None, catalogue: Path | None = None) -> PrecedentBase:
-    """The precedent base of a rule book and a catalogue, built once per process (the catalogue classified once)."""
+    """The precedent base of a rule book and a catalogue, built once per model and catalogue (classified once)."""
     model = model or load_model()
-    _MODELS[id(model)] = model
-    return _base(id(model), str(catalogue or catalogue_file()))
+    bases = model.memo.setdefault("precedent_bases", {})
+    key = str(catalogue or catalogue_file())
+    if key not in bases:
+        bases[key] = PrecedentBase(model, catalogue_entries(Path(key)))
+    return bases[key]
 
 
 # ------------------------------------------------------------------------------------------------- words
@@ -351,7 +335,7 @@ def _all_entries(result: dict) -> list[dict]:
 def _flag(model: OntologyModel, card: dict, result: dict, entries: dict, p: Precedent, rank: int, dec: dict, ours: Any, diffs: list[dict]) -> dict:
     """A published decision of a near precedent that the card's own answer contradicts, and why."""
     field = dec["field"]
-    entry = entries.get(field) or (entries.get("exclusion") if field == layout.ATMP_FIELD else None)
+    entry = entries.get(field) or (entries.get(EXCLUSION) if field == layout.ATMP_FIELD else None)
     because = render(model, entry)["text"] if entry else dict(WORDS["no_reason"])
     moving = [d for d in diffs if field in d["moves"]]
     vocab = _agencies()

@@ -34,7 +34,7 @@ from rdflib import URIRef
 from atmp.core.card.facts import ProductFacts, product_iri
 from atmp.core.classify import evaluator_for
 from atmp.core.engines.evaluator import Evaluator
-from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
+from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, kleene_and, kleene_or
 from atmp.core.rules.ontology import ATMP, CardProperty, OntologyModel, ResultClass
 from atmp.core.rules.regimes import single_valued_fields
 from atmp.core.rules.resources import CARD_SCHEMA, schema
@@ -241,21 +241,9 @@ class Partial:
         if isinstance(e, Named):
             return truth.get(e.iri)
         if isinstance(e, And):
-            unknown = False
-            for i in e.items:
-                v = self.holds(i, truth)
-                if v is False:
-                    return False
-                unknown = unknown or v is None
-            return None if unknown else True
+            return kleene_and(self.holds(i, truth) for i in e.items)
         if isinstance(e, Or):
-            unknown = False
-            for i in e.items:
-                v = self.holds(i, truth)
-                if v is True:
-                    return True
-                unknown = unknown or v is None
-            return None if unknown else False
+            return kleene_or(self.holds(i, truth) for i in e.items)
         if isinstance(e, Not):
             v = self.holds(e.item, truth)
             return None if v is None else not v

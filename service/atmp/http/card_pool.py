@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import threading
 import time
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 from atmp.core.card.errors import CardError
 
 from .limits import TooLarge
-from .pool import Worker
+from .pool import Worker, start_ready, stop_workers
 from .scheduler import TooSlow, Turns
 from .settings import Settings
 
@@ -101,35 +100,18 @@ class CardPool:
         threading.Thread(target=self._spawn, name="card-worker-start", daemon=True).start()
 
     def _spawn(self) -> None:
-        for attempt in range(3):
-            if self._closed:
+        worker = start_ready(lambda: Worker([self.init], entry=ENTRY), self.STARTUP_TIMEOUT, "card worker", lambda: self._closed, log)
+        if worker is None:
+            return
+        with self._lock:
+            if not self._closed:
+                self._workers.add(worker)
+                if self._bound:
+                    self.turns.add_threadsafe(worker)
+                else:
+                    self._parked.append(worker)
                 return
-            try:
-                worker = Worker([self.init], entry=ENTRY)
-            except Exception:  # noqa: BLE001 - logged; the next attempt may succeed
-                log.exception("cannot start a card worker (attempt %d)", attempt + 1)
-                time.sleep(0.5)
-                continue
-            try:
-                said = worker.inbox.recv() if worker.inbox.poll(self.STARTUP_TIMEOUT) else "no answer"
-            except (EOFError, OSError):
-                said = "stopped"
-            ready = said == "ready"
-            if not ready:
-                log.error("a card worker did not start: %s", said)
-            if ready:
-                with self._lock:
-                    if not self._closed:
-                        self._workers.add(worker)
-                        if self._bound:
-                            self.turns.add_threadsafe(worker)
-                        else:
-                            self._parked.append(worker)
-                        return
-                worker.kill()
-                return
-            worker.kill()
-            time.sleep(0.5)
+        worker.kill()
 
     def _replace(self, worker: Worker) -> None:
         with self._lock:
@@ -154,17 +136,7 @@ class CardPool:
             workers = list(self._workers)
             self._workers.clear()
         self.turns.clear()
-        for worker in workers:
-            try:
-                worker.outbox.send(None)
-            except Exception:  # noqa: BLE001 - it may be gone already
-                pass
-        for worker in workers:
-            try:
-                worker.process.wait(1)
-            except subprocess.TimeoutExpired:
-                pass
-            worker.kill()
+        stop_workers(workers)
 
     # -- jobs
     async def run(self, job: dict, deadline: float, *, long: bool = False) -> Any:

@@ -231,6 +231,46 @@ class Worker:
                 pass
 
 
+def start_ready(make, timeout: float, what: str, closed, logger: logging.Logger) -> Worker | None:
+    """A worker that said "ready", in up to three attempts (``make()`` starts one), or None (logged; or ``closed()``).
+
+    The SPARQL and the card pools both start their workers this way; each then files a ready one as it needs."""
+    for attempt in range(3):
+        if closed():
+            return None
+        try:
+            worker = make()
+        except Exception:  # noqa: BLE001 - logged; the next attempt may succeed
+            logger.exception("cannot start a %s (attempt %d)", what, attempt + 1)
+            time.sleep(0.5)
+            continue
+        try:
+            said = worker.inbox.recv() if worker.inbox.poll(timeout) else "no answer"
+        except (EOFError, OSError):
+            said = "stopped"
+        if said == "ready":
+            return worker
+        logger.error("a %s did not start (attempt %d): %s", what, attempt + 1, said)
+        worker.kill()
+        time.sleep(0.5)
+    return None
+
+
+def stop_workers(workers: list[Worker]) -> None:
+    """Ask each worker to end, give them a second together, then make sure: the pools' shutdown."""
+    for worker in workers:
+        try:
+            worker.outbox.send(None)
+        except Exception:  # noqa: BLE001 - it may be gone already
+            pass
+    for worker in workers:
+        try:
+            worker.process.wait(1)
+        except subprocess.TimeoutExpired:
+            pass
+        worker.kill()
+
+
 class SparqlPool:
     """Worker processes that each hold the dataset and run one query at a time, killed on a time-out.
 
@@ -290,30 +330,15 @@ class SparqlPool:
         threading.Thread(target=self._spawn, name="sparql-worker-start", daemon=True).start()
 
     def _spawn(self) -> None:
-        for attempt in range(3):
-            if self._closed:
+        worker = start_ready(lambda: Worker([self.dataset, self.prefixes], self.memory_bytes), self.STARTUP_TIMEOUT, "SPARQL worker", lambda: self._closed, log)
+        if worker is None:
+            return
+        with self._lock:
+            if not self._closed:
+                self._workers.add(worker)
+                self._idle.put(worker)
                 return
-            try:
-                worker = Worker([self.dataset, self.prefixes], self.memory_bytes)
-            except Exception:  # noqa: BLE001 - logged; the next attempt may succeed
-                log.exception("cannot start a SPARQL worker (attempt %d)", attempt + 1)
-                time.sleep(0.5)
-                continue
-            try:
-                ready = worker.inbox.poll(self.STARTUP_TIMEOUT) and worker.inbox.recv() == "ready"
-            except (EOFError, OSError):
-                ready = False
-            if ready:
-                with self._lock:
-                    if not self._closed:
-                        self._workers.add(worker)
-                        self._idle.put(worker)
-                        return
-                worker.kill()
-                return
-            log.error("a SPARQL worker did not start (attempt %d)", attempt + 1)
-            worker.kill()
-            time.sleep(0.5)
+        worker.kill()
 
     def _discard(self, worker: Worker) -> None:
         with self._lock:
@@ -330,17 +355,7 @@ class SparqlPool:
             self._closed = True
             workers = list(self._workers)
             self._workers.clear()
-        for worker in workers:
-            try:
-                worker.outbox.send(None)
-            except Exception:  # noqa: BLE001 - it may be gone already
-                pass
-        for worker in workers:
-            try:
-                worker.process.wait(1)
-            except subprocess.TimeoutExpired:
-                pass
-            worker.kill()
+        stop_workers(workers)
 
     @property
     def ready(self) -> int:

@@ -12,7 +12,7 @@ from rdflib import OWL, URIRef
 
 from atmp.core.card.facts import ProductFacts
 from atmp.core.engines.compiled import CompiledClasses
-from atmp.core.engines.expressions import And, Definitions, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom
+from atmp.core.engines.expressions import And, Definitions, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, UnsupportedAxiom, kleene_and, kleene_or
 
 SHARE_MAX_READS = 6  # see ProductContext.truth
 
@@ -322,22 +322,10 @@ class ProductContext:
     def _holds(self, e: Expr) -> bool | None:
         if isinstance(e, Named):
             return self.truth(e.iri)
-        if isinstance(e, And):  # Kleene: one false item decides, unknown otherwise wins over true
-            unknown = False
-            for i in e.items:
-                v = self.holds(i)
-                if v is False:
-                    return False
-                unknown = unknown or v is None
-            return None if unknown else True
+        if isinstance(e, And):
+            return kleene_and(self.holds(i) for i in e.items)
         if isinstance(e, Or):
-            unknown = False
-            for i in e.items:
-                v = self.holds(i)
-                if v is True:
-                    return True
-                unknown = unknown or v is None
-            return None if unknown else False
+            return kleene_or(self.holds(i) for i in e.items)
         if isinstance(e, Not):
             v = self.holds(e.item)
             return None if v is None else not v

@@ -70,6 +70,43 @@ class UnsupportedAxiom(ValueError):
     """The ontology uses a construct the evaluator does not know; the reasoner path still works."""
 
 
+def kleene_and(values) -> bool | None:
+    """Kleene's conjunction of three-valued truths (None = unknown): one false decides, else one unknown wins.
+    ``values`` may be a generator: it is read only until a false one."""
+    unknown = False
+    for v in values:
+        if v is False:
+            return False
+        unknown = unknown or v is None
+    return None if unknown else True
+
+
+def kleene_or(values) -> bool | None:
+    """Kleene's disjunction: one true decides, else one unknown wins over false."""
+    unknown = False
+    for v in values:
+        if v is True:
+            return True
+        unknown = unknown or v is None
+    return None if unknown else False
+
+
+def parts(e: Expr) -> list[Expr]:
+    """The named classes and the restrictions (or enumerations) an expression is built from, through its
+    conjunctions, disjunctions and complements but not into restriction fillers (those read vocabulary terms)."""
+    out: list[Expr] = []
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, (And, Or)):
+            todo.extend(x.items)
+        elif isinstance(x, Not):
+            todo.append(x.item)
+        else:
+            out.append(x)
+    return out
+
+
 def parse_expr(graph: Graph, node, canon: dict | None = None) -> Expr:
     """``canon`` maps each IRI to one shared object, so that lookups during evaluation hit by identity."""
     canon = {} if canon is None else canon

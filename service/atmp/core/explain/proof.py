@@ -34,7 +34,7 @@ from __future__ import annotations
 from rdflib import RDF, URIRef
 
 from atmp.core.engines.evaluator import ProductContext
-from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some
+from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, parts
 from atmp.core.rules.namespaces import ATMP
 from atmp.core.rules.ontology import OntologyModel
 
@@ -133,15 +133,7 @@ class Prover:
             while todo:
                 c = todo.pop()
                 nxt = list(self.ev.defs.subclasses.get(c, ()))
-                stack = list(self.ev.defs.equivalents.get(c, ()))
-                while stack:
-                    e = stack.pop()
-                    if isinstance(e, Named):
-                        nxt.append(e.iri)
-                    elif isinstance(e, (And, Or)):
-                        stack.extend(e.items)
-                    elif isinstance(e, Not):
-                        stack.append(e.item)
+                nxt += [p.iri for e in self.ev.defs.equivalents.get(c, ()) for p in parts(e) if isinstance(p, Named)]
                 for n in nxt:
                     if n not in seen:
                         seen.add(n)
