@@ -189,3 +189,21 @@ def test_the_report_has_a_precedents_section(model):
     for lang, heading in (("en", "8. Precedents"), ("zh", "八、先例")):
         text = render(data, lang, "md", model=model)
         assert heading in text and "Betibeglogene" in text
+
+
+def test_the_service_finds_precedents_in_its_own_catalogue(tmp_path):
+    """``atmp serve --catalogue`` serves its own products: /similar and the report compare with those, not the shipped ones."""
+    from atmp.core.rules.resources import catalogue_file
+    from atmp.http.app import Settings, create_app
+    from fastapi.testclient import TestClient
+
+    three = json.loads(catalogue_file().read_text(encoding="utf-8"))[:3]
+    path = tmp_path / "products.json"
+    path.write_text(json.dumps(three), encoding="utf-8")
+    card, _ = _five()[0]
+    with TestClient(create_app(Settings(sparql_workers=1, catalogue=path))) as client:
+        r = client.post("/similar", json=card)
+        assert r.status_code == 200 and r.json()["compared"] == 3
+        assert {p["id"] for p in r.json()["precedents"]} == {c["id"] for c in three}
+        report = client.post("/report?format=md&lang=en", json=card).text
+        assert three[0]["label"]["en"] in report

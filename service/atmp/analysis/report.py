@@ -20,6 +20,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rdflib import OWL, RDF
@@ -150,8 +151,11 @@ class ReportData:
     extra: dict = field(default_factory=dict)
 
 
-def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: int = DEFAULT_MAX_PAIRS, with_precedents: bool = True) -> list[ReportData]:
-    """Classify ``cards`` (full and brief explanations), run the what-if analysis of each and find its precedents."""
+def gather(
+    cards: list[dict], model: OntologyModel | None = None, whatif_pairs: int = DEFAULT_MAX_PAIRS, with_precedents: bool = True, catalogue: Path | None = None
+) -> list[ReportData]:
+    """Classify ``cards`` (full and brief explanations), run the what-if analysis of each and find its precedents
+    (in ``catalogue``, by default the shipped one)."""
     from atmp.analysis.similar import similar
     from atmp.analysis.whatif import nearest, whatif
     from atmp.core.classify import classify_cards
@@ -164,7 +168,7 @@ def gather(cards: list[dict], model: OntologyModel | None = None, whatif_pairs: 
     for card, result, brief in zip(cards, results, briefs, strict=True):
         report = whatif(card, model=model, max_pairs=whatif_pairs)
         near = [e for e in report["ranked"] if e["conforms"]][:NEAREST_SHOWN]  # the workbench's ranking and its first ten
-        precedents = similar(card, model=model) if with_precedents else None
+        precedents = similar(card, model=model, catalogue=catalogue) if with_precedents else None
         out.append(ReportData(card, result, brief, near, card_digest(card), version, {"nearest": nearest(report), "similar": precedents}))
     return out
 

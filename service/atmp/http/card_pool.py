@@ -48,6 +48,7 @@ class CardPool:
         self.timeout = settings.card_timeout
         self.init = {
             "ontology": str(settings.ontology) if settings.ontology else None,
+            "catalogue": str(settings.catalogue) if settings.catalogue else None,  # the precedents of /similar: the service's own
             "max_body_bytes": settings.max_body_bytes,
             "max_batch": settings.max_batch,
             "max_report_triples": settings.max_report_triples,

@@ -49,7 +49,8 @@ class CardWork:
         import atmp.analysis.whatif  # noqa: F401
         from atmp.analysis.similar import precedent_base
 
-        precedent_base(self.model)  # the catalogue classified once, before saying ready: /similar answers warm
+        self.catalogue = Path(init["catalogue"]) if init.get("catalogue") else None  # the one /products serves
+        precedent_base(self.model, self.catalogue)  # classified once, before saying ready: /similar answers warm
 
         gc.freeze()  # what start-up made lives as long as the worker: collections need not scan it
 
@@ -137,7 +138,7 @@ class CardWork:
 
         cards, reply = self._cards(job)
         try:
-            answer = similar(cards[0], k=job["k"], regime=job.get("regime"), model=self.model)
+            answer = similar(cards[0], k=job["k"], regime=job.get("regime"), model=self.model, catalogue=self.catalogue)
         except ValueError as exc:  # a regime the ontology does not define
             raise CardError("regime", str(exc)) from None
         return {**reply, "out": json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")}
@@ -146,7 +147,7 @@ class CardWork:
         from atmp.analysis.report import gather, render
 
         cards, reply = self._cards(job)
-        return {**reply, "out": [render(d, job["lang"], job["format"], model=self.model) for d in gather(cards, model=self.model)]}
+        return {**reply, "out": [render(d, job["lang"], job["format"], model=self.model) for d in gather(cards, model=self.model, catalogue=self.catalogue)]}
 
     def decode(self, job: dict) -> dict:
         """A file the workbench uploads, as the one decoder reads it (no card check: a draft may be incomplete)."""
