@@ -566,6 +566,24 @@ def test_no_message_of_the_examples_names_a_field_by_its_path(page):
     shot(page, "issue30-messages-in-words")
 
 
+def test_the_page_is_busy_while_a_product_loads(page):
+    """A slow machine answered /products/<id> after the tests' settle had looked: the page must say it is busy from the start."""
+    import time
+
+    def slow(route):
+        time.sleep(0.4)
+        page.watch.route(route)
+
+    page.route("**/products/*", slow)
+    page.goto("/?from=tisagenlecleucel")
+    assert page.evaluate("document.body.dataset.busy") == "load"
+    settle(page)
+    assert page.locator('#summary [data-result="nmpa.subclass"]').count() == 1
+    page.goto("/?from=no-such-product")
+    settle(page)
+    assert "no-such-product" in page.locator("#upload-msg").inner_text()  # said, not an empty form without a word
+
+
 def test_words_by_default_codes_in_the_expert_view(page):
     page.goto("/?from=tisagenlecleucel")
     settle(page)

@@ -424,8 +424,11 @@ function applyChanges(changes) {
 document.getElementById("start-from").addEventListener("change", async (e) => {
   const id = e.target.value;
   if (!id) { fillForm({ substance: {}, process: {}, function: {} }); return; }
-  const r = await fetch("/products/" + encodeURIComponent(id));
-  if (r.ok) fillForm((await r.json()).card);
+  document.body.dataset.busy = "load"; // busy from the first moment: the product is fetched before it is classified
+  let r;
+  try { r = await fetch("/products/" + encodeURIComponent(id)); } catch (err) { r = null; }
+  if (r && r.ok) fillForm((await r.json()).card);
+  else { delete document.body.dataset.busy; showMsg("upload-msg", `${T.not_found}: ${id}` + (r ? ` (HTTP ${r.status})` : "")); }
 });
 // where JSON.parse stopped, as line and column: the browser's message names them or the character's position
 function jsonWhere(err, text) {
@@ -441,6 +444,12 @@ document.getElementById("upload").addEventListener("change", async (e) => {
   showMsg("upload-msg", "");
   pinned = []; uploaded = null;
   if (!file) return;
+  document.body.dataset.busy = "load"; // busy while the file is read and checked, until the form is classified
+  let filled = false;
+  try { filled = await readUpload(file); } catch (err) { showMsg("upload-msg", `${T.bad_file} ${err}`); } finally { if (!filled) delete document.body.dataset.busy; }
+});
+// true once the card is in the form (which then classifies it); false when a message says why it is not
+async function readUpload(file) {
   // the service's one JSON decoder reads the file (as atmp classify would: duplicate keys, NaN, deep nesting are
   // refused naming the field, and a file that is not JSON says where reading stopped), not JSON.parse, which keeps
   // the last of two duplicate keys without a word
@@ -448,14 +457,14 @@ document.getElementById("upload").addEventListener("change", async (e) => {
   try { JSON.parse(text); } catch (err) {  // not JSON at all: where reading stopped, in the page's language
     const at = jsonWhere(err, text);
     showMsg("upload-msg", at ? T.not_json_at.replace("{line}", at.line).replace("{column}", at.column) : T.not_json);
-    return;
+    return false;
   }
   const r0 = await fetch("/workbench/decode", { method: "POST", headers: { "content-type": "application/json" }, body: text });
   if (!r0.ok) {
     let detail = `HTTP ${r0.status}`;
     try { detail = cardErrors((await r0.json()).detail).map((e) => (e.path ? `${e.path}: ${e.msg}` : e.msg)).join("; "); } catch (err) { /* keep the status */ }
     showMsg("upload-msg", `${T.bad_file} ${detail}`);
-    return;
+    return false;
   }
   let card = await r0.json();
   const notes = [];
@@ -463,7 +472,7 @@ document.getElementById("upload").addEventListener("change", async (e) => {
     if (card.length > 1) notes.push(T.first_of_many.replace("{n}", card.length));
     card = card[0];
   }
-  if (!card || typeof card !== "object" || Array.isArray(card)) { showMsg("upload-msg", T.not_a_card); return; }
+  if (!card || typeof card !== "object" || Array.isArray(card)) { showMsg("upload-msg", T.not_a_card); return false; }
   uploaded = card;
   // every problem of the card at once, each with what to type instead (the server reads it as atmp classify does)
   const r = await post("/classify?explain=none", card);
@@ -475,7 +484,8 @@ document.getElementById("upload").addEventListener("change", async (e) => {
   }));
   fillForm(card, notes);
   showUploadSummary();
-});
+  return true;
+}
 function saveBlob(blob, name) {
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob); a.download = name;
@@ -509,7 +519,12 @@ form.addEventListener("submit", (e) => e.preventDefault());
   makeChips();
   const params = new URLSearchParams(location.search);
   const from = params.get("from");
-  if (from) { const sel = document.getElementById("start-from"); sel.value = from; sel.dispatchEvent(new Event("change")); return; }
+  if (from) {
+    const sel = document.getElementById("start-from");
+    sel.value = from;
+    if (sel.value === from) { sel.dispatchEvent(new Event("change")); return; }
+    showMsg("upload-msg", `${T.not_found}: ${from}`); // a link to a product this catalogue lacks: said, then an empty form
+  }
   const saved = sessionStorage.getItem("atmp-card");
   if (saved) { try { fillForm(JSON.parse(saved)); return; } catch (e) { /* start empty */ } }
   changed();
