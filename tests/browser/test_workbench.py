@@ -567,16 +567,16 @@ def test_no_message_of_the_examples_names_a_field_by_its_path(page):
 
 
 def test_the_page_is_busy_while_a_product_loads(page):
-    """A slow machine answered /products/<id> after the tests' settle had looked: the page must say it is busy from the start."""
-    import time
-
-    def slow(route):
-        time.sleep(0.4)
-        page.watch.route(route)
-
-    page.route("**/products/*", slow)
+    """A slow machine answered /products/<id> after the tests' settle had looked: the page must say it is busy from the start.
+    The product's answer is held until the page has been looked at, so the test does not depend on timing."""
+    held = []
+    page.route("**/products/*", lambda route: held.append(route))
     page.goto("/?from=tisagenlecleucel")
+    while not held:
+        page.wait_for_timeout(20)
     assert page.evaluate("document.body.dataset.busy") == "load"
+    page.watch.route(held[0])
+    page.unroute("**/products/*")
     settle(page)
     assert page.locator('#summary [data-result="nmpa.subclass"]').count() == 1
     page.goto("/?from=no-such-product")
