@@ -22,6 +22,8 @@ from atmp.core.rules.resources import catalogue_file, ontology_file
 from rdflib import OWL, Graph, Literal
 from rdflib.collection import Collection
 
+from tests.conftest import ROOT
+
 
 def _catalogue() -> list[dict]:
     raw = json.loads(catalogue_file().read_text(encoding="utf-8"))
@@ -144,3 +146,55 @@ def test_criterion_8_out_of_medium_reaches_the_what_if_ordering(criterion_8_out:
     assert report["result"]["tianjin.risk_tier"] == "low"
     reached = {cf["to"] for cf in report["counterfactuals"] if cf["boundary"] == "tier"}
     assert "medium" in reached, "the neighbouring tier of low in the edited ontology is medium"
+
+
+# -- the fixed words are data too ------------------------------------------------------------------------------------
+def test_every_words_file_gives_each_entry_in_both_languages() -> None:
+    """The report's headings, the tables' columns and how a reason reads live in rules/words/*.json: each loads, and each
+    entry has an English and a Chinese text (the loader refuses a file that lacks one)."""
+    from atmp.core.rules.resources import WORD_LANGUAGES, packaged, words
+
+    names = sorted(p.stem for p in packaged("words").glob("*.json"))
+    assert {"report", "explain", "table", "whatif", "similar", "schema-types"} <= set(names)
+    for name in names:
+        entries = words(name)
+        assert entries and all(set(e) == set(WORD_LANGUAGES) and all(t.strip() for t in e.values()) for e in entries.values()), name
+
+
+def test_a_words_file_missing_a_language_is_refused_by_name(tmp_path: Path) -> None:
+    import pytest
+    from atmp.core.rules.resources import WordsError, read_words
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"about": "x", "words": {"title": {"en": "Title", "zh": "标题"}, "moves": {"en": "Moves"}}}), encoding="utf-8")
+    with pytest.raises(WordsError, match="'moves' must give one text for each of en, zh"):
+        read_words(bad)
+
+
+def test_an_edited_heading_reaches_the_report(tmp_path: Path) -> None:
+    """A translator's edit of words/report.json changes the report, with no Python edited (ATMP_WORDS points at the
+    edited copy, as ATMP_SHAPES does for the shapes)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from atmp.core.rules.resources import packaged
+
+    copy = tmp_path / "words"
+    shutil.copytree(packaged("words"), copy)
+    edited = json.loads((copy / "report.json").read_text(encoding="utf-8"))
+    edited["words"]["conclusions"]["en"] = "2. What the rules conclude"
+    (copy / "report.json").write_text(json.dumps(edited, ensure_ascii=False), encoding="utf-8")
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps(json.loads((ROOT / "tests" / "fixtures" / "examples" / "cards.json").read_text(encoding="utf-8"))[4]), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "atmp.cli", "report", str(card), "--format", "md", "--lang", "en", "-o", str(tmp_path / "out.md")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ATMP_WORDS": str(copy)},
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    text = (tmp_path / "out.md").read_text(encoding="utf-8")
+    assert "2. What the rules conclude" in text and "2. Conclusions" not in text

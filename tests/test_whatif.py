@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 from atmp.analysis.whatif import BOUNDARIES, Change, field_specs, nearest, single_changes, whatif
 from atmp.cli import main
 from atmp.core.classify import classify_cards
+from atmp.core.rules.namespaces import local_name
 from atmp.core.rules.resources import schema_file
 
 from .conftest import make_card
@@ -94,15 +96,33 @@ def test_one_field_from_the_high_tier_with_the_deciding_rule(plain_report):
     assert "process.manipulations - culture_expansion; function.systemic_effect: true -> false" in _option_texts(plain_report, "tier", "low")
 
 
-def test_table_and_nearest_summary(plain_report):
+def test_table_and_nearest_summary(plain_report, model):
     from atmp.analysis.whatif import render_table
 
-    text = render_table(plain_report)
+    text = render_table(plain_report, model)
     assert "Smallest changes across each boundary" in text and "Every single-field change" in text
-    assert "medium -> high" in text and "HighRiskProduct" in text
+    assert "medium risk (Tianjin) -> high risk (Tianjin)" in text and "high risk (Tianjin) (T 6" in text  # the deciding rule by its label
+    assert "combined with: add drug" in text
     rows = nearest(plain_report)
     assert {r["boundary"] for r in rows} <= set(BOUNDARIES)
     assert any(r["boundary"] == "tier" and r["to"] == "high" and "process.combined_with + drug" in r["changes"] for r in rows)
+
+
+def test_the_table_says_labels_not_codes(plain_report, model):
+    """Words for people: no code of the card or of a result appears in either language's table (the JSON keeps them)."""
+    from atmp.analysis.whatif import render_table
+
+    codes = {str(rc.code) for rc in model.result_classes if rc.code and "_" in str(rc.code)}
+    codes |= {code for p in model.properties for code in p.codes if "_" in code}
+    codes |= {p.field for p in model.properties}
+    codes |= {local_name(rc.iri) for rc in model.result_classes}  # a deciding rule by its class name
+    assert {"culture_expansion", "process.combined_with", "HighRiskProduct"} <= codes  # the check looks for real codes
+    for lang in ("en", "zh"):
+        text = render_table(plain_report, model, lang=lang)
+        shown = {c for c in codes if re.search(rf"(?<![\w.]){re.escape(c)}(?![\w])", text)}
+        assert not shown, (lang, sorted(shown)[:10])
+    zh = render_table(plain_report, model, lang="zh")
+    assert "跨越各分类边界的最小改动" in zh and "中风险（天津） -> 高风险（天津）" in zh
 
 
 def test_frames_for_notebooks(plain_report):
@@ -160,7 +180,7 @@ def test_cli_json_and_table(tmp_path, capsys, plain_report):
     assert {cf["boundary"] for cf in out["counterfactuals"]} == {"tier"}
     assert main(["whatif", str(path), "--id", "plain-t-cells", "--format", "table", "--brief", "--max-pairs", "0"]) == 0
     text = capsys.readouterr().out
-    assert "medium -> high" in text and "Every single-field change" not in text
+    assert "medium risk (Tianjin) -> high risk (Tianjin)" in text and "Every single-field change" not in text
 
 
 @pytest.mark.parametrize(

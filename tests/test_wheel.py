@@ -67,6 +67,8 @@ def test_wheel_ships_the_rule_files(wheel_env) -> None:
         "atmp/rules/catalogue/products.json",
         "atmp/rules/schemas/product-card.schema.json",
         "atmp/rules/schemas/result.schema.json",
+        "atmp/rules/words/report.json",
+        "atmp/rules/words/explain.json",
     ):
         assert required in names
     assert any(n.startswith("atmp/rules/queries/") and n.endswith(".rq") for n in names)
@@ -91,6 +93,7 @@ def test_installed_package_is_not_the_checkout(wheel_env, tmp_path) -> None:
     [
         ("classify", "{cards}"),
         ("classify", "{cards}", "--format", "table"),
+        ("whatif", "{cards}", "--id", "holoclar", "--format", "table", "--lang", "zh", "--brief"),
         ("validate", "{cards}"),
         ("query", "nmpa-class-counts", "--format", "json"),
         ("query", "products-by-nmpa-subclass", "--param", "subclass=viral_vector_gtmp", "--format", "csv"),

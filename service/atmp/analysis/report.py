@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,99 +25,23 @@ from typing import Any
 from rdflib import OWL, RDF
 
 from atmp.core.card.facts import card_facts
-from atmp.core.explain.words import fact_text, field_text, value_text
+from atmp.core.explain.words import fact_text, field_text
 from atmp.core.explain.words import render as in_words
 from atmp.core.rules import layout
 from atmp.core.rules.layout import SINGLE_FIELDS
 from atmp.core.rules.ontology import OntologyModel, load_model
+from atmp.core.rules.resources import words
 
 from . import sources
+from .glossary import Glossary
 from .whatif import BOUNDARIES, DEFAULT_MAX_PAIRS
 
 LANGS = ("zh", "en")
 FORMATS = ("md", "html")
 
-# The document's own words (headings and fixed phrases); everything about the product comes from the ontology.
-T = {
-    "title": {"zh": "先进治疗药品属性界定与分类分级意见", "en": "Advanced therapy classification summary"},
-    "trace": {"zh": "可追溯信息", "en": "Traceability"},
-    "card_digest": {"zh": "产品卡摘要（规范化JSON的SHA-256）", "en": "Card digest (SHA-256 of canonical JSON)"},
-    "rules": {"zh": "规则版本（本体）", "en": "Rule version (ontology)"},
-    "product_id": {"zh": "产品标识", "en": "Product id"},
-    "description": {"zh": "一、产品描述", "en": "1. Product description"},
-    "characteristic": {"zh": "特征", "en": "Characteristic"},
-    "value": {"zh": "产品卡所述", "en": "As stated on the card"},
-    "default_note": {"zh": "（未说明，按本体缺省值）", "en": " (not stated; the ontology's default)"},
-    "conclusions": {"zh": "二、结论", "en": "2. Conclusions"},
-    "item": {"zh": "事项", "en": "Item"},
-    "outcome": {"zh": "结论", "en": "Outcome"},
-    "source": {"zh": "依据", "en": "Source"},
-    "atmp": {"zh": "是否属于先进治疗药品（N）", "en": "Advanced therapy medicinal product (N)"},
-    "yes": {"zh": "是", "en": "yes"},
-    "no": {"zh": "否", "en": "no"},
-    "exclusion": {"zh": "排除情形（N）", "en": "Exclusion (N)"},
-    "nmpa.class": {"zh": "NMPA类别（N）", "en": "NMPA class (N)"},
-    "nmpa.subclass": {"zh": "NMPA亚类（N）", "en": "NMPA subclass (N)"},
-    "tianjin.category": {"zh": "天津类别（T）", "en": "Tianjin category (T)"},
-    "tianjin.subcategory": {"zh": "天津亚类（T）", "en": "Tianjin subcategory (T)"},
-    "tianjin.risk_tier": {"zh": "风险等级（T）", "en": "Risk tier (T)"},
-    "tianjin.criteria": {"zh": "符合的T六标准", "en": "T 6 criteria met"},
-    "none": {"zh": "不适用", "en": "not applicable"},
-    "reasons": {"zh": "三、理由", "en": "3. Reasons"},
-    "borderline": {"zh": "四、边界情形与审评关注点", "en": "4. Borderline situations and what a reviewer should look at"},
-    "no_borderline": {"zh": "未发现边界情形。", "en": "No borderline situation found."},
-    "boundaries": {"zh": "五、最近的分类边界（假设分析）", "en": "5. Nearest boundaries (what-if)"},
-    "boundaries_note": {
-        "zh": "下列改动保持产品卡自洽，按申请人可实际作出的改动排序：不改变产品种类者在前，其中保持在适用范围内并改变风险等级或亚类者在前。",
-        "en": "Changes that keep the card coherent, in the order a sponsor could actually make them: those that keep the kind of product first, "
-        "and among them those that stay in scope and move the tier or the subclass.",
-    },
-    "no_boundaries": {"zh": "单项或两项改动均不改变类别或等级。", "en": "No one- or two-field change moves the class or the tier."},
-    "moves": {"zh": "改变", "en": "Moves"},
-    "precedents": {"zh": "八、先例（目录中规则上最相近的真实产品）", "en": "8. Precedents (the catalogue's real products nearest under the rules)"},
-    "precedents_note": {
-        "zh": "距离由规则读取的事实及两者结论的差别计算；每项差别注明其单独改变的结论。",
-        "en": "The distance counts the facts the rules read and the conclusions that differ; each difference names the conclusions it alone moves.",
-    },
-    "precedent": {"zh": "先例", "en": "Precedent"},
-    "decisions": {"zh": "已公布的认定", "en": "Published decisions"},
-    "differences": {"zh": "与本产品的差别", "en": "Where it differs"},
-    "red_flags": {"zh": "先例与规则不一致之处", "en": "Where precedent and rule disagree"},
-    "no_red_flags": {"zh": "最近先例的已公布认定与本产品的结论一致。", "en": "The published decisions of the nearest precedents agree with this card's answers."},
-    "appendix": {"zh": "附录：本意见所依据的解释性决定", "en": "Appendix: the interpretation decisions this summary relies on"},
-    "appendix_note": {
-        "zh": "契约决定是产品卡契约在种子文件未规定或相互矛盾之处所作的解释，以本体中的原文为准。",
-        "en": "A contract decision is how the product-card contract reads the seed documents where they are silent or disagree; the text is the ontology's.",
-    },
-    "documents": {"zh": "引用文件", "en": "Documents cited"},
-    "indication": {"zh": "适应症", "en": "Indication"},
-    "would": {"zh": "则", "en": "would move"},
-    "shacl": {"zh": "六、SHACL一致性检查", "en": "6. SHACL findings"},
-    "regimes": {"zh": "七、欧盟、美国、日本规则下的结论与分歧", "en": "7. Under the EU, US and Japanese rules, and where the regimes disagree"},
-    "eu.class": {"zh": "欧盟ATMP类别", "en": "EU ATMP class"},
-    "us.pathway": {"zh": "美国监管路径", "en": "US pathway"},
-    "jp.asrm_class": {"zh": "日本再生医疗安全法分类", "en": "Japan ASRM class"},
-    "disagreements": {"zh": "规则之间的分歧", "en": "Where the regimes disagree"},
-    "no_disagreement": {"zh": "各规则结论一致。", "en": "The regimes agree."},
-    "conforms": {"zh": "产品卡自洽，未发现违反项。", "en": "The card is coherent: no violation."},
-    "violation": {"zh": "违反", "en": "Violation"},
-    "warning": {"zh": "提示", "en": "Warning"},
-    "index": {"zh": "报告索引", "en": "Report index"},
-    "add": {"zh": "增加", "en": "add"},
-    "remove": {"zh": "去除", "en": "remove"},
-    "set": {"zh": "改为", "en": "set to"},
-    "absent": {"zh": "未说明", "en": "absent"},
-    "boundary": {"zh": "边界", "en": "Boundary"},
-    "change": {"zh": "最小改动", "en": "Smallest change"},
-    "to": {"zh": "新结论", "en": "New outcome"},
-    "boundary_names": {
-        "exclusion": {"zh": "排除情形", "en": "exclusion"},
-        "class": {"zh": "NMPA类别", "en": "NMPA class"},
-        "subclass": {"zh": "NMPA亚类", "en": "NMPA subclass"},
-        "subcategory": {"zh": "天津亚类", "en": "Tianjin subcategory"},
-        "tier": {"zh": "风险等级", "en": "risk tier"},
-    },
-}
+# The document's own words (headings and fixed phrases), data in words/report.json; everything about the product comes from the ontology.
+T = words("report")
+WHATIF_WORDS = words("whatif")  # the boundaries' names and how a change reads, as the what-if table says them
 NEAREST_SHOWN = 10  # the head of the what-if ranking, as the workbench shows it before "more"
 RESULT_FIELDS = SINGLE_FIELDS  # the conclusions table, in the result layout's order
 
@@ -171,73 +94,6 @@ def gather(
         precedents = similar(card, model=model, catalogue=catalogue) if with_precedents else None
         out.append(ReportData(card, result, brief, near, card_digest(card), version, {"nearest": nearest(report), "similar": precedents}))
     return out
-
-
-# ---------------------------------------------------------------------------------------------- glossary
-class Glossary:
-    """Codes -> labels and sources, from the ontology's result classes and vocabulary."""
-
-    def __init__(self, model: OntologyModel):
-        self.model = model
-        self.by_code = {(rc.field, rc.code): rc for rc in model.result_classes if rc.code}
-        self.by_number = {rc.number: rc for rc in model.result_classes if rc.number is not None}
-        self.props = {p.field: p for p in model.properties}
-
-    def result(self, result_field: str, code: Any):
-        return self.by_code.get((result_field, code))
-
-    def result_label(self, result_field: str, code: Any, lang: str) -> str:
-        rc = self.result(result_field, code)
-        return rc.label.get(lang, "") if rc else str(code)
-
-    def criterion(self, number: int):
-        return self.by_number.get(number)
-
-    def borderline(self, code: str):
-        return self.by_code.get(("borderline", code))
-
-    def card_value(self, card_field: str, value: Any, lang: str) -> str:
-        prop = self.props.get(card_field)
-        if value is None:
-            return T["absent"][lang]
-        if isinstance(value, bool):
-            return value_text(self.model, value)[lang]
-        if prop is not None and value in prop.codes:
-            return self.model.label(prop.codes[value]).get(lang, value)
-        return str(value)
-
-    def card_field(self, card_field: str, lang: str) -> str:
-        prop = self.props.get(card_field)
-        return field_text(self.model, prop)[lang] if prop else card_field
-
-    def code_words(self, text: str, lang: str) -> str:
-        """``text`` with each code it quotes in backticks (```genetic_modification```, ```first_human_use```,
-        ```payload: genetic_material```) written as its label in ``lang``: a card code or a result code by its label,
-        a card field by its name. A quoted token the ontology does not name is kept as written."""
-        if "`" not in text:
-            return text
-        codes = self.model.memo.get("report_code_words")
-        if codes is None:
-            codes = {}
-            for rc in self.model.result_classes:
-                if rc.code:
-                    codes.setdefault(rc.code, rc.label)
-            for prop in self.model.properties:
-                codes[prop.key] = field_text(self.model, prop)
-            for prop in self.model.properties:  # a card code reads as the card's word, before a field or a result code
-                for code, iri in prop.codes.items():
-                    codes[code] = self.model.label(iri)
-            self.model.memo["report_code_words"] = codes
-
-        def word(token: str) -> str | None:
-            if token in codes:
-                return codes[token].get(lang) or codes[token].get("en")
-            key, sep, value = token.partition(": ")
-            if sep and key in codes and value in codes:
-                return f"{codes[key].get(lang)}{'：' if lang == 'zh' else ': '}{codes[value].get(lang)}"
-            return None
-
-        return re.sub(r"`([^`]+)`", lambda m: word(m.group(1)) or m.group(0), text)
 
 
 # ---------------------------------------------------------------------------------------------- document
@@ -398,7 +254,7 @@ def _blocks(data: ReportData, lang: str, g: Glossary) -> list[tuple]:
             field_name = BOUNDARIES[x["boundary"]]
             old = g.result_label(field_name, x["from"], lang) if x["from"] is not None else T["none"][lang]
             new = g.result_label(field_name, x["to"], lang) if x["to"] is not None else T["none"][lang]
-            arrow = f"{T['boundary_names'][x['boundary']][lang]}：{old} → {new}" if lang == "zh" else f"{T['boundary_names'][x['boundary']][lang]}: {old} → {new}"
+            arrow = f"{WHATIF_WORDS['boundary_' + x['boundary']][lang]}{'：' if lang == 'zh' else ': '}{old} → {new}"
             rule = x.get("rule") or {}
             moves.append(w.said(arrow, source=rule.get("source")))
         rows.append([change, Line(tuple(p for i, m in enumerate(moves) for p in ((("；" if lang == "zh" else "; "),) if i else ()) + (m,)))])
@@ -498,12 +354,7 @@ def _regimes(w: Writer, result: dict) -> list:
 def _change_text(g: Glossary, change: dict, lang: str) -> str:
     fld = g.card_field(change["field"], lang)
     value = g.card_value(change["field"], change.get("value"), lang)
-    sep = "：" if lang == "zh" else ": "
-    if change["op"] == "add":
-        return f"{fld}{sep}{T['add'][lang]} {value}"
-    if change["op"] == "remove":
-        return f"{fld}{sep}{T['remove'][lang]} {value}"
-    return f"{fld}{sep}{T['set'][lang]} {value}"
+    return f"{fld}{'：' if lang == 'zh' else ': '}" + WHATIF_WORDS["op_" + change["op"]][lang].format(value=value)
 
 
 # Text in Markdown is shown as text, as html.escape does for the HTML report: a label "<script>…", "<img onerror=…>"

@@ -35,29 +35,13 @@ from atmp.core.rules import layout
 from atmp.core.rules.layout import BORDERLINE, CRITERIA, EXCLUSION
 from atmp.core.rules.ontology import CardProperty, OntologyModel, load_model
 from atmp.core.rules.regimes import regimes
-from atmp.core.rules.resources import catalogue_file
+from atmp.core.rules.resources import catalogue_file, words
 
 from .diff import catalogue_entries, decided_fields
 
 DEFAULT_K = 5
 LANGS = ("en", "zh")
-WORDS = {
-    "here_there": {"en": "{field}: {here} here, {there} there", "zh": "{field}：本产品为{here}，先例为{there}"},
-    "absent": {"en": "not stated", "zh": "未说明"},
-    "only_here": {"en": "{codes} here only", "zh": "仅本产品有{codes}"},
-    "only_there": {"en": "{codes} there only", "zh": "仅先例有{codes}"},
-    "none": {"en": "none", "zh": "无"},
-    "flag": {
-        "en": "nearest precedent {name} was decided {decided} ({field}) by {agency}{year}; this card is decided {ours} because {because}",
-        "zh": "最近的先例{name}由{agency}{year}认定为{decided}（{field}）；本产品被认定为{ours}，因为{because}",
-    },
-    "flag_moves": {"en": "; it differs in {facts}", "zh": "；差别在于{facts}"},
-    "flag_same": {
-        "en": "; it differs in no fact that moves this field: the precedent's own decision departs from the rules ({limit})",
-        "zh": "；两者在影响该项的事实上并无差别：该先例本身的认定与规则不一致（{limit}）",
-    },
-    "no_reason": {"en": "no rule concludes it", "zh": "无规则得出该结论"},
-}
+WORDS = words("similar")  # how differences and red flags read (words/similar.json)
 
 
 def _lang_sep(lang: str) -> str:

@@ -42,7 +42,7 @@ from atmp.core.rules import layout
 from atmp.core.rules.layout import CRITERIA, SUMMARY_FIELDS
 from atmp.core.rules.namespaces import local_name
 from atmp.core.rules.ontology import OntologyModel, load_model
-from atmp.core.rules.resources import CARD_SCHEMA, RESULT_SCHEMA, schema
+from atmp.core.rules.resources import CARD_SCHEMA, RESULT_SCHEMA, schema, words
 
 from .render import grid
 
@@ -582,65 +582,101 @@ def _pair_search(card, model, engine, entries, singles_of, base, base_result, wa
 # -- rendering -------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    return "-" if value is None else _show(value)
+def render_table(report: dict, model: OntologyModel | None = None, lang: str = "en", all_changes: bool = True) -> str:
+    """The report for people, in ``lang``: the product's answers, the smallest changes across each boundary, then
+    every single-field change, each code by its label and each source by its documents' names (the JSON has the codes)."""
+    from .glossary import Glossary
+    from .sources import source_text
 
+    model = model or load_model()
+    g = Glossary(model)
+    t = {key: entry[lang] for key, entry in words("table").items()}  # the columns it shares with atmp classify's table
+    w = {key: entry[lang] for key, entry in words("whatif").items()}
+    sep = "；" if lang == "zh" else "; "
 
-def render_table(report: dict, all_changes: bool = True) -> str:
-    """A plain-text rendering: the product's result, the counterfactuals per boundary, then every change."""
+    def result(field: str, value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, bool):
+            return t["yes"] if value else t["no"]
+        return g.result_label(field, value, lang)
+
+    def change(c: dict) -> str:
+        return g.card_field(c["field"], lang) + t["colon"] + w["op_" + c["op"]].format(value=g.card_value(c["field"], c.get("value"), lang))
+
+    def options(opts: list[dict], most: int = 4) -> str:
+        """Single changes of one field and kind merged (``substance kind: set to tissue | virus``), pairs in brackets."""
+        merged: dict[tuple[str, str], list[str]] = {}
+        pairs: list[str] = []
+        for opt in opts:
+            if len(opt["changes"]) != 1:
+                pairs.append("(" + sep.join(change(c) for c in opt["changes"]) + ")")
+                continue
+            c = opt["changes"][0]
+            merged.setdefault((c["field"], c["op"]), []).append(g.card_value(c["field"], c.get("value"), lang))
+        parts = [g.card_field(f, lang) + t["colon"] + w["op_" + op].format(value=" | ".join(vals)) for (f, op), vals in merged.items()]
+        if len(pairs) > most:
+            pairs = [*pairs[:most], w["more"].format(n=len(pairs) - most)]
+        return sep.join(parts + pairs)
+
     r = report["result"]
-    lines = [
-        f"{report['id']}: atmp={_cell(r['atmp'])} exclusion={_cell(r['exclusion'])} class={_cell(r['nmpa.class'])} subclass={_cell(r['nmpa.subclass'])} "
-        f"subcategory={_cell(r['tianjin.subcategory'])} tier={_cell(r['tianjin.risk_tier'])} criteria={','.join(map(str, r['criteria'])) or '-'}",
-        f"{report['variants']} single-field variants ({len(report['skipped'])} skipped: refused by the card schema)",
-        "",
-        "Smallest changes across each boundary",
+    name = (report.get("label") or {}).get(lang) or report["id"]
+
+    def said(key: str, value: str) -> str:
+        return f"{w['head_' + key]}{t['colon']}{value}"
+
+    answers = [
+        said("atmp", result("atmp", r["atmp"])),
+        said("nmpa", f"{result('nmpa.class', r['nmpa.class'])}{t['colon']}{result('nmpa.subclass', r['nmpa.subclass'])}")
+        if r["atmp"]
+        else said("exclusion", result("exclusion", r["exclusion"])),
+        said("subcategory", result("tianjin.subcategory", r["tianjin.subcategory"])),
+        said("tier", result("tianjin.risk_tier", r["tianjin.risk_tier"])),
+        said("criteria", ",".join(map(str, r["criteria"])) or "-"),
     ]
+    lines = [name, sep.join(answers), w["variants"].format(n=report["variants"], skipped=len(report["skipped"])), "", w["smallest"]]
     rows = []
     for cf in report["counterfactuals"]:
         groups: dict[tuple, list[dict]] = {}
         for opt in cf["options"]:
             rule = opt["rule"] or {}
-            groups.setdefault((rule.get("rule") or "-", rule.get("source") or "-", opt["conforms"]), []).append(opt)
+            groups.setdefault((rule.get("rule"), rule.get("source"), opt["conforms"]), []).append(opt)
         for (rule, source, conforms), opts in groups.items():
-            rows.append([cf["boundary"], f"{_cell(cf['from'])} -> {_cell(cf['to'])}", str(cf["size"]), condense(opts), "yes" if conforms else "NO", f"{rule} ({source})"])
-    lines += grid(["boundary", "move", "n", "change", "coherent", "deciding rule (source)"], rows) if rows else ["(none)"]
+            label = next(((o["rule"] or {}).get("label") or {} for o in opts), {}).get(lang) or rule or "-"
+            rows.append(
+                [
+                    w["boundary_" + cf["boundary"]],
+                    f"{result(cf['field'], cf['from'])} -> {result(cf['field'], cf['to'])}",
+                    str(cf["size"]),
+                    options(opts),
+                    t["yes"] if conforms else t["NO"],
+                    f"{label} ({source_text(model, source, lang) or '-'})" if source else label,
+                ]
+            )
+    headers = [w["boundary"], w["move"], w["size"], w["change"], t["ok"], w["rule"]]
+    lines += grid(headers, rows) if rows else [w["none"]]
     if report["unreached"]:
-        lines.append("not reached with one or two changes: " + "; ".join(f"{u['boundary']} -> {', '.join(u['to'])}" for u in report["unreached"]))
+        items = sep.join(f"{w['boundary_' + u['boundary']]} -> {', '.join(result(BOUNDARIES[u['boundary']], t) for t in u['to'])}" for u in report["unreached"])
+        lines.append(w["unreached"].format(items=items))
     if all_changes:
-        lines += ["", "Every single-field change"]
+        lines += ["", w["every"]]
         rows = []
         for e in report["changes"]:
             res = e["result"]
             rows.append(
                 [
-                    e["text"],
-                    _mark(e, "exclusion", "no" if not res["atmp"] else "yes") if res["atmp"] else _mark(e, "exclusion", res["exclusion"]),
-                    _mark(e, "nmpa.subclass", f"{_cell(res['nmpa.class'])}/{_cell(res['nmpa.subclass'])}", also="nmpa.class"),
-                    _mark(e, "tianjin.subcategory", _cell(res["tianjin.subcategory"])),
-                    _mark(e, "tianjin.risk_tier", _cell(res["tianjin.risk_tier"])),
+                    sep.join(change(c) for c in e["changes"]),
+                    _mark(e, "exclusion", result("exclusion", res["exclusion"]) if not res["atmp"] else t["yes"]),
+                    _mark(e, "nmpa.subclass", result("nmpa.class", res["nmpa.class"]) + t["colon"] + result("nmpa.subclass", res["nmpa.subclass"]), also="nmpa.class"),
+                    _mark(e, "tianjin.subcategory", result("tianjin.subcategory", res["tianjin.subcategory"])),
+                    _mark(e, "tianjin.risk_tier", result("tianjin.risk_tier", res["tianjin.risk_tier"])),
                     " ".join([*(f"+{c}" for c in e["criteria_added"]), *(f"-{c}" for c in e["criteria_removed"])]) or "=",
                     str(len(e["new_violations"])) if e["new_violations"] else "",
                 ]
             )
-        lines += grid(["change", "ATMP / exclusion", "NMPA class/subclass", "T subcategory", "tier", "criteria", "new violations"], rows)
+        headers = [w["change"], w["atmp_or_exclusion"], t["class"], t["subcategory"], t["tier"], t["criteria"], w["violations"]]
+        lines += grid(headers, rows)
     return "\n".join(lines)
-
-
-def condense(options: list[dict], max_pairs: int = 4) -> str:
-    """Options written compactly: single changes of one field and kind merged (``substance.kind -> a|b``)."""
-    merged: dict[tuple[str, str], list[str]] = {}
-    pairs: list[str] = []
-    for opt in options:
-        if len(opt["changes"]) != 1:
-            pairs.append("(" + opt["text"] + ")")
-            continue
-        c = opt["changes"][0]
-        merged.setdefault((c["field"], c["op"] if c["op"] != "set" else "->"), []).append(_show(c["value"]))
-    parts = [f"{f} {'+' if op == 'add' else '-' if op == 'remove' else '->'} {'|'.join(vals)}" for (f, op), vals in merged.items()]
-    if len(pairs) > max_pairs:
-        pairs = [*pairs[:max_pairs], f"... {len(pairs) - max_pairs} more"]
-    return "; ".join(parts + pairs)
 
 
 def _mark(entry: dict, field: str, text: str, also: str | None = None) -> str:

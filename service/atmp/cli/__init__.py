@@ -18,6 +18,7 @@ from typing import TextIO
 from atmp.core.card.schema import CardError, parse_cards
 from atmp.core.rules.files import FileRefused
 from atmp.core.rules.layout import DEFAULT_ENGINE, ENGINES
+from atmp.core.rules.resources import words_by_language
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -61,39 +62,8 @@ class Progress:
         self.stream.flush()
 
 
-#: the table's own words; every value in it is the ontology's label in the same language
-TABLE_WORDS = {
-    "en": {
-        "product": "product",
-        "atmp": "ATMP",
-        "class": "NMPA class: subclass / exclusion",
-        "subcategory": "Tianjin subcategory",
-        "tier": "risk tier",
-        "criteria": "T 6 criteria",
-        "borderline": "borderline situations",
-        "ok": "coherent",
-        "yes": "yes",
-        "no": "no",
-        "NO": "NO",
-        "legend": "T 6 criteria met above:",
-        "excluded": "not an ATMP",
-    },
-    "zh": {
-        "product": "产品",
-        "atmp": "ATMP",
-        "class": "NMPA类别：亚类 / 排除情形",
-        "subcategory": "天津亚类",
-        "tier": "风险等级",
-        "criteria": "T六标准",
-        "borderline": "边界情形",
-        "ok": "自洽",
-        "yes": "是",
-        "no": "否",
-        "NO": "否",
-        "legend": "上表中符合的T六标准：",
-        "excluded": "不属于ATMP",
-    },
-}
+#: the table's own words (words/table.json); every value in it is the ontology's label in the same language
+TABLE_WORDS = words_by_language("table")
 
 
 def _table(results: list[dict], model, lang: str = "en", names: dict[str, dict] | None = None) -> str:
@@ -399,7 +369,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     model = load_model(Path(args.ontology) if args.ontology else None)
     report = whatif(card, model=model, engine=args.engine, boundaries=args.boundary, max_pairs=args.max_pairs)
     if args.format == "table":
-        print(render_table(report, all_changes=not args.brief))
+        print(render_table(report, model, lang=args.lang, all_changes=not args.brief))
     else:
         print(json.dumps(report, ensure_ascii=False, indent=2 if args.pretty else None))
     return EXIT_OK
@@ -522,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pairs", type=int, default=150, help="two-field changes screened where no single change crosses a boundary (0: none)")
     p.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="compiled (default) or a reference reasoner")
     p.add_argument("--brief", action="store_true", help="table: counterfactuals only, not every change")
+    p.add_argument("--lang", choices=["en", "zh"], default="en", help="table: the language of its labels (default en; the JSON has codes and both)")
     p.add_argument("--pretty", action="store_true", help="indent JSON output")
     p.set_defaults(func=cmd_whatif)
 

@@ -55,7 +55,7 @@ def _text_field(name: str, fschema: dict, required: bool) -> dict:
 
 def _field_name(model: OntologyModel, path: str) -> dict[str, str]:
     """A card field in words, as the report writes it (the property's label; "has X" reads "X")."""
-    from atmp.analysis.report import Glossary
+    from atmp.analysis.glossary import Glossary
 
     g = model.memo.get("workbench_glossary")
     if g is None:
@@ -217,7 +217,7 @@ def rule_book(model: OntologyModel, products: dict[str, dict], lang: str) -> lis
             decided.setdefault(line["rule"], [])
             if card_id not in decided[line["rule"]]:
                 decided[line["rule"]].append(card_id)
-    from atmp.analysis.report import Glossary
+    from atmp.analysis.glossary import Glossary
 
     docs = sources.documents(model)
     g = Glossary(model)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from atmp.core.card.decode import _SURROGATE, MAX_INPUT_BYTES, decode_bytes, decode_json, safe
 from atmp.core.card.errors import CardError
-from atmp.core.rules.resources import CARD_SCHEMA, schema
+from atmp.core.rules.resources import CARD_SCHEMA, schema, words
 
 __all__ = ["MAX_INPUT_BYTES", "CardError", "load_cards", "parse_cards", "validate_card"]
 MAX_STRING = 4096
@@ -183,16 +183,8 @@ def _field_names() -> dict[str, dict[str, str]]:
     return names
 
 
-#: JSON Schema's type names in words
-TYPE_WORDS = {
-    "boolean": {"en": "true or false (yes or no)", "zh": "true 或 false（是或否）"},
-    "string": {"en": "text", "zh": "文本"},
-    "array": {"en": "a list", "zh": "列表"},
-    "object": {"en": "an object of fields", "zh": "字段对象"},
-    "integer": {"en": "a whole number", "zh": "整数"},
-    "number": {"en": "a number", "zh": "数字"},
-    "null": {"en": "null", "zh": "null"},
-}
+#: JSON Schema's type names in words (words/schema-types.json)
+TYPE_WORDS = words("schema-types")
 
 
 def _boolean_meant(value: Any) -> bool | None:

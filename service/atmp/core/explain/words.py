@@ -15,30 +15,15 @@ from rdflib import URIRef
 
 from atmp.core.rules.namespaces import ATMP, local_name
 from atmp.core.rules.ontology import CardProperty, OntologyModel, bilingual
+from atmp.core.rules.resources import WORD_LANGUAGES, words
 
 CACHE_LIMIT = 200_000  # remembered phrases per kind and model (bounded memory over an unbounded stream)
 
-#: how each kind of reason reads (presentation only: which reasons there are is the proof's business)
-PHRASES = {
-    "none": ({"en": "{field}: none stated", "zh": "{field}：未说明"}),
-    "lacks": ({"en": "{field}: {values}, none of them {as}", "zh": "{field}：{values}，均不属{as}"}),
-    "lacks_value": ({"en": "{field}: {values}, not {as}", "zh": "{field}：{values}，非{as}"}),
-    "outside": ({"en": "{field}: {values}, outside {as}", "zh": "{field}：{values}，不属{as}"}),
-    "only": ({"en": "{field}: only {values}", "zh": "{field}：仅{values}"}),
-    "any": ({"en": "any one of these suffices: {items}", "zh": "以下任一即可：{items}"}),  # items: "(1) …; (2) …"
-    "default": ({"en": "{text} (not stated: the ontology's default)", "zh": "{text}（未说明，按本体缺省值）"}),
-    "meets": ({"en": "meets {label} ({source})", "zh": "符合{label}（{source}）"}),
-    "fails": ({"en": "does not meet {label} ({source})", "zh": "不符合{label}（{source}）"}),
-    "none_of": ({"en": "none of these applies: {items}", "zh": "以下均不适用：{items}"}),
-    "priority": ({"en": "it also fits another description ({also}), but {source} ranks {label} above it", "zh": "产品亦符合其他释义（{also}），但{source}规定优先归入{label}"}),
-    "sentence": ({"en": "{reasons}, {verb} {label} ({source}).", "zh": "{reasons}，{verb}{label}（{source}）。"}),
-    "by_rule": ({"en": "by the rule alone", "zh": "依规则本身"}),
-    "so": ({"en": "so", "zh": "故"}),
-    "headline": ({"en": "{field}: {value}", "zh": "{field}：{value}"}),
-    "not": ({"en": "not {label}", "zh": "不属于{label}"}),
-}
-SEPARATORS = {"en": ("; ", ", ", " and "), "zh": ("；", "、", "，且")}  # between reasons, between values, within a branch
-LANGS = ("en", "zh")
+#: how each kind of reason reads (presentation only: which reasons there are is the proof's business), in words/explain.json
+PHRASES = {key: entry for key, entry in words("explain").items() if not key.startswith("sep_")}
+#: between reasons, between values, within a branch
+SEPARATORS = {lang: tuple(words("explain")[f"sep_{part}"][lang] for part in ("reasons", "values", "branch")) for lang in WORD_LANGUAGES}
+LANGS = WORD_LANGUAGES
 
 
 def _memo(model: OntologyModel, name: str) -> dict:

@@ -18,6 +18,7 @@ ENV = {
     "shapes": "ATMP_SHAPES",
     "queries": "ATMP_QUERIES",
     "catalogue": "ATMP_CATALOGUE",
+    "words": "ATMP_WORDS",
 }
 
 
@@ -84,3 +85,36 @@ def schema(name: str) -> dict:
 
 CARD_SCHEMA = "product-card.schema.json"
 RESULT_SCHEMA = "result.schema.json"
+
+
+WORD_LANGUAGES = ("en", "zh")
+
+
+class WordsError(ValueError):
+    """A words file that is not one text per language for every entry (a packaging or editing slip, named where)."""
+
+
+def read_words(path: Path) -> dict[str, dict[str, str]]:
+    """One words file, checked: every entry gives one text for each language (a missing language is refused here,
+    naming the file and the entry, rather than printed as a blank or a KeyError later)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entries = data.get("words") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise WordsError(f"{path}: expected an object with 'words'")
+    for key, entry in entries.items():
+        if not isinstance(entry, dict) or sorted(entry) != sorted(WORD_LANGUAGES) or not all(isinstance(v, str) for v in entry.values()):
+            raise WordsError(f"{path}: {key!r} must give one text for each of {', '.join(WORD_LANGUAGES)}")
+    return entries
+
+
+@cache
+def words(name: str) -> dict[str, dict[str, str]]:
+    """The fixed words of one surface (``words/<name>.json``: the report's headings, the tables' column names, how a
+    reason reads), each entry ``{"en": …, "zh": …}``. They are data beside the rules, so a translator edits a file,
+    not Python (``ATMP_WORDS`` points at an edited copy of the folder). Cached: do not mutate."""
+    return read_words(_dir("words") / f"{name}.json")
+
+
+def words_by_language(name: str) -> dict[str, dict[str, str]]:
+    """The same words turned around, language first (``{"en": {key: text}}``), for a renderer working in one language."""
+    return {lang: {key: entry[lang] for key, entry in words(name).items()} for lang in WORD_LANGUAGES}
