@@ -198,3 +198,16 @@ def test_an_edited_heading_reaches_the_report(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     text = (tmp_path / "out.md").read_text(encoding="utf-8")
     assert "2. What the rules conclude" in text and "2. Conclusions" not in text
+
+
+def test_a_missing_words_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """ATMP_WORDS pointing nowhere is bad input like any refused rule file: one line naming the file, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps(json.loads((ROOT / "tests" / "fixtures" / "examples" / "cards.json").read_text(encoding="utf-8"))[0]), encoding="utf-8")
+    for command in (["classify", str(card), "--format", "table"], ["whatif", str(card), "--format", "table"]):
+        run = subprocess.run([sys.executable, "-m", "atmp.cli", *command], capture_output=True, text=True, env={**os.environ, "ATMP_WORDS": str(tmp_path / "none")}, timeout=300)
+        assert run.returncode == 2 and "Traceback" not in run.stderr and str(tmp_path / "none") in run.stderr, run.stderr

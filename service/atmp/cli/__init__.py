@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from atmp.core.card.schema import CardError, parse_cards
+from atmp.core.card.errors import CardError
 from atmp.core.rules.files import FileRefused
 from atmp.core.rules.layout import DEFAULT_ENGINE, ENGINES
 from atmp.core.rules.resources import words_by_language
@@ -40,6 +40,14 @@ def _read_input(path: str) -> bytes:
 STDIN_HINT = " (or - for standard input)"
 
 
+def parse_cards(data):
+    """The card schema's reader, imported when a command runs: a refused rule or words file is then an exit 2 of
+    :func:`main`, not a traceback at import."""
+    from atmp.core.card.schema import parse_cards as parse
+
+    return parse(data)
+
+
 class Progress:
     """A one-line progress bar on stderr, shown for long batches only."""
 
@@ -62,17 +70,13 @@ class Progress:
         self.stream.flush()
 
 
-#: the table's own words (words/table.json); every value in it is the ontology's label in the same language
-TABLE_WORDS = words_by_language("table")
-
-
 def _table(results: list[dict], model, lang: str = "en", names: dict[str, dict] | None = None) -> str:
     """The batch for people: each product by its name, each conclusion by its label in ``lang``, the criteria by
     number with a legend of those met below the table (label and citation), so the table reads without T at hand."""
     from atmp.analysis.render import table, width
     from atmp.analysis.sources import source_text
 
-    words = TABLE_WORDS[lang]
+    words = words_by_language("table")[lang]  # the table's own words; every value is the ontology's label in ``lang``
     by_code = {(rc.field, rc.code): rc for rc in model.result_classes if rc.code is not None}
     by_number = {rc.number: rc for rc in model.result_classes if rc.number is not None}
 

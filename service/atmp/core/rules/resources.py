@@ -13,6 +13,8 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
+from .files import FileRefused, read_text
+
 ENV = {
     "ontology": "ATMP_ONTOLOGY",
     "shapes": "ATMP_SHAPES",
@@ -90,20 +92,24 @@ RESULT_SCHEMA = "result.schema.json"
 WORD_LANGUAGES = ("en", "zh")
 
 
-class WordsError(ValueError):
-    """A words file that is not one text per language for every entry (a packaging or editing slip, named where)."""
+class WordsError(FileRefused):
+    """A words file that is not one text per language for every entry (a packaging or editing slip, named where);
+    a refused file, so the CLI says it in one line with exit 2 and the service refuses to start, never a traceback."""
 
 
 def read_words(path: Path) -> dict[str, dict[str, str]]:
     """One words file, checked: every entry gives one text for each language (a missing language is refused here,
     naming the file and the entry, rather than printed as a blank or a KeyError later)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(read_text(path, what="words file"))
+    except json.JSONDecodeError as exc:
+        raise WordsError(path, f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     entries = data.get("words") if isinstance(data, dict) else None
     if not isinstance(entries, dict):
-        raise WordsError(f"{path}: expected an object with 'words'")
+        raise WordsError(path, "expected an object with 'words'")
     for key, entry in entries.items():
         if not isinstance(entry, dict) or sorted(entry) != sorted(WORD_LANGUAGES) or not all(isinstance(v, str) for v in entry.values()):
-            raise WordsError(f"{path}: {key!r} must give one text for each of {', '.join(WORD_LANGUAGES)}")
+            raise WordsError(path, f"{key!r} must give one text for each of {', '.join(WORD_LANGUAGES)}")
     return entries
 
 
