@@ -174,7 +174,7 @@ def test_citation_grammar():
     assert (d3.decisions, d4.text) == ((3,), "Contract decision 4")
     (rng,) = citations.parse("Contract decisions 3-4")
     assert rng.decisions == (3, 4)
-    for bad in ("N 263–271", "T 6(x)2", "Contract decision", "N 271-263", "see N 12", " N 12"):
+    for bad in ("N 263–271", "T 6(x)2", "Contract decision", "N 271-263", "Contract decisions 4-3", "see N 12", " N 12"):
         with pytest.raises(citations.CitationError):
             citations.parse(bad)
 

@@ -34,7 +34,7 @@ from rdflib import URIRef
 from atmp.core.card.facts import ProductFacts, product_iri
 from atmp.core.classify import evaluator_for
 from atmp.core.engines.evaluator import Evaluator
-from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, kleene_and, kleene_or
+from atmp.core.engines.expressions import And, Expr, HasValue, MaxZero, Named, Not, OneOf, Only, Or, Some, kleene_and, kleene_or, parts
 from atmp.core.rules.ontology import ATMP, CardProperty, OntologyModel, ResultClass
 from atmp.core.rules.regimes import single_valued_fields
 from atmp.core.rules.resources import CARD_SCHEMA, schema
@@ -448,14 +448,8 @@ class Search:
         while queue:
             c = queue.pop(0)
             for e in self.ev.defs.equivalents.get(c, ()):
-                stack = [e]
-                while stack:
-                    x = stack.pop()
-                    if isinstance(x, (And, Or)):
-                        stack.extend(x.items)
-                    elif isinstance(x, Not):
-                        stack.append(x.item)
-                    elif isinstance(x, (Some, Only, HasValue, MaxZero)):
+                for x in parts(e):
+                    if isinstance(x, (Some, Only, HasValue, MaxZero)):
                         out.setdefault(x.prop, seen[c])
             for d in self.order.deps.get(c, ()):
                 if d not in seen:

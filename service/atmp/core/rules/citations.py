@@ -127,15 +127,23 @@ def _t_words(article: str, numeral: str | None, paragraph: int | None, items: st
     return tuple(out)
 
 
+def _ranges(text: str, what: str, literal: str) -> list[tuple[str, int, int]]:
+    """``"35-50, 263"`` as (range, first, last) each; a range that runs backwards is refused, naming the literal."""
+    out = []
+    for rng in text.split(", "):
+        first, last = _span(rng)
+        if first > last:
+            raise CitationError(f"{what} {rng} runs backwards in {literal!r}")
+        out.append((rng, first, last))
+    return out
+
+
 def _parse_part(part: str, literal: str) -> list[Citation]:
     if m := N_PART.fullmatch(part):
-        out = []
-        for rng in m.group(1).split(", "):
-            first, last = _span(rng)
-            if first > last:
-                raise CitationError(f"line range {rng} runs backwards in {literal!r}")
-            out.append(Citation(ATMP[f"cite_N_{rng}"], f"N {rng}", rng, DOCUMENTS["N"], lines=(first, last), words=_same(f"N {rng}")))
-        return out
+        return [
+            Citation(ATMP[f"cite_N_{rng}"], f"N {rng}", rng, DOCUMENTS["N"], lines=(first, last), words=_same(f"N {rng}"))
+            for rng, first, last in _ranges(m.group(1), "line range", literal)
+        ]
     if m := T_PART.fullmatch(part):
         article, numeral, items, overall = m.groups()
         paragraph = _numeral(numeral, literal) if numeral else None
@@ -145,10 +153,7 @@ def _parse_part(part: str, literal: str) -> list[Citation]:
         return [Citation(ATMP[slug], part, locator, DOCUMENTS["T"], article=int(article), paragraph=paragraph, items=_span(items) if items else None, words=words)]
     if m := DECISION_PART.fullmatch(part):
         out = []
-        for rng in m.group(1).split(", "):
-            first, last = _span(rng)
-            if first > last:
-                raise CitationError(f"decision range {rng} runs backwards in {literal!r}")
+        for rng, first, last in _ranges(m.group(1), "decision range", literal):
             text = f"Contract decision {rng}" if first == last else f"Contract decisions {rng}"
             words = tuple((lang, w.format(n=rng)) for lang, w in DECISION_WORDS["one" if first == last else "many"].items())
             out.append(Citation(ATMP[f"cite_contract_decision_{rng}"], text, rng, DOCUMENTS["Contract"], decisions=tuple(range(first, last + 1)), words=words))
