@@ -123,6 +123,8 @@ def test_the_table_says_labels_not_codes(plain_report, model):
         assert not shown, (lang, sorted(shown)[:10])
     zh = render_table(plain_report, model, lang="zh")
     assert "跨越各分类边界的最小改动" in zh and "中风险（天津） -> 高风险（天津）" in zh
+    english_only = {**plain_report, "label": {"en": "Plain T cells"}}
+    assert render_table(english_only, model, lang="zh").splitlines()[0] == "Plain T cells"  # its name, not its id
 
 
 def test_frames_for_notebooks(plain_report):

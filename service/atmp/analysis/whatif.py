@@ -620,7 +620,8 @@ def render_table(report: dict, model: OntologyModel | None = None, lang: str = "
         return sep.join(parts + pairs)
 
     r = report["result"]
-    name = (report.get("label") or {}).get(lang) or report["id"]
+    labels = report.get("label") or {}
+    name = labels.get(lang) or next((t for t in labels.values() if t), None) or report["id"]  # the card's name in another language before its id
 
     def said(key: str, value: str) -> str:
         return f"{w['head_' + key]}{t['colon']}{value}"
