@@ -208,6 +208,7 @@ def test_validate_bad_input_exits_2(args):
 
 def test_serve_says_where_the_workbench_is():
     """`atmp serve` names the workbench's address (/) and the API documentation first, at any log level."""
+    import os
     import select
     import time
 
@@ -221,10 +222,11 @@ def test_serve_says_where_the_workbench_is():
         text=True,
     )
     try:
-        said, deadline = "", time.monotonic() + 90
+        # raw reads of the pipe: readline() on the text wrapper may buffer the second line, which select then never sees
+        said, deadline, fd = "", time.monotonic() + 90, proc.stderr.fileno()
         while "API documentation" not in said and time.monotonic() < deadline and proc.poll() is None:
-            if select.select([proc.stderr], [], [], 1.0)[0]:
-                said += proc.stderr.readline()
+            if select.select([fd], [], [], 1.0)[0]:
+                said += os.read(fd, 65536).decode("utf-8", "replace")
         assert f"workbench: http://127.0.0.1:{port}/ " in said, said
         assert f"http://127.0.0.1:{port}/docs" in said
     finally:
